@@ -1,0 +1,1 @@
+"""Hourly crypto prices and whale transfers -> causal features -> LSTM, as a DVC pipeline."""

@@ -1,0 +1,232 @@
+"""The hourly feature table: for each decision time T, rolling summaries of what was known at T.
+
+Row T is the close time of an hourly bar (its open time + 1 h). A window of w hours at T covers events with
+T - w h < timestamp <= T, and the w hourly bars that closed in that span. Nothing stamped after T can change
+row T. Features are declared in params.yaml as specs, e.g.
+
+    - {source: whales, filter: inflow, agg: sum, column: amount_usd, window: 6}
+    - {source: prices, agg: std, column: log_return, window: 24, name: price_volatility_last_24_hours}
+
+The work is O(events + hours x window): each transfer is put in the hour bucket (T - 1 h, T] it belongs to
+once, then windows are sums or maxima over consecutive buckets. No Python loop runs per hour or per event.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from whalecast.errors import InputError
+
+log = logging.getLogger(__name__)
+
+HOUR_NS = 3_600_000_000_000
+
+# Whale filters on (from_owner_type, to_owner_type). A flow is a transfer across the exchange boundary.
+WHALE_FILTERS = ("all", "inflow", "outflow", "exchange_to_exchange", "net_inflow")
+WHALE_AGGS = ("sum", "count", "max", "mean")
+WHALE_VALUE_COLUMNS = ("amount_usd", "amount")
+WHALE_INPUT_COLUMNS = ["timestamp", "amount", "amount_usd", "from_owner_type", "to_owner_type"]
+
+# Hourly series derived from the bars; lag = how many earlier bars one value needs.
+PRICE_SERIES_LAG = {"log_return": 1, "log_volume_change": 1, "high_low_range": 0}
+PRICE_AGGS = ("sum", "mean", "std", "min", "max")
+
+SPEC_KEYS = {"source", "filter", "agg", "column", "window", "name"}
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    source: str  # "whales" or "prices"
+    agg: str
+    window: int  # hours
+    column: str | None = None
+    filter: str | None = None  # whales only
+    name: str = ""
+
+    @property
+    def first_complete_row(self) -> int:
+        """Index of the first hourly row whose whole window lies inside the data."""
+        lag = PRICE_SERIES_LAG[self.column] if self.source == "prices" else 0
+        return self.window - 1 + lag
+
+
+def parse_specs(raw_specs, source="params.yaml") -> list[FeatureSpec]:
+    if not isinstance(raw_specs, list) or not raw_specs:
+        raise InputError(source, "features must be a non-empty list of feature specs")
+    specs = [_parse_spec(raw, f"features[{index}]", source) for index, raw in enumerate(raw_specs)]
+    names = [spec.name for spec in specs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(source, f"feature name '{repeated[0]}' is declared twice")
+    return specs
+
+
+def _parse_spec(raw, where: str, source) -> FeatureSpec:
+    def fail(problem):
+        return InputError(source, f"{where}: {problem}")
+
+    if not isinstance(raw, dict):
+        raise fail("a feature spec must be a mapping")
+    unknown = set(raw) - SPEC_KEYS
+    if unknown:
+        raise fail(f"unknown key '{sorted(unknown)[0]}' (allowed: {', '.join(sorted(SPEC_KEYS))})")
+    window = raw.get("window")
+    if not isinstance(window, int) or isinstance(window, bool) or window < 1:
+        raise fail(f"window must be a whole number of hours >= 1, got {window!r}")
+    agg, column, source_name = raw.get("agg"), raw.get("column"), raw.get("source")
+    if source_name == "whales":
+        event_filter = raw.get("filter", "all")
+        _check_choice(fail, "filter", event_filter, WHALE_FILTERS)
+        _check_choice(fail, "agg", agg, WHALE_AGGS)
+        if agg == "count":
+            column = None
+        else:
+            _check_choice(fail, "column", column, WHALE_VALUE_COLUMNS)
+        if event_filter == "net_inflow" and agg != "sum":
+            raise fail("filter net_inflow (inflow minus outflow) only supports agg: sum")
+        default_name = "_".join(part for part in ("whale", event_filter, agg, column, f"{window}h") if part)
+    elif source_name == "prices":
+        if "filter" in raw:
+            raise fail("filter applies to whale features only")
+        event_filter = None
+        _check_choice(fail, "agg", agg, PRICE_AGGS)
+        _check_choice(fail, "column", column, tuple(PRICE_SERIES_LAG))
+        if agg == "std" and window < 2:
+            raise fail("agg std needs a window of at least 2 hours")
+        default_name = f"{column}_{agg}_{window}h"
+    else:
+        raise fail(f"source must be 'whales' or 'prices', got {source_name!r}")
+    name = raw.get("name") or default_name
+    if not isinstance(name, str):
+        raise fail(f"name must be text, got {name!r}")
+    return FeatureSpec(source_name, agg, window, column, event_filter, name)
+
+
+def _check_choice(fail, key, value, allowed) -> None:
+    if value not in allowed:
+        raise fail(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[FeatureSpec],
+                        prices_source="prices") -> pd.DataFrame:
+    """One row per decision time T with a complete lookback, one column per spec.
+
+    prices: hourly bars on a complete grid (as ingest writes them); whales: transfers with
+    WHALE_INPUT_COLUMNS, in any order.
+    """
+    bar_open_ns = prices["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    hours = len(bar_open_ns)
+    if hours > 1 and np.any(np.diff(bar_open_ns) != HOUR_NS):
+        raise InputError(prices_source, "bars are not a complete, sorted hourly grid (re-run ingest)")
+    warmup = max(spec.first_complete_row for spec in specs)
+    if hours <= warmup:
+        raise InputError(
+            prices_source, f"{hours} hourly bars, but the longest feature lookback needs {warmup + 1}"
+        )
+    decision_ns = bar_open_ns + HOUR_NS
+    buckets = WhaleBuckets(whales, decision_ns[0], hours)
+    series = _price_series(prices)
+    columns = {}
+    for spec in specs:
+        if spec.source == "whales":
+            columns[spec.name] = buckets.rolling(spec)
+        else:
+            columns[spec.name] = _rolling_price(series[spec.column], spec)
+    table = pd.DataFrame(columns).iloc[warmup:].reset_index(drop=True)
+    table.insert(0, "timestamp", pd.to_datetime(decision_ns[warmup:], utc=True))
+    log.info(
+        "features: %d rows x %d features, %d warm-up rows dropped (longest lookback %d h), "
+        "%d filled (missing) bars in the input, %d whale transfers in range, %d outside the price range ignored",
+        len(table), len(specs), warmup, warmup + 1, int(prices["filled"].sum()) if "filled" in prices else 0,
+        buckets.in_range_count, buckets.out_of_range_count,
+    )
+    return table
+
+
+class WhaleBuckets:
+    """Transfers grouped into hour buckets (T - 1 h, T], aggregated once per (filter, column, agg)."""
+
+    def __init__(self, whales: pd.DataFrame, first_decision_ns: int, hours: int):
+        timestamp_ns = whales["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        bucket = -((first_decision_ns - timestamp_ns) // HOUR_NS)  # ceil: an event exactly at T is in T's bucket
+        in_range = (bucket >= 0) & (bucket < hours)
+        self.in_range_count = int(in_range.sum())
+        self.out_of_range_count = int(len(bucket) - self.in_range_count)
+        self.hours = hours
+        self.bucket = bucket[in_range]
+        from_exchange = (whales["from_owner_type"] == "exchange").to_numpy()[in_range]
+        to_exchange = (whales["to_owner_type"] == "exchange").to_numpy()[in_range]
+        self.direction = {
+            "all": np.ones(len(self.bucket)),
+            "inflow": (to_exchange & ~from_exchange).astype(float),
+            "outflow": (from_exchange & ~to_exchange).astype(float),
+            "exchange_to_exchange": (from_exchange & to_exchange).astype(float),
+        }
+        self.direction["net_inflow"] = self.direction["inflow"] - self.direction["outflow"]
+        self.values = {column: whales[column].to_numpy(dtype=float)[in_range] for column in WHALE_VALUE_COLUMNS}
+        self._per_bucket: dict[tuple, np.ndarray] = {}
+
+    def per_bucket(self, event_filter: str, column: str | None, how: str) -> np.ndarray:
+        key = (event_filter, column, how)
+        if key not in self._per_bucket:
+            weight = self.direction[event_filter]
+            if how == "count":
+                result = np.bincount(self.bucket, weights=weight != 0, minlength=self.hours)
+            elif how == "sum":
+                result = np.bincount(self.bucket, weights=weight * self.values[column], minlength=self.hours)
+            else:  # max; USD sizes are >= 0, so 0 is both the identity and the value of an empty window
+                result = np.zeros(self.hours)
+                selected = weight != 0
+                np.maximum.at(result, self.bucket[selected], self.values[column][selected])
+            self._per_bucket[key] = result
+        return self._per_bucket[key]
+
+    def rolling(self, spec: FeatureSpec) -> np.ndarray:
+        if spec.agg == "count":
+            return _window_sums(self.per_bucket(spec.filter, None, "count"), spec.window)
+        if spec.agg == "max":
+            return _window(self.per_bucket(spec.filter, spec.column, "max"), spec.window).max(axis=1)
+        sums = _window_sums(self.per_bucket(spec.filter, spec.column, "sum"), spec.window)
+        if spec.agg == "sum":
+            return sums
+        counts = _window_sums(self.per_bucket(spec.filter, None, "count"), spec.window)
+        return np.divide(sums, counts, out=np.zeros(self.hours), where=counts > 0)
+
+
+def _window(values: np.ndarray, window: int) -> np.ndarray:
+    """Row i holds values[i - window + 1 .. i], zero-padded before the start (those rows are warm-up)."""
+    padded = np.concatenate([np.zeros(window - 1), values])
+    return sliding_window_view(padded, window)
+
+
+def _window_sums(values: np.ndarray, window: int) -> np.ndarray:
+    # Summing each window (instead of differencing one cumulative sum) keeps empty windows exactly 0
+    # and avoids cancellation error on long histories of large USD amounts.
+    return _window(values, window).sum(axis=1)
+
+
+def _price_series(prices: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Hourly series known at each bar's close; NaN where an earlier bar is needed but absent."""
+    close = prices["close"].to_numpy(dtype=float)
+    log_volume = np.log1p(prices["volume"].to_numpy(dtype=float))
+    first_nan = np.array([np.nan])
+    return {
+        "log_return": np.concatenate([first_nan, np.diff(np.log(close))]),
+        "log_volume_change": np.concatenate([first_nan, np.diff(log_volume)]),
+        "high_low_range": np.log(prices["high"].to_numpy(dtype=float) / prices["low"].to_numpy(dtype=float)),
+    }
+
+
+def _rolling_price(values: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+    result = np.full(len(values), np.nan)
+    if len(values) < spec.window:
+        return result
+    windows = sliding_window_view(values, spec.window)
+    if spec.agg == "std":
+        result[spec.window - 1:] = windows.std(axis=1, ddof=1)
+    else:
+        result[spec.window - 1:] = getattr(windows, spec.agg)(axis=1)
+    return result

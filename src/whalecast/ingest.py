@@ -1,0 +1,316 @@
+"""Raw prices and whale transfers -> clean tables: typed, UTC, sorted, de-duplicated, on a full hourly grid.
+
+Every check raises InputError naming the source, the row and the problem. Rows are named as the user sees
+them: "line N" of a CSV file (the header is line 1), "transactions[i]" of a Whale Alert JSON response.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from whalecast import paths
+from whalecast.errors import InputError
+
+log = logging.getLogger(__name__)
+
+PRICE_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"]
+WHALE_REQUIRED = ["timestamp", "symbol", "amount", "amount_usd", "from_owner_type", "to_owner_type"]
+WHALE_OPTIONAL = ["blockchain", "hash", "from_owner", "to_owner", "transaction_type"]
+WHALE_COLUMNS = WHALE_REQUIRED + WHALE_OPTIONAL
+
+HOUR = pd.Timedelta(hours=1)
+# Epoch numbers are told apart by size: seconds stay below 1e11 until the year 5138, milliseconds reach
+# 1e11 in 1973 and microseconds reach 1e14 in 1973, so any date after 1973 is unambiguous.
+_EPOCH_UNITS_NS = [(1e11, 10**9), (1e14, 10**6), (1e17, 10**3)]
+_LATEST_EPOCH_SECONDS = 4_102_444_800  # 2100-01-01
+
+
+@dataclass
+class RawTable:
+    """A raw table as read, with its rows indexed by the number the user knows them by."""
+
+    frame: pd.DataFrame
+    source: str
+    row_format: str = "row {}"
+
+    def row(self, label) -> str:
+        return self.row_format.format(label)
+
+    def fail(self, label, problem: str) -> InputError:
+        return InputError(self.source, f"{self.row(label)}: {problem}")
+
+
+# --- readers -------------------------------------------------------------------------------------------
+
+
+def read_csv(path: Path) -> RawTable:
+    """Any CSV with a header, as strings, with lower-case column names and rows labelled by line number."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise InputError(path, "file is empty")
+    try:
+        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise InputError(path, "file has no header line") from None
+    except pd.errors.ParserError as error:
+        raise InputError(path, f"malformed CSV: {error}") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "not UTF-8 text") from None
+    frame.columns = [str(column).strip().lower() for column in frame.columns]
+    frame.index = np.arange(2, len(frame) + 2)
+    return RawTable(frame, str(path), "line {}")
+
+
+def read_whales_json(path: Path) -> RawTable:
+    """A saved Whale Alert API v1 /transactions response."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        raise InputError(path, "file is empty")
+    try:
+        response = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(path, f"malformed JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+    if not isinstance(response, dict):
+        raise InputError(path, "not a Whale Alert /transactions response (expected a JSON object)")
+    if response.get("result", "success") != "success":
+        raise InputError(path, f"API result is '{response['result']}': {response.get('message', '')}")
+    # The API leaves out "transactions" when a query matched nothing.
+    transactions = response.get("transactions", [] if response.get("count") == 0 else None)
+    if not isinstance(transactions, list):
+        raise InputError(path, "not a Whale Alert /transactions response (no 'transactions' list)")
+    rows = [_whale_json_row(path, index, transaction) for index, transaction in enumerate(transactions)]
+    return RawTable(pd.DataFrame(rows, columns=WHALE_COLUMNS), str(path), "transactions[{}]")
+
+
+def _whale_json_row(path: Path, index: int, transaction) -> tuple:
+    where = f"transactions[{index}]"
+    if not isinstance(transaction, dict):
+        raise InputError(path, f"{where}: not a JSON object")
+    for field in ("timestamp", "symbol", "amount", "amount_usd", "from", "to"):
+        if field not in transaction:
+            raise InputError(path, f"{where}: missing field '{field}'")
+    for side in ("from", "to"):
+        if not isinstance(transaction[side], dict) or "owner_type" not in transaction[side]:
+            raise InputError(path, f"{where}.{side}: missing field 'owner_type'")
+    source, target = transaction["from"], transaction["to"]
+    return (
+        transaction["timestamp"],
+        transaction["symbol"],
+        transaction["amount"],
+        transaction["amount_usd"],
+        source["owner_type"],
+        target["owner_type"],
+        transaction.get("blockchain"),
+        transaction.get("hash"),
+        source.get("owner"),
+        target.get("owner"),
+        transaction.get("transaction_type"),
+    )
+
+
+def read_whales(currency: str) -> RawTable:
+    """The currency's whale file: data/raw/whales/{CUR}.json or .csv, exactly one of them."""
+    json_path, csv_path = paths.raw_whales_json(currency), paths.raw_whales_csv(currency)
+    if json_path.exists() and csv_path.exists():
+        raise InputError(json_path, f"both {json_path} and {csv_path} exist; keep one")
+    if json_path.exists():
+        return read_whales_json(json_path)
+    if csv_path.exists():
+        return read_csv(csv_path)
+    raise InputError(json_path, f"file not found (nor {csv_path.name})")
+
+
+# --- typed columns -------------------------------------------------------------------------------------
+
+
+def _require_columns(table: RawTable, required: list[str]) -> None:
+    missing = [column for column in required if column not in table.frame.columns]
+    if missing:
+        raise InputError(table.source, f"missing required column '{missing[0]}' (have: {', '.join(table.frame.columns)})")
+
+
+def _first(mask: pd.Series):
+    return mask.index[mask.to_numpy().argmax()]
+
+
+def _numbers(table: RawTable, column: str) -> pd.Series:
+    raw = table.frame[column]
+    numbers = pd.to_numeric(raw, errors="coerce").astype(float)
+    bad = ~np.isfinite(numbers)
+    if bad.any():
+        label = _first(bad)
+        value = raw.loc[label]
+        problem = "is empty" if pd.isna(value) or str(value).strip() == "" else f"'{value}' is not a number"
+        raise table.fail(label, f"{column} {problem}")
+    return numbers
+
+
+def _timestamps(table: RawTable) -> pd.Series:
+    """ISO-8601 (no offset means UTC) or epoch seconds/ms/us, as datetime64[ns, UTC]."""
+    raw = table.frame["timestamp"]
+    if isinstance(raw.dtype, pd.DatetimeTZDtype):
+        return raw.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    numbers = pd.to_numeric(raw, errors="coerce")
+    if len(raw) and numbers.notna().all():
+        return _from_epoch(table, numbers)
+    parsed = pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        label = _first(bad)
+        value = raw.loc[label]
+        if pd.isna(value) or str(value).strip() == "":
+            raise table.fail(label, "timestamp is empty")
+        raise table.fail(label, f"timestamp '{value}' is neither ISO-8601 nor epoch seconds/milliseconds/microseconds")
+    return parsed.astype("datetime64[ns, UTC]")
+
+
+def _from_epoch(table: RawTable, numbers: pd.Series) -> pd.Series:
+    magnitude = numbers.abs().to_numpy(dtype=float)
+    ns_per_unit = np.select([magnitude < limit for limit, _ in _EPOCH_UNITS_NS], [ns for _, ns in _EPOCH_UNITS_NS], 1)
+    seconds = numbers.to_numpy(dtype=float) * ns_per_unit / 1e9
+    out_of_range = (seconds < 0) | (seconds > _LATEST_EPOCH_SECONDS)
+    if out_of_range.any():
+        label = numbers.index[out_of_range.argmax()]
+        raise table.fail(label, f"timestamp {numbers.loc[label]} is outside 1970..2100 in any epoch unit")
+    if pd.api.types.is_integer_dtype(numbers):
+        nanoseconds = numbers.to_numpy(dtype=np.int64) * ns_per_unit.astype(np.int64)
+    else:
+        nanoseconds = np.round(numbers.to_numpy(dtype=float) * ns_per_unit).astype(np.int64)
+    return pd.Series(pd.to_datetime(nanoseconds, utc=True), index=numbers.index)
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    return frame[column].astype("string").str.strip()
+
+
+def _drop_exact_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    duplicated = frame.duplicated(keep="first")
+    return frame[~duplicated], int(duplicated.sum())
+
+
+# --- prices --------------------------------------------------------------------------------------------
+
+
+def clean_prices(table: RawTable, max_gap_hours: int) -> pd.DataFrame:
+    """Hourly OHLCV bars stamped with their UTC open time, sorted, on a complete hourly grid.
+
+    Missing hours (exchange outages) become flat bars at the previous close with zero volume, flagged
+    `filled`; a gap longer than max_gap_hours is an error rather than a fabricated stretch of market.
+    """
+    _require_columns(table, PRICE_COLUMNS)
+    if table.frame.empty:
+        raise InputError(table.source, "no data rows")
+    bars = pd.DataFrame({"timestamp": _timestamps(table)})
+    for column in PRICE_COLUMNS[1:]:
+        bars[column] = _numbers(table, column)
+    _check_bars(table, bars)
+    bars, exact_duplicates = _drop_exact_duplicates(bars)
+    conflicting = bars["timestamp"].duplicated(keep=False)
+    if conflicting.any():
+        first, second = conflicting[conflicting].index[:2]
+        raise table.fail(
+            second, f"timestamp {bars.loc[second, 'timestamp']:%Y-%m-%d %H:%M} also on {table.row(first)} with other values"
+        )
+    was_sorted = bars["timestamp"].is_monotonic_increasing
+    bars = bars.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    bars, missing_hours, longest_gap = _fill_missing_hours(table, bars, max_gap_hours)
+    log.info(
+        "prices: %d rows from %s (%s), %d exact duplicates dropped, %d missing hours filled (longest gap %d h), "
+        "%d hourly bars %s .. %s",
+        len(table.frame), table.source, "ascending" if was_sorted else "re-sorted", exact_duplicates,
+        missing_hours, longest_gap, len(bars), f"{bars['timestamp'].iloc[0]:%Y-%m-%d %H:%M}",
+        f"{bars['timestamp'].iloc[-1]:%Y-%m-%d %H:%M}",
+    )
+    return bars
+
+
+def _check_bars(table: RawTable, bars: pd.DataFrame) -> None:
+    for column in ("open", "high", "low", "close"):
+        bad = bars[column] <= 0
+        if bad.any():
+            label = _first(bad)
+            raise table.fail(label, f"{column} is {bars.loc[label, column]:g}; prices must be positive")
+    bad = bars["volume"] < 0
+    if bad.any():
+        label = _first(bad)
+        raise table.fail(label, f"volume is {bars.loc[label, 'volume']:g}; volume cannot be negative")
+    bad = bars["high"] < bars["low"]
+    if bad.any():
+        label = _first(bad)
+        raise table.fail(label, f"high {bars.loc[label, 'high']:g} is below low {bars.loc[label, 'low']:g}")
+    bad = bars["timestamp"] != bars["timestamp"].dt.floor("h")
+    if bad.any():
+        label = _first(bad)
+        raise table.fail(
+            label, f"timestamp {bars.loc[label, 'timestamp']:%Y-%m-%d %H:%M:%S} is not on the hour "
+            "(hourly bars are stamped with their open time)"
+        )
+
+
+def _fill_missing_hours(table: RawTable, bars: pd.DataFrame, max_gap_hours: int) -> tuple[pd.DataFrame, int, int]:
+    steps = bars["timestamp"].diff() / HOUR
+    longest_gap = int(steps.max() - 1) if len(bars) > 1 else 0
+    if longest_gap > max_gap_hours:
+        after = bars["timestamp"].iloc[int(steps.to_numpy().argmax()) - 1]
+        raise InputError(
+            table.source, f"{longest_gap} hours missing after {after:%Y-%m-%d %H:%M}, more than "
+            f"data.max_gap_hours={max_gap_hours}"
+        )
+    grid = pd.date_range(bars["timestamp"].iloc[0], bars["timestamp"].iloc[-1], freq="h")
+    complete = bars.set_index("timestamp").reindex(grid)
+    filled = complete["close"].isna()
+    complete["close"] = complete["close"].ffill()
+    for column in ("open", "high", "low"):
+        complete[column] = complete[column].fillna(complete["close"])
+    complete["volume"] = complete["volume"].fillna(0.0)
+    complete["filled"] = filled
+    complete = complete.rename_axis("timestamp").reset_index()
+    return complete, int(filled.sum()), longest_gap
+
+
+# --- whale transfers -----------------------------------------------------------------------------------
+
+
+def clean_whales(table: RawTable, currency: str) -> pd.DataFrame:
+    """The currency's whale transfers (symbol match, any case), typed, sorted by time, exact duplicates dropped."""
+    _require_columns(table, WHALE_REQUIRED)
+    frame = table.frame
+    symbol = _text(frame, "symbol").str.upper()
+    ours = (symbol == currency.upper()).fillna(False).astype(bool)
+    mine = RawTable(frame[ours], table.source, table.row_format)
+    transfers = pd.DataFrame({"timestamp": _timestamps(mine) if len(mine.frame) else pd.Series([], dtype="datetime64[ns, UTC]")})
+    for column in ("amount", "amount_usd"):
+        transfers[column] = _numbers(mine, column)
+        negative = transfers[column] < 0
+        if negative.any():
+            raise mine.fail(_first(negative), f"{column} is negative")
+    unknown_owner_types = 0
+    for column in ("from_owner_type", "to_owner_type"):
+        owner_type = _text(mine.frame, column).str.lower()
+        unknown_owner_types += int(owner_type.isna().sum() + (owner_type == "").sum())
+        transfers[column] = owner_type.replace("", pd.NA).fillna("unknown")
+    for column in WHALE_OPTIONAL:
+        transfers[column] = _text(mine.frame, column)
+    transfers, exact_duplicates = _drop_exact_duplicates(transfers)
+    was_sorted = transfers["timestamp"].is_monotonic_increasing
+    transfers = transfers.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    for column in ("from_owner_type", "to_owner_type"):
+        transfers[column] = transfers[column].astype("category")
+    log.info(
+        "whales: %d records from %s, %d of other symbols skipped, %d exact duplicates dropped, "
+        "%d blank owner types read as 'unknown', %d %s transfers kept (%s)",
+        len(frame), table.source, int((~ours).sum()), exact_duplicates, unknown_owner_types, len(transfers),
+        currency, "ascending" if was_sorted else "re-sorted",
+    )
+    return transfers
