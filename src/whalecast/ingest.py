@@ -72,7 +72,10 @@ def read_whales_json(path: Path) -> RawTable:
     path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(path, "not UTF-8 text") from None
     if not text.strip():
         raise InputError(path, "file is empty")
     try:
@@ -262,7 +265,7 @@ def _fill_missing_hours(table: RawTable, bars: pd.DataFrame, max_gap_hours: int)
     steps = bars["timestamp"].diff() / HOUR
     longest_gap = int(steps.max() - 1) if len(bars) > 1 else 0
     if longest_gap > max_gap_hours:
-        after = bars["timestamp"].iloc[int(steps.to_numpy().argmax()) - 1]
+        after = bars["timestamp"].iloc[steps.idxmax() - 1]  # the index is 0..n-1 after sorting
         raise InputError(
             table.source, f"{longest_gap} hours missing after {after:%Y-%m-%d %H:%M}, more than "
             f"data.max_gap_hours={max_gap_hours}"

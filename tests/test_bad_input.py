@@ -1,0 +1,123 @@
+"""Bad input, run through the real stage scripts: one line naming file and problem, exit 1, no output."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import edit_params, run_stage, small_market
+from whalecast import paths, sample_files
+
+GOOD_PRICES = (
+    "timestamp,open,high,low,close,volume\n"
+    + "".join(f"2024-03-01T{hour:02d}:00:00Z,100,101,99,100.5,10\n" for hour in range(5))
+)
+GOOD_WHALES = json.dumps({"result": "success", "count": 1, "transactions": [{
+    "timestamp": 1709254800, "symbol": "btc", "amount": 10, "amount_usd": 600000,
+    "from": {"owner_type": "unknown"}, "to": {"owner": "binance", "owner_type": "exchange"},
+}]})
+
+
+def files_project(project, prices=GOOD_PRICES, whales=GOOD_WHALES, whales_name="BTC.json"):
+    edit_params(project, **{"data.source": "files", "currencies": ["BTC"]})
+    for relative, text in ((paths.raw_prices("BTC"), prices), (paths.RAW / "whales" / whales_name, whales)):
+        if text is not None:
+            (project / relative).parent.mkdir(parents=True, exist_ok=True)
+            (project / relative).write_text(text)
+    return project
+
+
+def assert_clean_failure(result, project, *fragments):
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "error:" in lines[-1] and all(fragment in lines[-1] for fragment in fragments), lines[-1]
+    assert not [line for line in lines if "error" in line.lower()][1:], "more than one error line"
+    for produced in (paths.INTERIM, paths.FEATURES):
+        leftovers = [p for p in (project / produced).rglob("*") if p.is_file()]
+        assert not leftovers, leftovers
+
+
+PRICE_CASES = {
+    "missing file": (None, "data/raw/prices/BTC.csv: file not found"),
+    "empty file": ("", "data/raw/prices/BTC.csv: file is empty"),
+    "malformed CSV": (GOOD_PRICES + "2024-03-01T05:00:00Z,1,2,1,2,3,4,5\n", "malformed CSV", "line 7"),
+    "missing column": (GOOD_PRICES.replace(",close,", ",last,"), "missing required column 'close'"),
+    "non-numeric price": (GOOD_PRICES.replace("T02:00:00Z,100,", "T02:00:00Z,abc,"), "line 4: open 'abc' is not a number"),
+    "non-positive price": (GOOD_PRICES.replace("T03:00:00Z,100,101,99,100.5", "T03:00:00Z,100,101,99,0"),
+                           "line 5: close is 0; prices must be positive"),
+    "high below low": (GOOD_PRICES.replace("T01:00:00Z,100,101,99", "T01:00:00Z,100,98,99"),
+                       "line 3: high 98 is below low 99"),
+    "conflicting duplicate": (GOOD_PRICES + "2024-03-01T02:00:00Z,100,101,99,100.7,10\n",
+                              "line 7: timestamp 2024-03-01 02:00 also on line 4 with other values"),
+    "not on the hour": (GOOD_PRICES.replace("T04:00:00Z", "T04:30:00Z"), "line 6: timestamp 2024-03-01 04:30:00 is not on the hour"),
+    "empty timestamp": (GOOD_PRICES.replace("2024-03-01T04:00:00Z", ""), "line 6: timestamp is empty"),
+    "header only": ("timestamp,open,high,low,close,volume\n", "no data rows"),
+    "binary garbage": ("\xff\xfe\x00timestamp", "BTC.csv"),
+}
+
+
+@pytest.mark.parametrize("case", PRICE_CASES)
+def test_bad_price_file(project, case):
+    text, *fragments = PRICE_CASES[case]
+    files_project(project, prices=text)
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC.csv", *fragments)
+
+
+WHALE_CASES = {
+    "missing file": (None, "BTC.json", "file not found (nor BTC.csv)"),
+    "truncated JSON": (GOOD_WHALES[:-20], "BTC.json", "malformed JSON at line 1"),
+    "missing field": (GOOD_WHALES.replace('"amount_usd": 600000, ', ""), "BTC.json",
+                      "transactions[0]: missing field 'amount_usd'"),
+    "missing owner type": (GOOD_WHALES.replace('{"owner_type": "unknown"}', "{}"), "BTC.json",
+                           "transactions[0].from: missing field 'owner_type'"),
+    "API error": ('{"result": "error", "message": "invalid api_key"}', "BTC.json", "API result is 'error': invalid api_key"),
+    "not a response": ("[1, 2]", "BTC.json", "expected a JSON object"),
+    "bad amount": (GOOD_WHALES.replace('"amount_usd": 600000', '"amount_usd": "lots"'), "BTC.json",
+                   "transactions[0]: amount_usd 'lots' is not a number"),
+}
+
+
+@pytest.mark.parametrize("case", WHALE_CASES)
+def test_bad_whale_file(project, case):
+    text, *fragments = WHALE_CASES[case]
+    files_project(project, whales=text)
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/whales/", *fragments)
+
+
+def test_bad_whale_csv_names_the_line(project):
+    files_project(project, whales_name="BTC.csv", whales=(
+        "timestamp,symbol,amount,amount_usd,from_owner_type\n2024-03-01T01:00:00Z,btc,1,600000,unknown\n"))
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/whales/BTC.csv",
+                         "missing required column 'to_owner_type'")
+
+
+def test_too_few_hours_for_the_longest_window_fails_featurize(project):
+    files_project(project)  # 5 hourly bars; the default features need 25
+    run_stage(project, "ingest")
+    result = run_stage(project, "featurize", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "data/interim/prices/BTC.parquet: 5 hourly bars, but the longest feature lookback needs 25" in result.stderr
+    assert not (project / paths.features("BTC")).exists()
+
+
+def test_bad_params_are_named(project):
+    edit_params(project, **{"data.source": "ftp"})
+    result = run_stage(project, "ingest", check=False)
+    assert result.returncode == 1 and "params.yaml: data.source must be one of synthetic, files, got 'ftp'" in result.stderr
+
+
+def test_exact_duplicates_and_an_empty_whale_history_are_valid(project):
+    market = small_market(hours=60)
+    prices_csv = project / paths.raw_prices("BTC")
+    sample_files.write_prices_csv(market.prices, prices_csv.parent / "generated.csv")
+    lines = (prices_csv.parent / "generated.csv").read_text().splitlines(keepends=True)
+    files_project(project, prices="".join(lines + lines[10:13]),
+                  whales=json.dumps({"result": "success", "cursor": "0-0-0", "count": 0}))
+    ingest_log = run_stage(project, "ingest").stderr
+    assert "3 exact duplicates dropped" in ingest_log and "0 BTC transfers kept" in ingest_log
+    run_stage(project, "featurize")
+    table = pd.read_parquet(project / paths.features("BTC"))
+    assert len(table) == 60 - 24
+    assert (table["sum_of_whale_inflows_last_6_hours"] == 0).all()
+    assert (table["number_of_whale_transactions_last_12_hours"] == 0).all()

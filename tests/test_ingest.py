@@ -1,0 +1,115 @@
+"""Parsing and cleaning of the raw price and whale formats."""
+
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import clean_market, small_market
+from whalecast import ingest
+from whalecast.errors import InputError
+
+HEADER = "timestamp,open,high,low,close,volume\n"
+
+
+def price_table(tmp_path, body, header=HEADER):
+    path = tmp_path / "BTC.csv"
+    path.write_text(header + body)
+    return ingest.read_csv(path)
+
+
+@pytest.mark.parametrize("stamp", [
+    "2024-03-01T05:00:00+00:00", "2024-03-01 05:00:00", "2024-03-01T07:00:00+02:00", "2024-03-01T05:00:00Z",
+    "1709269200", "1709269200000", "1709269200000000",
+])
+def test_timestamp_formats_all_mean_the_same_utc_hour(tmp_path, stamp):
+    bars = ingest.clean_prices(price_table(tmp_path, f"{stamp},1,2,1,2,10\n"), max_gap_hours=72)
+    assert bars["timestamp"].tolist() == [pd.Timestamp("2024-03-01 05:00", tz="UTC")]
+    assert str(bars["timestamp"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_descending_input_with_extra_columns_is_sorted_and_typed(tmp_path):
+    body = ("BTCUSDT,1709276400000,3,4,2,3,5\n"
+            "BTCUSDT,1709272800000,2,3,1,3,6\n"
+            "BTCUSDT,1709269200000,1,2,1,2,7\n")
+    bars = ingest.clean_prices(price_table(tmp_path, body, "symbol,timestamp,open,high,low,close,volume\n"), 72)
+    assert bars["timestamp"].is_monotonic_increasing
+    assert bars["close"].tolist() == [2.0, 3.0, 3.0]
+    assert list(bars.columns) == ["timestamp", "open", "high", "low", "close", "volume", "filled"]
+
+
+def test_exact_duplicates_are_dropped_and_counted(tmp_path, caplog):
+    body = "1709269200,1,2,1,2,7\n1709272800,2,3,1,3,6\n1709269200,1,2,1,2,7\n"
+    with caplog.at_level(logging.INFO, logger="whalecast"):
+        bars = ingest.clean_prices(price_table(tmp_path, body), 72)
+    assert len(bars) == 2
+    assert "1 exact duplicates dropped" in caplog.text
+
+
+def test_missing_hours_become_flat_zero_volume_bars_and_are_counted(tmp_path, caplog):
+    body = "1709269200,1,2,1,2,7\n1709280000,2,3,1,3,6\n"  # 05:00, then 08:00: 06:00 and 07:00 missing
+    with caplog.at_level(logging.INFO, logger="whalecast"):
+        bars = ingest.clean_prices(price_table(tmp_path, body), 72)
+    assert bars["filled"].tolist() == [False, True, True, False]
+    assert bars.loc[1, ["open", "high", "low", "close", "volume"]].tolist() == [2.0, 2.0, 2.0, 2.0, 0.0]
+    assert "2 missing hours filled (longest gap 2 h)" in caplog.text
+
+
+def test_a_gap_longer_than_allowed_is_an_error(tmp_path):
+    body = "1709269200,1,2,1,2,7\n1709280000,2,3,1,3,6\n"
+    with pytest.raises(InputError, match="2 hours missing after 2024-03-01 05:00, more than data.max_gap_hours=1"):
+        ingest.clean_prices(price_table(tmp_path, body), max_gap_hours=1)
+
+
+def whale_response(transactions, **extra):
+    return {"result": "success", "cursor": "0-0-0", "count": len(transactions), "transactions": transactions, **extra}
+
+
+def transfer(timestamp=1709269300, symbol="btc", usd=600_000.0, source="unknown", target="exchange", **extra):
+    return {"blockchain": "bitcoin", "symbol": symbol, "transaction_type": "transfer", "hash": "ab",
+            "from": {"owner_type": source}, "to": {"owner": "binance", "owner_type": target},
+            "timestamp": timestamp, "amount": usd / 60_000, "amount_usd": usd, **extra}
+
+
+def test_whale_json_keeps_the_currency_in_any_case_and_counts_the_rest(tmp_path, caplog):
+    path = tmp_path / "BTC.json"
+    path.write_text(json.dumps(whale_response([
+        transfer(timestamp=1709269400, symbol="BTC"), transfer(symbol="usdt"), transfer(symbol="btc"),
+        transfer(symbol="btc"),  # exact duplicate of the one before
+    ])))
+    with caplog.at_level(logging.INFO, logger="whalecast"):
+        whales = ingest.clean_whales(ingest.read_whales_json(path), "BTC")
+    assert whales["timestamp"].tolist() == [pd.Timestamp(1709269300, unit="s", tz="UTC"),
+                                            pd.Timestamp(1709269400, unit="s", tz="UTC")]
+    assert whales["to_owner"].tolist() == ["binance", "binance"]
+    assert whales["from_owner"].isna().all()  # `owner` is absent for unknown wallets
+    assert "1 of other symbols skipped, 1 exact duplicates dropped" in caplog.text
+
+
+def test_an_empty_api_response_is_a_currency_without_whales(tmp_path):
+    path = tmp_path / "BTC.json"
+    path.write_text(json.dumps({"result": "success", "cursor": "0-0-0", "count": 0}))
+    whales = ingest.clean_whales(ingest.read_whales_json(path), "BTC")
+    assert whales.empty and "timestamp" in whales.columns
+
+
+def test_whale_csv_with_only_the_required_columns(tmp_path):
+    path = tmp_path / "BTC.csv"
+    path.write_text("timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type,note\n"
+                    "2024-03-01T05:10:00Z,BTC,10,600000,exchange,unknown,x\n"
+                    "2024-03-01T05:20:00Z,btc,12,720000,,exchange,y\n")
+    whales = ingest.clean_whales(ingest.read_csv(path), "BTC")
+    assert whales["from_owner_type"].tolist() == ["exchange", "unknown"]  # blank owner type reads as unknown
+    assert whales["hash"].isna().all()
+    assert "note" not in whales.columns
+
+
+def test_generated_market_survives_cleaning_unchanged():
+    market = small_market(hours=200)
+    prices, whales = clean_market(market)
+    assert len(prices) == 200 and not prices["filled"].any()
+    assert len(whales) == len(market.whales)
+    assert whales["timestamp"].is_monotonic_increasing
+    np.testing.assert_array_equal(prices["close"], market.prices["close"])
