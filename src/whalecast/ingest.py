@@ -163,7 +163,7 @@ def _timestamps(table: RawTable) -> pd.Series:
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
         return raw.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
     numbers = pd.to_numeric(raw, errors="coerce")
-    if len(raw) and numbers.notna().all():
+    if len(raw) and numbers.notna().all():  # an empty column has no numbers to go by
         return _from_epoch(table, numbers)
     parsed = pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce")
     bad = parsed.isna()
@@ -292,7 +292,7 @@ def clean_whales(table: RawTable, currency: str) -> pd.DataFrame:
     symbol = _text(frame, "symbol").str.upper()
     ours = (symbol == currency.upper()).fillna(False).astype(bool)
     mine = RawTable(frame[ours], table.source, table.row_format)
-    transfers = pd.DataFrame({"timestamp": _timestamps(mine) if len(mine.frame) else pd.Series([], dtype="datetime64[ns, UTC]")})
+    transfers = pd.DataFrame({"timestamp": _timestamps(mine)})
     for column in ("amount", "amount_usd"):
         transfers[column] = _numbers(mine, column)
         negative = transfers[column] < 0

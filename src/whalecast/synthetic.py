@@ -57,7 +57,8 @@ def generate_market(currency: str, *, seed: int, start: str, hours: int, whale_t
     shocks = rng.standard_t(T_DEGREES_OF_FREEDOM, hours) / np.sqrt(T_DEGREES_OF_FREEDOM / (T_DEGREES_OF_FREEDOM - 2))
     sigma = _garch_volatility(shocks, profile.hourly_volatility)
 
-    transfers_per_bar = rng.poisson(whale_transfers_per_day / 24 * sigma / profile.hourly_volatility)
+    # Busier when volatile, scaled so that whale_transfers_per_day is the average rate.
+    transfers_per_bar = rng.poisson(whale_transfers_per_day / 24 * sigma / sigma.mean())
     bar = np.repeat(np.arange(hours), transfers_per_bar)
     count = len(bar)
     kind = rng.choice(len(FLOW_KINDS), size=count, p=[share for *_, share in FLOW_KINDS])

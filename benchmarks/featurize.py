@@ -1,0 +1,180 @@
+"""Benchmark of the featurize stage against a straightforward pandas implementation of the same features.
+
+Generates a synthetic BTC market (10 years of hours, about 2 million whale transfers by default) into the
+git-ignored scratch project benchmarks/.data/, then times `python stages/featurize.py BTC` there as a user
+runs it, and a pandas baseline (time-based `rolling` per feature, then `merge_asof` onto the decision
+times), each in its own process: wall seconds and peak memory (the child's own peak RSS). Checks that the
+two tables agree and exits non-zero if they do not; whether the speed target is met is only reported.
+
+    make benchmark                                   # full size
+    python benchmarks/featurize.py --hours 5000 --transfers 50000 --repeats 1   # quick
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SCRATCH = REPO / "benchmarks" / ".data"
+CURRENCY = "BTC"
+STAGE_OUTPUT = SCRATCH / "data" / "features" / f"{CURRENCY}.parquet"
+BASELINE_OUTPUT = SCRATCH / "data" / "features" / f"{CURRENCY}.pandas.parquet"
+TARGET_SECONDS, TARGET_BYTES = 10.0, 2e9
+MiB = 2**20
+
+
+def generate(hours: int, transfers: int) -> None:
+    """Write the scratch project: clean prices and whales as ingest writes them, and the repo's params."""
+    from whalecast import ingest, params, paths, storage, synthetic
+
+    data_params = params.section(params.load(REPO / "params.yaml"), "data")
+    synthetic_params = data_params["synthetic"]
+
+    market = synthetic.generate_market(
+        CURRENCY, seed=synthetic_params["seed"], start="2015-01-01", hours=hours,
+        whale_transfers_per_day=transfers / (hours / 24), whale_effect=synthetic_params["whale_effect"],
+    )
+    origin = f"synthetic {CURRENCY}"
+    prices = ingest.clean_prices(ingest.RawTable(market.prices, origin), max_gap_hours=data_params["max_gap_hours"])
+    whales = ingest.clean_whales(ingest.RawTable(market.whales, origin), CURRENCY)
+    storage.write_parquet(prices, SCRATCH / paths.prices(CURRENCY))
+    storage.write_parquet(whales, SCRATCH / paths.whales(CURRENCY))
+    shutil.copy(REPO / "params.yaml", SCRATCH / "params.yaml")
+
+
+def baseline() -> None:
+    """The features as a researcher would write them in pandas, from the same inputs and params."""
+    import numpy as np
+    import pandas as pd
+    from whalecast import features, params, paths
+
+    specs = features.parse_specs(params.section(params.load(), "features"))
+    prices = pd.read_parquet(paths.prices(CURRENCY))
+    whales = pd.read_parquet(paths.whales(CURRENCY), columns=features.WHALE_INPUT_COLUMNS)
+    decision = pd.DataFrame({"timestamp": prices["timestamp"] + pd.Timedelta(hours=1)})
+    price_series = {
+        "log_return": np.log(prices["close"]).diff(),
+        "log_volume_change": np.log1p(prices["volume"]).diff(),
+        "high_low_range": np.log(prices["high"] / prices["low"]),
+    }
+    table = decision.copy()
+    for spec in specs:
+        if spec.source == "whales":
+            table[spec.name] = whale_feature(whales, decision, spec)
+        else:
+            rolling = price_series[spec.column].rolling(spec.window)
+            table[spec.name] = rolling.std() if spec.agg == "std" else getattr(rolling, spec.agg)()
+    warmup = max(spec.first_complete_row for spec in specs)
+    table.iloc[warmup:].reset_index(drop=True).to_parquet(BASELINE_OUTPUT.relative_to(SCRATCH), index=False)
+
+
+def whale_feature(whales, decision, spec):
+    import pandas as pd
+
+    to_exchange, from_exchange = whales["to_owner_type"] == "exchange", whales["from_owner_type"] == "exchange"
+    inflow = (to_exchange & ~from_exchange).astype(float)
+    outflow = (from_exchange & ~to_exchange).astype(float)
+    sign = {
+        "all": pd.Series(1.0, index=whales.index), "inflow": inflow, "outflow": outflow,
+        "exchange_to_exchange": (to_exchange & from_exchange).astype(float), "net_inflow": inflow - outflow,
+    }[spec.filter]
+    chosen = sign != 0
+    events = pd.DataFrame(
+        {"value": (whales[spec.column] * sign)[chosen].to_numpy() if spec.column else 0.0, "indicator": 1.0},
+        index=pd.DatetimeIndex(whales["timestamp"][chosen]),
+    )
+    # Zero rows at every decision time T make a window end exactly at T; placed after the events stamped T,
+    # each window still includes them (closed="right").
+    marks = pd.DataFrame({"value": 0.0, "indicator": 0.0}, index=pd.DatetimeIndex(decision["timestamp"]))
+    rolling = pd.concat([events, marks]).sort_index(kind="stable").rolling(f"{spec.window}h", closed="right")
+    if spec.agg == "count":
+        rolled = rolling["indicator"].sum()
+    elif spec.agg == "mean":
+        sums, counts = rolling["value"].sum(), rolling["indicator"].sum()
+        rolled = (sums / counts).where(counts > 0, 0.0)
+    else:
+        rolled = getattr(rolling["value"], spec.agg)()
+    rolled = rolled.rename("feature").rename_axis("timestamp").reset_index()
+    return pd.merge_asof(decision, rolled, on="timestamp", direction="backward")["feature"].to_numpy()
+
+
+def measure(argv: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one child, which reads and writes inside the scratch project."""
+    log_path = SCRATCH / "child.log"
+    with open(log_path, "w") as log:
+        start = time.perf_counter()
+        child = subprocess.Popen([sys.executable, *argv], cwd=SCRATCH, stdout=log, stderr=subprocess.STDOUT)
+        # wait4 gives this child's own rusage; RUSAGE_CHILDREN would be the max over every child so far.
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        sys.exit(f"{' '.join(argv)} failed (exit {child.returncode}):\n{log_path.read_text()}")
+    return seconds, usage.ru_maxrss * 1024  # ru_maxrss is in KiB on Linux
+
+
+def compare() -> tuple[int, int, list[str]]:
+    """Transfer count, feature count, and the columns in which the stage and the baseline disagree."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow.parquet
+
+    transfers = pyarrow.parquet.read_metadata(SCRATCH / "data" / "interim" / "whales" / f"{CURRENCY}.parquet").num_rows
+    stage, pandas_table = pd.read_parquet(STAGE_OUTPUT), pd.read_parquet(BASELINE_OUTPUT)
+    if list(stage.columns) != list(pandas_table.columns) or not stage["timestamp"].equals(pandas_table["timestamp"]):
+        return transfers, stage.shape[1] - 1, ["columns or timestamps"]
+    features = [column for column in stage.columns if column != "timestamp"]
+    # Window sums of $1e10 carry rounding of ~1e-5 USD and net flows cancel, so the absolute tolerance
+    # follows each column's scale; a single missed transfer (>= $500k) is still far outside it.
+    differ = [name for name in features if not np.allclose(
+        stage[name], pandas_table[name], rtol=1e-9, atol=1e-9 * np.abs(stage[name]).max())]
+    return transfers, len(features), differ
+
+
+def run(hours: int, transfers: int, repeats: int) -> int:
+    # Everything heavy runs in a child: a child's peak RSS starts at its parent's peak (fork copies it),
+    # so this process keeps to the standard library until the measurements are done.
+    shutil.rmtree(SCRATCH, ignore_errors=True)
+    SCRATCH.mkdir(parents=True)
+    measure([__file__, "--generate", "--hours", str(hours), "--transfers", str(transfers)])
+    stage_runs = [measure([str(REPO / "stages" / "featurize.py"), CURRENCY]) for _ in range(repeats)]
+    pandas_seconds, pandas_bytes = measure([__file__, "--baseline"])
+    transfer_count, feature_count, differ = compare()
+
+    stage_seconds = [seconds for seconds, _ in stage_runs]
+    best, stage_bytes = min(stage_seconds), max(peak for _, peak in stage_runs)
+    met = best < TARGET_SECONDS and stage_bytes < TARGET_BYTES and best < pandas_seconds
+    print(f"featurize benchmark: {hours:,} hours, {transfer_count:,} whale transfers, {feature_count} features")
+    print(f"whalecast featurize stage:   {best:.2f} s (median of {repeats} {statistics.median(stage_seconds):.2f} s), "
+          f"peak {stage_bytes / MiB:,.0f} MiB")
+    print(f"pandas rolling + merge_asof: {pandas_seconds:.2f} s, peak {pandas_bytes / MiB:,.0f} MiB")
+    print(f"speed-up: {pandas_seconds / best:.1f}x; outputs match: {'NO, ' + ', '.join(differ) if differ else 'yes'}")
+    print(f"target (< {TARGET_SECONDS:.0f} s, < {TARGET_BYTES / 1e9:.0f} GB, faster than pandas): "
+          f"{'met' if met else 'NOT met'}")
+    return 1 if differ else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hours", type=int, default=87_660, help="hourly bars (default: 10 years)")
+    parser.add_argument("--transfers", type=int, default=2_000_000, help="whale transfers, about (default: 2 million)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of the stage (default: 3)")
+    parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.generate:
+        generate(args.hours, args.transfers)
+    elif args.baseline:
+        baseline()
+    else:
+        return run(args.hours, args.transfers, args.repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
