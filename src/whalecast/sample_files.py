@@ -54,7 +54,7 @@ def _party(owner, owner_type) -> dict:
 
 def write_whales_csv(whales: pd.DataFrame, path: Path) -> None:
     out = whales.copy()
-    out["timestamp"] = out["timestamp"].astype("int64") // 10**9
+    out["timestamp"] = out["timestamp"].dt.as_unit("s").astype("int64")  # epoch seconds, like the API
     path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, index=False)
 

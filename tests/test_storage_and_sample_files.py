@@ -1,0 +1,37 @@
+"""Atomic writes, and the sample-file writers read back by the real readers."""
+
+import pandas as pd
+import pytest
+
+from conftest import clean_market, small_market
+from whalecast import ingest, sample_files, storage
+
+
+def test_a_failed_write_leaves_neither_the_file_nor_a_temporary(tmp_path):
+    target = tmp_path / "out" / "table.parquet"
+    unconvertible = pd.DataFrame({"mixed": [1, "one"]})  # pyarrow refuses mixed int/str objects
+    with pytest.raises(Exception):
+        storage.write_parquet(unconvertible, target)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_write_replaces_the_old_file_whole(tmp_path):
+    target = tmp_path / "table.parquet"
+    storage.write_parquet(pd.DataFrame({"a": [1, 2, 3]}), target)
+    storage.write_parquet(pd.DataFrame({"b": [4.0]}), target)
+    pd.testing.assert_frame_equal(pd.read_parquet(target), pd.DataFrame({"b": [4.0]}))
+    assert [path.name for path in tmp_path.iterdir()] == ["table.parquet"]
+
+
+@pytest.mark.parametrize("writer, name", [(sample_files.write_whales_json, "BTC.json"),
+                                          (sample_files.write_whales_csv, "BTC.csv")])
+def test_sample_files_read_back_to_the_same_clean_tables(tmp_path, writer, name):
+    market = small_market(hours=120)
+    expected_prices, expected_whales = clean_market(market)
+    sample_files.write_prices_csv(market.prices, tmp_path / "BTC.csv.prices")
+    writer(market.whales, tmp_path / name)
+    read_whales = ingest.read_whales_json if name.endswith(".json") else ingest.read_csv
+    prices = ingest.clean_prices(ingest.read_csv(tmp_path / "BTC.csv.prices"), max_gap_hours=72)
+    whales = ingest.clean_whales(read_whales(tmp_path / name), "BTC")
+    pd.testing.assert_frame_equal(prices, expected_prices)
+    pd.testing.assert_frame_equal(whales, expected_whales, check_dtype=False, check_categorical=False)
