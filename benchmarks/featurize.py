@@ -35,10 +35,10 @@ def generate(hours: int, transfers: int) -> None:
     data_params = params.section(params.load(REPO / "params.yaml"), "data")
     synthetic_params = data_params["synthetic"]
 
-    market = synthetic.generate_market(
-        CURRENCY, seed=synthetic_params["seed"], start="2015-01-01", hours=hours,
+    market = synthetic.generate_market(CURRENCY, synthetic.MarketSettings(
+        seed=synthetic_params["seed"], start="2015-01-01", hours=hours,
         whale_transfers_per_day=transfers / (hours / 24), whale_effect=synthetic_params["whale_effect"],
-    )
+    ))
     origin = f"synthetic {CURRENCY}"
     prices = ingest.clean_prices(ingest.RawTable(market.prices, origin), max_gap_hours=data_params["max_gap_hours"])
     whales = ingest.clean_whales(ingest.RawTable(market.whales, origin), CURRENCY)
@@ -61,6 +61,7 @@ def baseline() -> None:
         "log_return": np.log(prices["close"]).diff(),
         "log_volume_change": np.log1p(prices["volume"]).diff(),
         "high_low_range": np.log(prices["high"] / prices["low"]),
+        "filled": prices["filled"].astype(float),
     }
     table = decision.copy()
     for spec in specs:

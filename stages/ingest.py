@@ -4,27 +4,43 @@ data.source: synthetic generates the built-in sample market (offline, seeded); f
 data/raw/prices/{CUR}.csv and data/raw/whales/{CUR}.json or .csv.
 """
 
+from dataclasses import dataclass
+
 from whalecast import ingest, params, paths, stage, storage, synthetic
 from whalecast.errors import InputError
 
 SOURCES = ("synthetic", "files")
 
 
-def load_raw(currency: str, data_params: dict) -> tuple[ingest.RawTable, ingest.RawTable]:
-    source = data_params.get("source")
-    if source == "synthetic":
-        market = synthetic.generate_market(currency, **data_params["synthetic"])
-        origin = f"synthetic {currency} market"
-        return ingest.RawTable(market.prices, origin), ingest.RawTable(market.whales, origin)
-    if source == "files":
+@dataclass(frozen=True)
+class DataSettings:
+    """params.yaml data."""
+
+    source: str
+    max_gap_hours: int
+    synthetic: dict
+
+    def __post_init__(self):
+        if self.source not in SOURCES:
+            raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {self.source!r}")
+        if self.max_gap_hours < 0:
+            raise ValueError(f"max_gap_hours cannot be negative, got {self.max_gap_hours}")
+
+
+def load_raw(currency: str, settings: DataSettings) -> tuple[ingest.RawTable, ingest.RawTable]:
+    if settings.source == "files":
         return ingest.read_csv(paths.raw_prices(currency)), ingest.read_whales(currency)
-    raise InputError(paths.PARAMS, f"data.source must be one of {', '.join(SOURCES)}, got {source!r}")
+    market = synthetic.generate_market(
+        currency, params.build(synthetic.MarketSettings, settings.synthetic, "data.synthetic")
+    )
+    origin = f"synthetic {currency} market"
+    return ingest.RawTable(market.prices, origin), ingest.RawTable(market.whales, origin)
 
 
 def main(currency: str) -> None:
-    data_params = params.section(params.load(), "data")
-    raw_prices, raw_whales = load_raw(currency, data_params)
-    prices = ingest.clean_prices(raw_prices, max_gap_hours=data_params["max_gap_hours"])
+    settings = params.build(DataSettings, params.section(params.load(), "data"), "data")
+    raw_prices, raw_whales = load_raw(currency, settings)
+    prices = ingest.clean_prices(raw_prices, max_gap_hours=settings.max_gap_hours)
     whales = ingest.clean_whales(raw_whales, currency)
     # Both tables are checked before either is written, so bad input leaves no output behind.
     storage.write_parquet(prices, paths.prices(currency))

@@ -18,10 +18,10 @@ PROJECT_FILES = [".dvc/config", ".dvcignore", "dvc.yaml", "params.yaml", "stages
 
 
 def small_market(hours=400, seed=11, whale_transfers_per_day=60, whale_effect=0.15, currency="BTC"):
-    return synthetic.generate_market(
-        currency, seed=seed, start="2024-01-01", hours=hours,
+    return synthetic.generate_market(currency, synthetic.MarketSettings(
+        seed=seed, start="2024-01-01", hours=hours,
         whale_transfers_per_day=whale_transfers_per_day, whale_effect=whale_effect,
-    )
+    ))
 
 
 def clean_market(market, currency="BTC"):

@@ -53,7 +53,21 @@ PRICE_CASES = {
     "not on the hour": (GOOD_PRICES.replace("T04:00:00Z", "T04:30:00Z"), "line 6: timestamp 2024-03-01 04:30:00 is not on the hour"),
     "empty timestamp": (GOOD_PRICES.replace("2024-03-01T04:00:00Z", ""), "line 6: timestamp is empty"),
     "header only": ("timestamp,open,high,low,close,volume\n", "no data rows"),
-    "binary garbage": ("\xff\xfe\x00timestamp", "BTC.csv"),
+    "second conflicting duplicate": (
+        GOOD_PRICES + "2024-03-01T05:00:00Z,100,101,99,100.5,10\n2024-03-01T01:00:00Z,100,101,99,100.9,10\n",
+        "line 8: timestamp 2024-03-01 01:00 also on line 3 with other values"),
+    "line numbers count blank lines": (GOOD_PRICES.replace("\n2024-03-01T03", "\n\n\n2024-03-01T03")
+                                       .replace("T04:00:00Z,100,101,99,100.5", "T04:00:00Z,100,101,99,-1"),
+                                       "line 8: close is -1"),
+    "close outside the range": (GOOD_PRICES.replace("T02:00:00Z,100,101,99,100.5", "T02:00:00Z,100,101,99,200"),
+                                "line 4: close 200 is outside low..high 99..101"),
+    "column twice in other case": (GOOD_PRICES.replace("volume\n", "volume,Close\n").replace(",10\n", ",10,1\n"),
+                                   "column 'close' appears more than once"),
+    "epoch among ISO": (GOOD_PRICES.replace("2024-03-01T03:00:00Z", "1709262000"),
+                        "line 5: timestamp '1709262000' is an epoch number, but other rows are ISO-8601 text"),
+    "year typo": (GOOD_PRICES.replace("2024-03-01T03:00:00Z", "2124-03-01T03:00:00Z"),
+                  "line 5: timestamp '2124-03-01T03:00:00Z' is outside 1970..2100"),
+    "semicolons": (GOOD_PRICES.replace(",", ";"), "must be comma-separated"),
 }
 
 
@@ -75,6 +89,8 @@ WHALE_CASES = {
     "not a response": ("[1, 2]", "BTC.json", "expected a JSON object"),
     "bad amount": (GOOD_WHALES.replace('"amount_usd": 600000', '"amount_usd": "lots"'), "BTC.json",
                    "transactions[0]: amount_usd 'lots' is not a number"),
+    "owner type not text": (GOOD_WHALES.replace('{"owner_type": "unknown"}', '{"owner_type": 5}'), "BTC.json",
+                            "transactions[0].from.owner_type: 5 is not text"),
 }
 
 
@@ -83,6 +99,22 @@ def test_bad_whale_file(project, case):
     text, *fragments = WHALE_CASES[case]
     files_project(project, whales=text)
     assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/whales/", *fragments)
+
+
+def test_a_file_that_is_not_text(project):
+    files_project(project)
+    (project / paths.raw_prices("BTC")).write_bytes(b"\xff\xfe\x00timestamp,\x81\x82")
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC.csv: not UTF-8 text")
+
+
+def test_bad_whale_csv_row_is_named_by_line(project):
+    files_project(project, whales_name="BTC.csv", whales=(
+        "timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type\n"
+        "2024-03-01T01:00:00Z,btc,1,600000,unknown,exchange\n"
+        "2024-03-01T01:05:00Z,usdt,1,oops,unknown,exchange\n"  # another symbol: not checked, not used
+        "2024-03-01T01:10:00Z,BTC,1,-5,unknown,exchange\n"))
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/whales/BTC.csv",
+                         "line 4: amount_usd is negative")
 
 
 def test_bad_whale_csv_names_the_line(project):
@@ -101,10 +133,38 @@ def test_too_few_hours_for_the_longest_window_fails_featurize(project):
     assert not (project / paths.features("BTC")).exists()
 
 
-def test_bad_params_are_named(project):
-    edit_params(project, **{"data.source": "ftp"})
+PARAM_CASES = {
+    "unknown source": ({"data.source": "ftp"}, "data: source must be one of synthetic, files, got 'ftp'"),
+    "text for a number": ({"data.max_gap_hours": "72"}, "data.max_gap_hours must be int, got '72'"),
+    "misspelt setting": ({"data.synthetic.hour": 10}, "data.synthetic.hour is not a setting"),
+    "bad start date": ({"data.synthetic.start": "yesterday"}, "data.synthetic:"),
+    "no hours": ({"data.synthetic.hours": 0}, "data.synthetic: hours must be at least 1, got 0"),
+}
+
+
+@pytest.mark.parametrize("case", PARAM_CASES)
+def test_bad_params_are_named(project, case):
+    changes, message = PARAM_CASES[case]
+    edit_params(project, **changes)
     result = run_stage(project, "ingest", check=False)
-    assert result.returncode == 1 and "params.yaml: data.source must be one of synthetic, files, got 'ftp'" in result.stderr
+    assert_clean_failure(result, project, f"params.yaml: {message}")
+
+
+def test_a_feature_named_timestamp_is_refused(project):
+    params = edit_params(project)
+    edit_params(project, features=[*params["features"], {"source": "prices", "agg": "sum", "column": "log_return",
+                                                          "window": 2, "name": "timestamp"}])
+    run_stage(project, "ingest")
+    result = run_stage(project, "featurize", check=False)
+    assert result.returncode == 1 and "the name 'timestamp' is the row key" in result.stderr
+
+
+def test_a_corrupt_interim_file_is_named(project):
+    run_stage(project, "ingest")
+    (project / paths.whales("BTC")).write_bytes(b"PAR1 not really parquet")
+    result = run_stage(project, "featurize", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "data/interim/whales/BTC.parquet: not a readable parquet file" in result.stderr
 
 
 def test_exact_duplicates_and_an_empty_whale_history_are_valid(project):

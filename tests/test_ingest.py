@@ -95,6 +95,12 @@ def test_an_empty_api_response_is_a_currency_without_whales(tmp_path):
     assert whales.empty and "timestamp" in whales.columns
 
 
+def test_a_byte_order_mark_and_a_null_transaction_list_are_accepted(tmp_path):
+    path = tmp_path / "BTC.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"result": "success", "count": 0, "transactions": None}).encode())
+    assert ingest.clean_whales(ingest.read_whales_json(path), "BTC").empty
+
+
 def test_whale_csv_with_only_the_required_columns(tmp_path):
     path = tmp_path / "BTC.csv"
     path.write_text("timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type,note\n"

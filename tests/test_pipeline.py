@@ -72,3 +72,14 @@ def test_files_source_reads_what_the_generator_wrote(repo, first_repro):
     file_features = pd.read_parquet(repo / paths.features("BTC"))
     pd.testing.assert_frame_equal(file_features, synthetic_features, check_exact=False, rtol=1e-12)
     assert UP_TO_DATE in run(["dvc", "repro"], repo).stdout
+
+
+def test_stages_run_the_package_code_of_their_own_workspace(tmp_path):
+    """As in `dvc exp run --temp`: the copy's src/, not the installed one, is what runs and what is hashed."""
+    project = copy_project(tmp_path / "project")
+    stage_module = project / "src" / "whalecast" / "stage.py"
+    stage_module.write_text(stage_module.read_text() + '\nraise SystemExit("this workspace\'s package ran")\n')
+    run(["git", "init", "-q"], project)
+    result = run(["dvc", "repro", "ingest@BTC"], project, check=False)
+    assert result.returncode != 0
+    assert "this workspace's package ran" in result.stdout + result.stderr

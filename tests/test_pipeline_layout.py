@@ -22,7 +22,9 @@ print(json.dumps(sorted(sys.modules)))
 
 @pytest.mark.parametrize("stage", sorted(DVC_YAML))
 def test_stage_deps_list_every_package_module_it_imports_and_no_tensorflow(stage):
-    script = DVC_YAML[stage]["do"]["cmd"].split()[1]
+    command = DVC_YAML[stage]["do"]["cmd"].split()
+    assert command[:3] == ["PYTHONPATH=src", "python", f"stages/{stage}.py"]  # the workspace's own package
+    script = command[2]
     modules = json.loads(run([sys.executable, "-c", IMPORTED_MODULES, str(REPO / script)], REPO).stdout)
     used = {f"src/{name.replace('.', '/')}.py" for name in modules if name.startswith("whalecast.")}
     declared = {dep for dep in DVC_YAML[stage]["do"]["deps"] if dep.startswith("src/")}

@@ -7,8 +7,9 @@ row T. Features are declared in params.yaml as specs, e.g.
     - {source: whales, filter: inflow, agg: sum, column: amount_usd, window: 6}
     - {source: prices, agg: std, column: log_return, window: 24, name: price_volatility_last_24_hours}
 
-The work is O(events + hours x window): each transfer is put in the hour bucket (T - 1 h, T] it belongs to
-once, then windows are sums or maxima over consecutive buckets. No Python loop runs per hour or per event.
+The work is O(events + hours): each transfer is put in the hour bucket (T - 1 h, T] it belongs to once,
+then every window is an online rolling sum, maximum or variance over consecutive hourly values.
+No Python loop runs per hour or per event.
 """
 
 import logging
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numpy.lib.stride_tricks import sliding_window_view
 
 from whalecast.errors import InputError
 
@@ -31,7 +31,7 @@ WHALE_VALUE_COLUMNS = ("amount_usd", "amount")
 WHALE_INPUT_COLUMNS = ["timestamp", "amount", "amount_usd", "from_owner_type", "to_owner_type"]
 
 # Hourly series derived from the bars; lag = how many earlier bars one value needs.
-PRICE_SERIES_LAG = {"log_return": 1, "log_volume_change": 1, "high_low_range": 0}
+PRICE_SERIES_LAG = {"log_return": 1, "log_volume_change": 1, "high_low_range": 0, "filled": 0}
 PRICE_AGGS = ("sum", "mean", "std", "min", "max")
 
 SPEC_KEYS = {"source", "filter", "agg", "column", "window", "name"}
@@ -58,6 +58,8 @@ def parse_specs(raw_specs, source="params.yaml") -> list[FeatureSpec]:
         raise InputError(source, "features must be a non-empty list of feature specs")
     specs = [_parse_spec(raw, f"features[{index}]", source) for index, raw in enumerate(raw_specs)]
     names = [spec.name for spec in specs]
+    if "timestamp" in names:
+        raise InputError(source, f"features[{names.index('timestamp')}]: the name 'timestamp' is the row key")
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise InputError(source, f"feature name '{repeated[0]}' is declared twice")
@@ -134,16 +136,28 @@ def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[
         if spec.source == "whales":
             columns[spec.name] = buckets.rolling(spec)
         else:
-            columns[spec.name] = _rolling_price(series[spec.column], spec)
+            columns[spec.name] = rolling(series[spec.column], spec.window, spec.agg)
     table = pd.DataFrame(columns).iloc[warmup:].reset_index(drop=True)
     table.insert(0, "timestamp", pd.to_datetime(decision_ns[warmup:], utc=True))
     log.info(
         "features: %d rows x %d features, %d warm-up rows dropped (longest lookback %d h), "
         "%d filled (missing) bars in the input, %d whale transfers in range, %d outside the price range ignored",
-        len(table), len(specs), warmup, warmup + 1, int(prices["filled"].sum()) if "filled" in prices else 0,
+        len(table), len(specs), warmup, warmup + 1, int(prices["filled"].sum()),
         buckets.in_range_count, buckets.out_of_range_count,
     )
+    _log_whale_coverage(whales["timestamp"], table["timestamp"])
     return table
+
+
+def _log_whale_coverage(whale_times: pd.Series, row_times: pd.Series) -> None:
+    """Rows before the first or after the last transfer read 'no whales', which may mean 'no data'."""
+    if whale_times.empty:
+        log.warning("features: no whale transfers at all: every whale feature is 0")
+        return
+    first, last = whale_times.min(), whale_times.max()
+    uncovered = int(((row_times < first) | (row_times > last)).sum())
+    log.info("features: whale transfers span %s .. %s; %d of %d rows lie outside that span",
+             f"{first:%Y-%m-%d %H:%M}", f"{last:%Y-%m-%d %H:%M}", uncovered, len(row_times))
 
 
 class WhaleBuckets:
@@ -185,27 +199,27 @@ class WhaleBuckets:
         return self._per_bucket[key]
 
     def rolling(self, spec: FeatureSpec) -> np.ndarray:
-        if spec.agg == "count":
-            return _window_sums(self.per_bucket(spec.filter, None, "count"), spec.window)
         if spec.agg == "max":
-            return _window(self.per_bucket(spec.filter, spec.column, "max"), spec.window).max(axis=1)
-        sums = _window_sums(self.per_bucket(spec.filter, spec.column, "sum"), spec.window)
+            return rolling(self.per_bucket(spec.filter, spec.column, "max"), spec.window, "max")
+        counts = rolling(self.per_bucket(spec.filter, None, "count"), spec.window, "sum")
+        if spec.agg == "count":
+            return counts
+        # A running sum leaves float dust where all transfers have left the window; counts are exact.
+        sums = np.where(counts == 0, 0.0, rolling(self.per_bucket(spec.filter, spec.column, "sum"), spec.window, "sum"))
         if spec.agg == "sum":
             return sums
-        counts = _window_sums(self.per_bucket(spec.filter, None, "count"), spec.window)
         return np.divide(sums, counts, out=np.zeros(self.hours), where=counts > 0)
 
 
-def _window(values: np.ndarray, window: int) -> np.ndarray:
-    """Row i holds values[i - window + 1 .. i], zero-padded before the start (those rows are warm-up)."""
-    padded = np.concatenate([np.zeros(window - 1), values])
-    return sliding_window_view(padded, window)
+def rolling(values: np.ndarray, window: int, agg: str) -> np.ndarray:
+    """agg over each run of `window` consecutive hourly values; NaN until the first full window.
 
-
-def _window_sums(values: np.ndarray, window: int) -> np.ndarray:
-    # Summing each window (instead of differencing one cumulative sum) keeps empty windows exactly 0
-    # and avoids cancellation error on long histories of large USD amounts.
-    return _window(values, window).sum(axis=1)
+    pandas' rolling windows are online (compensated running sums, Welford variance, monotonic-deque
+    max), so the cost is O(hours) whatever the window length.
+    """
+    windows = pd.Series(values).rolling(window, min_periods=window)
+    result = windows.std(ddof=1) if agg == "std" else getattr(windows, agg)()
+    return result.to_numpy()
 
 
 def _price_series(prices: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -217,16 +231,5 @@ def _price_series(prices: pd.DataFrame) -> dict[str, np.ndarray]:
         "log_return": np.concatenate([first_nan, np.diff(np.log(close))]),
         "log_volume_change": np.concatenate([first_nan, np.diff(log_volume)]),
         "high_low_range": np.log(prices["high"].to_numpy(dtype=float) / prices["low"].to_numpy(dtype=float)),
+        "filled": prices["filled"].to_numpy(dtype=float),  # 1 for a missing hour that ingest filled flat
     }
-
-
-def _rolling_price(values: np.ndarray, spec: FeatureSpec) -> np.ndarray:
-    result = np.full(len(values), np.nan)
-    if len(values) < spec.window:
-        return result
-    windows = sliding_window_view(values, spec.window)
-    if spec.agg == "std":
-        result[spec.window - 1:] = windows.std(axis=1, ddof=1)
-    else:
-        result[spec.window - 1:] = getattr(windows, spec.agg)(axis=1)
-    return result

@@ -26,7 +26,8 @@ HOUR = pd.Timedelta(hours=1)
 # Epoch numbers are told apart by size: seconds stay below 1e11 until the year 5138, milliseconds reach
 # 1e11 in 1973 and microseconds reach 1e14 in 1973, so any date after 1973 is unambiguous.
 _EPOCH_UNITS_NS = [(1e11, 10**9), (1e14, 10**6), (1e17, 10**3)]
-_LATEST_EPOCH_SECONDS = 4_102_444_800  # 2100-01-01
+_EARLIEST, _LATEST = pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2100-01-01", tz="UTC")
+_LATEST_EPOCH_SECONDS = _LATEST.timestamp()
 
 
 @dataclass
@@ -50,30 +51,41 @@ class RawTable:
 def read_csv(path: Path) -> RawTable:
     """Any CSV with a header, as strings, with lower-case column names and rows labelled by line number."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(path, "file not found")
-    if path.stat().st_size == 0:
-        raise InputError(path, "file is empty")
+    _check_not_empty(path)
     try:
-        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+        # header=None: pandas would silently rename a repeated column; blank lines are kept so that row
+        # labels stay the file's line numbers.
+        frame = pd.read_csv(path, header=None, dtype=str, skipinitialspace=True, skip_blank_lines=False,
+                            encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise InputError(path, "file has no header line") from None
     except pd.errors.ParserError as error:
         raise InputError(path, f"malformed CSV: {error}") from None
     except UnicodeDecodeError:
         raise InputError(path, "not UTF-8 text") from None
-    frame.columns = [str(column).strip().lower() for column in frame.columns]
-    frame.index = np.arange(2, len(frame) + 2)
-    return RawTable(frame, str(path), "line {}")
+    header = [str(name).strip().lower() for name in frame.iloc[0]]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise InputError(path, f"column '{repeated[0]}' appears more than once in the header")
+    if len(header) == 1 and ";" in header[0]:
+        raise InputError(path, "the header has a single column with ';' in it: the file must be comma-separated")
+    frame = frame.iloc[1:].set_axis(header, axis=1).set_axis(np.arange(2, len(frame) + 1))
+    return RawTable(frame[frame.notna().any(axis=1)], str(path), "line {}")
+
+
+def _check_not_empty(path: Path) -> None:
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise InputError(path, "file is empty")
 
 
 def read_whales_json(path: Path) -> RawTable:
     """A saved Whale Alert API v1 /transactions response."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(path, "file not found")
+    _check_not_empty(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(path, "not UTF-8 text") from None
     if not text.strip():
@@ -86,8 +98,9 @@ def read_whales_json(path: Path) -> RawTable:
         raise InputError(path, "not a Whale Alert /transactions response (expected a JSON object)")
     if response.get("result", "success") != "success":
         raise InputError(path, f"API result is '{response['result']}': {response.get('message', '')}")
-    # The API leaves out "transactions" when a query matched nothing.
-    transactions = response.get("transactions", [] if response.get("count") == 0 else None)
+    transactions = response.get("transactions")
+    if transactions is None and response.get("count") == 0:  # the API's answer when nothing matched
+        transactions = []
     if not isinstance(transactions, list):
         raise InputError(path, "not a Whale Alert /transactions response (no 'transactions' list)")
     rows = [_whale_json_row(path, index, transaction) for index, transaction in enumerate(transactions)]
@@ -104,6 +117,8 @@ def _whale_json_row(path: Path, index: int, transaction) -> tuple:
     for side in ("from", "to"):
         if not isinstance(transaction[side], dict) or "owner_type" not in transaction[side]:
             raise InputError(path, f"{where}.{side}: missing field 'owner_type'")
+        if not isinstance(transaction[side]["owner_type"], str):
+            raise InputError(path, f"{where}.{side}.owner_type: {transaction[side]['owner_type']!r} is not text")
     source, target = transaction["from"], transaction["to"]
     return (
         transaction["timestamp"],
@@ -172,7 +187,13 @@ def _timestamps(table: RawTable) -> pd.Series:
         value = raw.loc[label]
         if pd.isna(value) or str(value).strip() == "":
             raise table.fail(label, "timestamp is empty")
+        if pd.notna(numbers.loc[label]):
+            raise table.fail(label, f"timestamp '{value}' is an epoch number, but other rows are ISO-8601 text")
         raise table.fail(label, f"timestamp '{value}' is neither ISO-8601 nor epoch seconds/milliseconds/microseconds")
+    out_of_range = (parsed < _EARLIEST) | (parsed > _LATEST)
+    if out_of_range.any():
+        label = _first(out_of_range)
+        raise table.fail(label, f"timestamp '{raw.loc[label]}' is outside 1970..2100")
     return parsed.astype("datetime64[ns, UTC]")
 
 
@@ -219,9 +240,10 @@ def clean_prices(table: RawTable, max_gap_hours: int) -> pd.DataFrame:
         bars[column] = _numbers(table, column)
     _check_bars(table, bars)
     bars, exact_duplicates = _drop_exact_duplicates(bars)
-    conflicting = bars["timestamp"].duplicated(keep=False)
-    if conflicting.any():
-        first, second = conflicting[conflicting].index[:2]
+    repeated = bars["timestamp"].duplicated(keep="first")
+    if repeated.any():
+        second = _first(repeated)
+        first = _first(bars["timestamp"] == bars.loc[second, "timestamp"])
         raise table.fail(
             second, f"timestamp {bars.loc[second, 'timestamp']:%Y-%m-%d %H:%M} also on {table.row(first)} with other values"
         )
@@ -252,6 +274,12 @@ def _check_bars(table: RawTable, bars: pd.DataFrame) -> None:
     if bad.any():
         label = _first(bad)
         raise table.fail(label, f"high {bars.loc[label, 'high']:g} is below low {bars.loc[label, 'low']:g}")
+    for column in ("open", "close"):
+        bad = (bars[column] > bars["high"]) | (bars[column] < bars["low"])
+        if bad.any():
+            label = _first(bad)
+            bar = bars.loc[label]
+            raise table.fail(label, f"{column} {bar[column]:g} is outside low..high {bar['low']:g}..{bar['high']:g}")
     bad = bars["timestamp"] != bars["timestamp"].dt.floor("h")
     if bad.any():
         label = _first(bad)
@@ -310,10 +338,12 @@ def clean_whales(table: RawTable, currency: str) -> pd.DataFrame:
     transfers = transfers.sort_values("timestamp", kind="stable").reset_index(drop=True)
     for column in ("from_owner_type", "to_owner_type"):
         transfers[column] = transfers[column].astype("category")
+    owner_types = pd.concat([transfers["from_owner_type"], transfers["to_owner_type"]]).astype(str).value_counts()
     log.info(
         "whales: %d records from %s, %d of other symbols skipped, %d exact duplicates dropped, "
-        "%d blank owner types read as 'unknown', %d %s transfers kept (%s)",
+        "%d blank owner types read as 'unknown', %d %s transfers kept (%s; owner types: %s)",
         len(frame), table.source, int((~ours).sum()), exact_duplicates, unknown_owner_types, len(transfers),
         currency, "ascending" if was_sorted else "re-sorted",
+        ", ".join(f"{name} {count}" for name, count in owner_types.items()) or "none",
     )
     return transfers

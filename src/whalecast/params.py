@@ -1,5 +1,6 @@
 """Reading params.yaml, once per stage."""
 
+import dataclasses
 from typing import Any
 
 import yaml
@@ -25,3 +26,23 @@ def section(params: dict[str, Any], key: str, path=paths.PARAMS) -> Any:
     if key not in params:
         raise InputError(path, f"missing top-level key '{key}'")
     return params[key]
+
+
+def build(settings_class, raw, where: str, path=paths.PARAMS):
+    """A settings dataclass from a params mapping with exactly its fields, each of its type."""
+    if not isinstance(raw, dict):
+        raise InputError(path, f"{where} must be a mapping, got {raw!r}")
+    expected = {field.name: field.type for field in dataclasses.fields(settings_class)}
+    unknown, missing = sorted(set(raw) - set(expected)), sorted(set(expected) - set(raw))
+    if unknown:
+        raise InputError(path, f"{where}.{unknown[0]} is not a setting (expected: {', '.join(expected)})")
+    if missing:
+        raise InputError(path, f"{where}.{missing[0]} is missing")
+    for name, kind in expected.items():
+        accepted = (int, float) if kind is float else kind
+        if isinstance(raw[name], bool) or not isinstance(raw[name], accepted):
+            raise InputError(path, f"{where}.{name} must be {kind.__name__}, got {raw[name]!r}")
+    try:
+        return settings_class(**raw)
+    except ValueError as error:
+        raise InputError(path, f"{where}: {error}") from None

@@ -9,11 +9,13 @@ from the same generator and params as `data.source: synthetic`, so both sources 
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from whalecast import params, paths, synthetic
+from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +71,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="sample-data: %(message)s")
 
-    all_params = params.load()
-    settings = dict(params.section(all_params, "data")["synthetic"])
-    settings.update({key: value for key, value in (("hours", args.hours), ("seed", args.seed)) if value is not None})
-    for currency in args.currencies or params.section(all_params, "currencies"):
-        market = synthetic.generate_market(currency, **settings)
+    try:
+        all_params = params.load()
+        raw_settings = params.section(all_params, "data").get("synthetic")
+        overrides = {key: value for key, value in (("hours", args.hours), ("seed", args.seed)) if value is not None}
+        settings = params.build(synthetic.MarketSettings, {**raw_settings, **overrides}, "data.synthetic")
+        currencies = args.currencies or params.section(all_params, "currencies")
+    except InputError as error:
+        sys.exit(f"sample-data: error: {error}")
+    for currency in currencies:
+        market = synthetic.generate_market(currency, settings)
         prices_path = paths.raw_prices(currency, args.out)
         whales_path = (paths.raw_whales_json if args.whales_format == "json" else paths.raw_whales_csv)(currency, args.out)
         write_prices_csv(market.prices, prices_path)

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from whalecast.errors import InputError
 
@@ -14,7 +15,10 @@ log = logging.getLogger(__name__)
 def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     if not Path(path).exists():
         raise InputError(path, "file not found (run the stage that makes it: dvc repro)")
-    return pd.read_parquet(path, columns=columns)
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except (pa.ArrowException, OSError, ValueError) as error:
+        raise InputError(path, f"not a readable parquet file with columns {columns or 'any'}: {error}") from None
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:

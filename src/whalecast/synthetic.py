@@ -50,15 +50,33 @@ def profile_for(currency: str) -> Profile:
     return PROFILES.get(currency.upper(), Profile(100.0, 0.01, 100_000.0, currency.lower()))
 
 
-def generate_market(currency: str, *, seed: int, start: str, hours: int, whale_transfers_per_day: float,
-                    whale_effect: float) -> Market:
+@dataclass(frozen=True)
+class MarketSettings:
+    """params.yaml data.synthetic."""
+
+    seed: int
+    start: str  # first bar's open time, UTC
+    hours: int
+    whale_transfers_per_day: float  # on average; busier when volatile
+    whale_effect: float
+
+    def __post_init__(self):
+        if self.hours < 1:
+            raise ValueError(f"hours must be at least 1, got {self.hours}")
+        if self.whale_transfers_per_day < 0:
+            raise ValueError(f"whale_transfers_per_day cannot be negative, got {self.whale_transfers_per_day}")
+        pd.Timestamp(self.start)  # raises ValueError naming the bad date
+
+
+def generate_market(currency: str, settings: MarketSettings) -> Market:
     profile = profile_for(currency)
-    rng = np.random.default_rng([seed, zlib.crc32(currency.upper().encode())])
+    hours, whale_effect = settings.hours, settings.whale_effect
+    rng = np.random.default_rng([settings.seed, zlib.crc32(currency.upper().encode())])
     shocks = rng.standard_t(T_DEGREES_OF_FREEDOM, hours) / np.sqrt(T_DEGREES_OF_FREEDOM / (T_DEGREES_OF_FREEDOM - 2))
     sigma = _garch_volatility(shocks, profile.hourly_volatility)
 
     # Busier when volatile, scaled so that whale_transfers_per_day is the average rate.
-    transfers_per_bar = rng.poisson(whale_transfers_per_day / 24 * sigma / sigma.mean())
+    transfers_per_bar = rng.poisson(settings.whale_transfers_per_day / 24 * sigma / sigma.mean())
     bar = np.repeat(np.arange(hours), transfers_per_bar)
     count = len(bar)
     kind = rng.choice(len(FLOW_KINDS), size=count, p=[share for *_, share in FLOW_KINDS])
@@ -72,7 +90,7 @@ def generate_market(currency: str, *, seed: int, start: str, hours: int, whale_t
     volume = profile.hourly_volume * np.exp(
         0.8 * np.log(sigma / profile.hourly_volatility) + 0.4 * np.abs(shocks) + 0.25 * rng.standard_normal(hours)
     )
-    bar_open = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(np.arange(hours), unit="h")
+    bar_open = pd.Timestamp(settings.start, tz="UTC") + pd.to_timedelta(np.arange(hours), unit="h")
     prices = pd.DataFrame({
         "timestamp": bar_open,
         "open": open_,
