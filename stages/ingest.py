@@ -6,7 +6,7 @@ data/raw/prices/{CUR}.csv and data/raw/whales/{CUR}.json or .csv.
 
 from dataclasses import dataclass
 
-from whalecast import ingest, params, paths, stage, storage, synthetic
+from whalecast import ingest, params, paths, readers, stage, storage, synthetic
 from whalecast.errors import InputError
 
 SOURCES = ("synthetic", "files")
@@ -27,14 +27,14 @@ class DataSettings:
             raise ValueError(f"max_gap_hours cannot be negative, got {self.max_gap_hours}")
 
 
-def load_raw(currency: str, settings: DataSettings) -> tuple[ingest.RawTable, ingest.RawTable]:
+def load_raw(currency: str, settings: DataSettings) -> tuple[readers.RawTable, readers.RawTable]:
     if settings.source == "files":
-        return ingest.read_csv(paths.raw_prices(currency)), ingest.read_whales(currency)
+        return readers.read_csv(paths.raw_prices(currency)), readers.read_whales(currency)
     market = synthetic.generate_market(
         currency, params.build(synthetic.MarketSettings, settings.synthetic, "data.synthetic")
     )
     origin = f"synthetic {currency} market"
-    return ingest.RawTable(market.prices, origin), ingest.RawTable(market.whales, origin)
+    return readers.RawTable(market.prices, origin), readers.RawTable(market.whales, origin)
 
 
 def main(currency: str) -> None:

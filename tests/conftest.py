@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from whalecast import ingest, synthetic
+from whalecast import ingest, readers, synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -27,8 +27,8 @@ def small_market(hours=400, seed=11, whale_transfers_per_day=60, whale_effect=0.
 def clean_market(market, currency="BTC"):
     """The generated market through ingest's cleaning, as the featurize stage sees it."""
     origin = f"synthetic {currency}"
-    prices = ingest.clean_prices(ingest.RawTable(market.prices, origin), max_gap_hours=72)
-    whales = ingest.clean_whales(ingest.RawTable(market.whales, origin), currency)
+    prices = ingest.clean_prices(readers.RawTable(market.prices, origin), max_gap_hours=72)
+    whales = ingest.clean_whales(readers.RawTable(market.whales, origin), currency)
     return prices, whales
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import clean_market, small_market
-from whalecast import ingest
+from whalecast import ingest, readers
 from whalecast.errors import InputError
 
 HEADER = "timestamp,open,high,low,close,volume\n"
@@ -17,7 +17,7 @@ HEADER = "timestamp,open,high,low,close,volume\n"
 def price_table(tmp_path, body, header=HEADER):
     path = tmp_path / "BTC.csv"
     path.write_text(header + body)
-    return ingest.read_csv(path)
+    return readers.read_csv(path)
 
 
 @pytest.mark.parametrize("stamp", [
@@ -80,7 +80,7 @@ def test_whale_json_keeps_the_currency_in_any_case_and_counts_the_rest(tmp_path,
         transfer(symbol="btc"),  # exact duplicate of the one before
     ])))
     with caplog.at_level(logging.INFO, logger="whalecast"):
-        whales = ingest.clean_whales(ingest.read_whales_json(path), "BTC")
+        whales = ingest.clean_whales(readers.read_whales_json(path), "BTC")
     assert whales["timestamp"].tolist() == [pd.Timestamp(1709269300, unit="s", tz="UTC"),
                                             pd.Timestamp(1709269400, unit="s", tz="UTC")]
     assert whales["to_owner"].tolist() == ["binance", "binance"]
@@ -91,14 +91,14 @@ def test_whale_json_keeps_the_currency_in_any_case_and_counts_the_rest(tmp_path,
 def test_an_empty_api_response_is_a_currency_without_whales(tmp_path):
     path = tmp_path / "BTC.json"
     path.write_text(json.dumps({"result": "success", "cursor": "0-0-0", "count": 0}))
-    whales = ingest.clean_whales(ingest.read_whales_json(path), "BTC")
+    whales = ingest.clean_whales(readers.read_whales_json(path), "BTC")
     assert whales.empty and "timestamp" in whales.columns
 
 
 def test_a_byte_order_mark_and_a_null_transaction_list_are_accepted(tmp_path):
     path = tmp_path / "BTC.json"
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"result": "success", "count": 0, "transactions": None}).encode())
-    assert ingest.clean_whales(ingest.read_whales_json(path), "BTC").empty
+    assert ingest.clean_whales(readers.read_whales_json(path), "BTC").empty
 
 
 def test_whale_csv_with_only_the_required_columns(tmp_path):
@@ -106,7 +106,7 @@ def test_whale_csv_with_only_the_required_columns(tmp_path):
     path.write_text("timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type,note\n"
                     "2024-03-01T05:10:00Z,BTC,10,600000,exchange,unknown,x\n"
                     "2024-03-01T05:20:00Z,btc,12,720000,,exchange,y\n")
-    whales = ingest.clean_whales(ingest.read_csv(path), "BTC")
+    whales = ingest.clean_whales(readers.read_csv(path), "BTC")
     assert whales["from_owner_type"].tolist() == ["exchange", "unknown"]  # blank owner type reads as unknown
     assert whales["hash"].isna().all()
     assert "note" not in whales.columns

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from conftest import clean_market, small_market
-from whalecast import ingest, sample_files, storage
+from whalecast import ingest, readers, sample_files, storage
 
 
 def test_a_failed_write_leaves_neither_the_file_nor_a_temporary(tmp_path):
@@ -30,8 +30,8 @@ def test_sample_files_read_back_to_the_same_clean_tables(tmp_path, writer, name)
     expected_prices, expected_whales = clean_market(market)
     sample_files.write_prices_csv(market.prices, tmp_path / "BTC.csv.prices")
     writer(market.whales, tmp_path / name)
-    read_whales = ingest.read_whales_json if name.endswith(".json") else ingest.read_csv
-    prices = ingest.clean_prices(ingest.read_csv(tmp_path / "BTC.csv.prices"), max_gap_hours=72)
+    read_whales = readers.read_whales_json if name.endswith(".json") else readers.read_csv
+    prices = ingest.clean_prices(readers.read_csv(tmp_path / "BTC.csv.prices"), max_gap_hours=72)
     whales = ingest.clean_whales(read_whales(tmp_path / name), "BTC")
     pd.testing.assert_frame_equal(prices, expected_prices)
     pd.testing.assert_frame_equal(whales, expected_whales, check_dtype=False, check_categorical=False)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from whalecast import paths
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class FeatureSpec:
         return self.window - 1 + lag
 
 
-def parse_specs(raw_specs, source="params.yaml") -> list[FeatureSpec]:
+def parse_specs(raw_specs, source=paths.PARAMS) -> list[FeatureSpec]:
     if not isinstance(raw_specs, list) or not raw_specs:
         raise InputError(source, "features must be a non-empty list of feature specs")
     specs = [_parse_spec(raw, f"features[{index}]", source) for index, raw in enumerate(raw_specs)]

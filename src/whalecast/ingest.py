@@ -1,26 +1,17 @@
 """Raw prices and whale transfers -> clean tables: typed, UTC, sorted, de-duplicated, on a full hourly grid.
 
-Every check raises InputError naming the source, the row and the problem. Rows are named as the user sees
-them: "line N" of a CSV file (the header is line 1), "transactions[i]" of a Whale Alert JSON response.
+Every check raises InputError naming the source, the row (see whalecast.readers) and the problem.
 """
 
-import json
 import logging
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from whalecast import paths
 from whalecast.errors import InputError
+from whalecast.readers import PRICE_COLUMNS, WHALE_OPTIONAL, WHALE_REQUIRED, RawTable
 
 log = logging.getLogger(__name__)
-
-PRICE_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"]
-WHALE_REQUIRED = ["timestamp", "symbol", "amount", "amount_usd", "from_owner_type", "to_owner_type"]
-WHALE_OPTIONAL = ["blockchain", "hash", "from_owner", "to_owner", "transaction_type"]
-WHALE_COLUMNS = WHALE_REQUIRED + WHALE_OPTIONAL
 
 HOUR = pd.Timedelta(hours=1)
 # Epoch numbers are told apart by size: seconds stay below 1e11 until the year 5138, milliseconds reach
@@ -28,126 +19,6 @@ HOUR = pd.Timedelta(hours=1)
 _EPOCH_UNITS_NS = [(1e11, 10**9), (1e14, 10**6), (1e17, 10**3)]
 _EARLIEST, _LATEST = pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2100-01-01", tz="UTC")
 _LATEST_EPOCH_SECONDS = _LATEST.timestamp()
-
-
-@dataclass
-class RawTable:
-    """A raw table as read, with its rows indexed by the number the user knows them by."""
-
-    frame: pd.DataFrame
-    source: str
-    row_format: str = "row {}"
-
-    def row(self, label) -> str:
-        return self.row_format.format(label)
-
-    def fail(self, label, problem: str) -> InputError:
-        return InputError(self.source, f"{self.row(label)}: {problem}")
-
-
-# --- readers -------------------------------------------------------------------------------------------
-
-
-def read_csv(path: Path) -> RawTable:
-    """Any CSV with a header, as strings, with lower-case column names and rows labelled by line number."""
-    path = Path(path)
-    _check_not_empty(path)
-    try:
-        # header=None: pandas would silently rename a repeated column; blank lines are kept so that row
-        # labels stay the file's line numbers.
-        frame = pd.read_csv(path, header=None, dtype=str, skipinitialspace=True, skip_blank_lines=False,
-                            encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise InputError(path, "file has no header line") from None
-    except pd.errors.ParserError as error:
-        raise InputError(path, f"malformed CSV: {error}") from None
-    except UnicodeDecodeError:
-        raise InputError(path, "not UTF-8 text") from None
-    header = [str(name).strip().lower() for name in frame.iloc[0]]
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        raise InputError(path, f"column '{repeated[0]}' appears more than once in the header")
-    if len(header) == 1 and ";" in header[0]:
-        raise InputError(path, "the header has a single column with ';' in it: the file must be comma-separated")
-    frame = frame.iloc[1:].set_axis(header, axis=1).set_axis(np.arange(2, len(frame) + 1))
-    return RawTable(frame[frame.notna().any(axis=1)], str(path), "line {}")
-
-
-def _check_not_empty(path: Path) -> None:
-    if not path.exists():
-        raise InputError(path, "file not found")
-    if path.stat().st_size == 0:
-        raise InputError(path, "file is empty")
-
-
-def read_whales_json(path: Path) -> RawTable:
-    """A saved Whale Alert API v1 /transactions response."""
-    path = Path(path)
-    _check_not_empty(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(path, "not UTF-8 text") from None
-    if not text.strip():
-        raise InputError(path, "file is empty")
-    try:
-        response = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(path, f"malformed JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
-    if not isinstance(response, dict):
-        raise InputError(path, "not a Whale Alert /transactions response (expected a JSON object)")
-    if response.get("result", "success") != "success":
-        raise InputError(path, f"API result is '{response['result']}': {response.get('message', '')}")
-    transactions = response.get("transactions")
-    if transactions is None and response.get("count") == 0:  # the API's answer when nothing matched
-        transactions = []
-    if not isinstance(transactions, list):
-        raise InputError(path, "not a Whale Alert /transactions response (no 'transactions' list)")
-    rows = [_whale_json_row(path, index, transaction) for index, transaction in enumerate(transactions)]
-    return RawTable(pd.DataFrame(rows, columns=WHALE_COLUMNS), str(path), "transactions[{}]")
-
-
-def _whale_json_row(path: Path, index: int, transaction) -> tuple:
-    where = f"transactions[{index}]"
-    if not isinstance(transaction, dict):
-        raise InputError(path, f"{where}: not a JSON object")
-    for field in ("timestamp", "symbol", "amount", "amount_usd", "from", "to"):
-        if field not in transaction:
-            raise InputError(path, f"{where}: missing field '{field}'")
-    for side in ("from", "to"):
-        if not isinstance(transaction[side], dict) or "owner_type" not in transaction[side]:
-            raise InputError(path, f"{where}.{side}: missing field 'owner_type'")
-        if not isinstance(transaction[side]["owner_type"], str):
-            raise InputError(path, f"{where}.{side}.owner_type: {transaction[side]['owner_type']!r} is not text")
-    source, target = transaction["from"], transaction["to"]
-    return (
-        transaction["timestamp"],
-        transaction["symbol"],
-        transaction["amount"],
-        transaction["amount_usd"],
-        source["owner_type"],
-        target["owner_type"],
-        transaction.get("blockchain"),
-        transaction.get("hash"),
-        source.get("owner"),
-        target.get("owner"),
-        transaction.get("transaction_type"),
-    )
-
-
-def read_whales(currency: str) -> RawTable:
-    """The currency's whale file: data/raw/whales/{CUR}.json or .csv, exactly one of them."""
-    json_path, csv_path = paths.raw_whales_json(currency), paths.raw_whales_csv(currency)
-    if json_path.exists() and csv_path.exists():
-        raise InputError(json_path, f"both {json_path} and {csv_path} exist; keep one")
-    if json_path.exists():
-        return read_whales_json(json_path)
-    if csv_path.exists():
-        return read_csv(csv_path)
-    raise InputError(json_path, f"file not found (nor {csv_path.name})")
-
-
-# --- typed columns -------------------------------------------------------------------------------------
 
 
 def _require_columns(table: RawTable, required: list[str]) -> None:
