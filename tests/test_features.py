@@ -56,7 +56,14 @@ def brute_force(row_time, prices, whales):
 def market_with_edges():
     prices, whales = clean_market(small_market(hours=300))
     edge_row = prices["timestamp"].iloc[150] + HOUR  # a decision time well inside the data
-    with_edges = add_transfers(whales, [
+    second = pd.Timedelta(seconds=1)
+    on_the_hour = [  # transfers on and one second either side of every fifth decision time
+        (row_time + offset, source, target, 600_000.0 + 1_000 * index)
+        for index, row_time in enumerate(prices["timestamp"].iloc[::5] + HOUR)
+        for offset, source, target in ((-second, "exchange", "unknown"), (0 * second, "unknown", "exchange"),
+                                       (second, "exchange", "exchange"))
+    ]
+    with_edges = add_transfers(whales, on_the_hour + [
         (edge_row, "unknown", "exchange", 7_000_000.0),              # exactly at T: in
         (edge_row - 6 * HOUR, "unknown", "exchange", 9_000_000.0),   # exactly at T - 6 h: out of the 6 h window
         (edge_row - 3 * HOUR, "exchange", "unknown", 90_000_000.0),  # exactly at T - 3 h: out of the 3 h window
@@ -77,7 +84,11 @@ def test_named_features_equal_a_loop_over_raw_events(market_with_edges):
 
 def test_window_edges_are_open_at_the_start_and_closed_at_the_end(market_with_edges):
     prices, whales, with_edges, edge_row = market_with_edges
-    table = features.build_feature_table(prices, with_edges, default_specs()).set_index("timestamp")
+    only_edges = add_transfers(whales, [
+        (edge_row, "unknown", "exchange", 7_000_000.0), (edge_row - 6 * HOUR, "unknown", "exchange", 9_000_000.0),
+        (edge_row - 3 * HOUR, "exchange", "unknown", 90_000_000.0),
+    ])
+    table = features.build_feature_table(prices, only_edges, default_specs()).set_index("timestamp")
     without_edges = features.build_feature_table(prices, whales, default_specs()).set_index("timestamp")
     added = table["sum_of_whale_inflows_last_6_hours"] - without_edges["sum_of_whale_inflows_last_6_hours"]
     # The $7M inflow at T counts in rows T .. T+5h; the $9M one at T-6h in rows T-6h .. T-1h.

@@ -47,6 +47,12 @@ def test_second_repro_is_a_no_op(repo, first_repro):
     assert "Running stage" not in again.stdout
 
 
+def test_a_forced_rerun_reproduces_every_output_bit_for_bit(repo, first_repro):
+    lock = (repo / "dvc.lock").read_text()
+    run(["dvc", "repro", "--force"], repo)
+    assert (repo / "dvc.lock").read_text() == lock  # same md5 for every output
+
+
 def test_a_model_setting_does_not_touch_ingest_or_featurize(repo, first_repro):
     edit_params(repo, seq_len=36)
     assert UP_TO_DATE in run(["dvc", "status"], repo).stdout
