@@ -1,5 +1,7 @@
 """End to end: real `dvc` on a real git repository made from a copy of the project."""
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -65,6 +67,18 @@ def test_a_feature_change_reruns_featurize_only(repo, first_repro):
     assert "featurize@BTC" in status and "ingest@BTC" not in status
     run(["dvc", "repro"], repo)
     assert UP_TO_DATE in run(["dvc", "status"], repo).stdout
+
+
+def test_an_experiment_runs_in_a_temporary_workspace(repo, first_repro):
+    run(["git", "add", "-A"], repo)
+    run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-qm", "baseline"], repo)
+    run(["dvc", "exp", "run", "--temp", "--name", "no-whales", "-S", "data.synthetic.whale_effect=0"], repo)
+    experiments = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
+    runs = [exp for baseline in experiments for exp in baseline.get("experiments") or []]
+    assert [exp["name"] for exp in runs] == ["no-whales"]
+    params = runs[0]["revs"][0]["data"]["params"]["params.yaml"]["data"]
+    assert params["data"]["synthetic"]["whale_effect"] == 0
+    assert UP_TO_DATE in run(["dvc", "status"], repo).stdout  # the workspace itself is untouched
 
 
 def test_files_source_reads_what_the_generator_wrote(repo, first_repro):
