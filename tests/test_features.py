@@ -170,3 +170,37 @@ def test_too_few_hours_for_the_longest_window():
     prices, whales = clean_market(small_market(hours=24))
     with pytest.raises(InputError, match="24 hourly bars, but the longest feature lookback needs 25"):
         features.build_feature_table(prices, whales, default_specs())
+
+
+def test_a_report_delay_moves_a_transfer_to_the_first_row_at_which_it_was_known():
+    prices, whales = clean_market(small_market(hours=80))
+    t = prices["timestamp"].iloc[40] + HOUR
+    late = add_transfers(whales.iloc[:0], [(t - pd.Timedelta(seconds=30), "unknown", "exchange", 1e6)])
+    specs = features.parse_specs([{"source": "whales", "filter": "inflow", "agg": "count", "window": 1}])
+
+    def rows_counting_it(delay_seconds):
+        table = features.build_feature_table(prices, late, specs, report_delay=pd.Timedelta(seconds=delay_seconds))
+        return table.loc[table.iloc[:, 1] == 1, "timestamp"].tolist()
+
+    assert rows_counting_it(0) == [t]
+    assert rows_counting_it(30) == [t]  # known exactly at T
+    assert rows_counting_it(31) == [t + HOUR]
+
+
+@pytest.mark.parametrize("cutoff_hours", [100.0, 100.5])
+def test_with_a_delay_rows_depend_only_on_transfers_known_by_then(cutoff_hours):
+    prices, whales = clean_market(small_market(hours=200))
+    delay = pd.Timedelta(minutes=20)
+    specs = default_specs()
+    full = features.build_feature_table(prices, whales, specs, report_delay=delay)
+    cutoff = prices["timestamp"].iloc[0] + pd.Timedelta(hours=cutoff_hours)
+    known_prices, _ = cut(prices, whales, cutoff)
+    known_whales = whales[whales["timestamp"] + delay <= cutoff]
+    partial = features.build_feature_table(known_prices, known_whales, specs, report_delay=delay)
+    pd.testing.assert_frame_equal(partial, full[full["timestamp"] <= cutoff].reset_index(drop=True), check_exact=True)
+
+
+@pytest.mark.parametrize("value", [-1, "60", True, None])
+def test_a_bad_report_delay_is_named(value):
+    with pytest.raises(InputError, match="params.yaml: whale_report_delay_seconds must be a number >= 0"):
+        features.parse_report_delay(value)

@@ -113,12 +113,19 @@ def _check_choice(fail, key, value, allowed) -> None:
         raise fail(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
 
 
+def parse_report_delay(value, source=paths.PARAMS) -> pd.Timedelta:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise InputError(source, f"whale_report_delay_seconds must be a number >= 0, got {value!r}")
+    return pd.Timedelta(seconds=value)
+
+
 def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[FeatureSpec],
-                        prices_source="prices") -> pd.DataFrame:
+                        prices_source="prices", report_delay=pd.Timedelta(0)) -> pd.DataFrame:
     """One row per decision time T with a complete lookback, one column per spec.
 
     prices: hourly bars on a complete grid (as ingest writes them); whales: transfers with
-    WHALE_INPUT_COLUMNS, in any order.
+    WHALE_INPUT_COLUMNS, in any order. A transfer counts from its timestamp + report_delay on: the time
+    it became known, when the data's timestamps are block times.
     """
     bar_open_ns = prices["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     hours = len(bar_open_ns)
@@ -130,7 +137,8 @@ def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[
             prices_source, f"{hours} hourly bars, but the longest feature lookback needs {warmup + 1}"
         )
     decision_ns = bar_open_ns + HOUR_NS
-    buckets = WhaleBuckets(whales, decision_ns[0], hours)
+    # Known at timestamp + delay: bucketing against decision times moved back by the delay is the same.
+    buckets = WhaleBuckets(whales, decision_ns[0] - report_delay.value, hours)
     series = _price_series(prices)
     columns = {}
     for spec in specs:
