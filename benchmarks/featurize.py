@@ -30,7 +30,7 @@ MiB = 2**20
 
 def generate(hours: int, transfers: int) -> None:
     """Write the scratch project: clean prices and whales as ingest writes them, and the repo's params."""
-    from whalecast import ingest, params, paths, readers, storage, synthetic
+    from whalecast import ingest, params, paths, storage, synthetic
 
     data_params = params.section(params.load(REPO / "params.yaml"), "data")
     synthetic_params = data_params["synthetic"]
@@ -39,9 +39,9 @@ def generate(hours: int, transfers: int) -> None:
         seed=synthetic_params["seed"], start="2015-01-01", hours=hours,
         whale_transfers_per_day=transfers / (hours / 24), whale_effect=synthetic_params["whale_effect"],
     ))
-    origin = f"synthetic {CURRENCY}"
-    prices = ingest.clean_prices(readers.RawTable(market.prices, origin), max_gap_hours=data_params["max_gap_hours"])
-    whales = ingest.clean_whales(readers.RawTable(market.whales, origin), CURRENCY)
+    raw_prices, raw_whales = market.raw_tables()
+    prices = ingest.clean_prices(raw_prices, max_gap_hours=data_params["max_gap_hours"])
+    whales = ingest.clean_whales(raw_whales, CURRENCY)
     storage.write_parquet(prices, SCRATCH / paths.prices(CURRENCY))
     storage.write_parquet(whales, SCRATCH / paths.whales(CURRENCY))
     shutil.copy(REPO / "params.yaml", SCRATCH / "params.yaml")

@@ -30,11 +30,8 @@ class DataSettings:
 def load_raw(currency: str, settings: DataSettings) -> tuple[readers.RawTable, readers.RawTable]:
     if settings.source == "files":
         return readers.read_csv(paths.raw_prices(currency)), readers.read_whales(currency)
-    market = synthetic.generate_market(
-        currency, params.build(synthetic.MarketSettings, settings.synthetic, "data.synthetic")
-    )
-    origin = f"synthetic {currency} market"
-    return readers.RawTable(market.prices, origin), readers.RawTable(market.whales, origin)
+    market_settings = params.build(synthetic.MarketSettings, settings.synthetic, "data.synthetic")
+    return synthetic.generate_market(currency, market_settings).raw_tables()
 
 
 def main(currency: str) -> None:

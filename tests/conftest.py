@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from whalecast import ingest, readers, synthetic
+from whalecast import ingest, synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -24,11 +24,11 @@ def small_market(hours=400, seed=11, whale_transfers_per_day=60, whale_effect=0.
     ))
 
 
-def clean_market(market, currency="BTC"):
+def clean_market(market):
     """The generated market through ingest's cleaning, as the featurize stage sees it."""
-    origin = f"synthetic {currency}"
-    prices = ingest.clean_prices(readers.RawTable(market.prices, origin), max_gap_hours=72)
-    whales = ingest.clean_whales(readers.RawTable(market.whales, origin), currency)
+    raw_prices, raw_whales = market.raw_tables()
+    prices = ingest.clean_prices(raw_prices, max_gap_hours=72)
+    whales = ingest.clean_whales(raw_whales, market.currency)
     return prices, whales
 
 

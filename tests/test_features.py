@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import clean_market, small_market
+from conftest import REPO, clean_market, small_market
 from whalecast import features, params
 from whalecast.errors import InputError
 
@@ -21,8 +21,6 @@ NAMED = [
 
 
 def default_specs():
-    from conftest import REPO
-
     return features.parse_specs(params.load(REPO / "params.yaml")["features"])
 
 

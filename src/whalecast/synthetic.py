@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from whalecast.readers import RawTable
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -42,8 +44,14 @@ T_DEGREES_OF_FREEDOM = 4
 
 @dataclass
 class Market:
+    currency: str
     prices: pd.DataFrame  # timestamp (bar open, UTC), open, high, low, close, volume
     whales: pd.DataFrame  # Whale Alert fields, flattened: timestamp, symbol, amount, amount_usd, ...
+
+    def raw_tables(self) -> tuple[RawTable, RawTable]:
+        """Prices and whales as ingest takes them from any source."""
+        origin = f"synthetic {self.currency} market"
+        return RawTable(self.prices, origin), RawTable(self.whales, origin)
 
 
 def profile_for(currency: str) -> Profile:
@@ -101,7 +109,7 @@ def generate_market(currency: str, settings: MarketSettings) -> Market:
     })
     second_in_bar = pd.to_timedelta(rng.integers(0, 3600, count), unit="s")
     whales = _whale_records(rng, currency, profile, bar_open[bar] + second_in_bar, kind, amount_usd, open_[bar])
-    return Market(prices, whales)
+    return Market(currency, prices, whales)
 
 
 def _garch_volatility(shocks: np.ndarray, long_run_volatility: float) -> np.ndarray:
