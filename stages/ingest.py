@@ -7,7 +7,6 @@ data/raw/prices/{CUR}.csv and data/raw/whales/{CUR}.json or .csv.
 from dataclasses import dataclass
 
 from whalecast import ingest, params, paths, readers, stage, storage, synthetic
-from whalecast.errors import InputError
 
 SOURCES = ("synthetic", "files")
 

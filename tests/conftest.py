@@ -13,6 +13,11 @@ from whalecast import ingest, synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+# Model settings small enough for a test to train in seconds (edit_params keys).
+TINY_MODEL = {"seq_len": 12, "model.units": 4, "model.epochs": 2, "model.batch_size": 64, "model.patience": 1,
+              "baselines.boosting_max_iter": 20}
+# The models in metrics/{CUR}.json, in order: the LSTM, then the baselines (key names are an interface).
+REPORTED_MODELS = ["lstm", "majority_class", "last_move_repeats", "logistic_regression", "gradient_boosting"]
 # What a clone needs to run the pipeline (the package itself is installed in the venv).
 PROJECT_FILES = [".dvc/config", ".dvcignore", "dvc.yaml", "params.yaml", "stages", "src", "data/raw"]
 

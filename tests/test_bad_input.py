@@ -1,11 +1,13 @@
 """Bad input, run through the real stage scripts: one line naming file and problem, exit 1, no output."""
 
 import json
+import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import edit_params, run_stage, small_market
+from conftest import TINY_MODEL, copy_project, edit_params, run_stage, small_market
 from whalecast import paths, sample_files
 
 GOOD_PRICES = (
@@ -27,13 +29,13 @@ def files_project(project, prices=GOOD_PRICES, whales=GOOD_WHALES, whales_name="
     return project
 
 
-def assert_clean_failure(result, project, *fragments):
+def assert_clean_failure(result, project, *fragments, outputs=(paths.INTERIM, paths.FEATURES)):
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert "error:" in lines[-1] and all(fragment in lines[-1] for fragment in fragments), lines[-1]
     assert not [line for line in lines if "error" in line.lower()][1:], "more than one error line"
-    for produced in (paths.INTERIM, paths.FEATURES):
+    for produced in outputs:
         leftovers = [p for p in (project / produced).rglob("*") if p.is_file()]
         assert not leftovers, leftovers
 
@@ -181,3 +183,97 @@ def test_exact_duplicates_and_an_empty_whale_history_are_valid(project):
     assert len(table) == 60 - 24
     assert (table["sum_of_whale_inflows_last_6_hours"] == 0).all()
     assert (table["number_of_whale_transactions_last_12_hours"] == 0).all()
+
+
+# Model stages -----------------------------------------------------------------------------------------
+
+MODEL_OUTPUTS = (paths.SEQUENCES, paths.MODELS, paths.METRICS)
+
+
+@pytest.fixture(scope="module")
+def featurized(tmp_path_factory):
+    project = copy_project(tmp_path_factory.mktemp("featurized") / "project")
+    edit_params(project, **{"currencies": ["BTC"], "data.synthetic.hours": 1000, **TINY_MODEL})
+    run_stage(project, "ingest")
+    run_stage(project, "featurize")
+    return project
+
+
+@pytest.fixture
+def model_project(featurized, tmp_path):
+    """A project with ingest and featurize done (976 feature rows) and nothing after."""
+    return shutil.copytree(featurized, tmp_path / "project")
+
+
+SEQUENCE_PARAM_CASES = {
+    "seq_len zero": ({"seq_len": 0}, "seq_len must be a whole number of hours >= 1, got 0"),
+    "seq_len as text": ({"seq_len": "24"}, "seq_len must be a whole number of hours >= 1, got '24'"),
+    "seq_len longer than the training part": ({"seq_len": 700}, "seq_len=700 is longer than the training part "
+                                                               "(683 of 976 hours)"),
+    "fractions over 1": ({"split.test": 0.25}, "split: train + validation + test must sum to 1, got 1.1"),
+    "an empty part": ({"split.train": 0.9, "split.validation": 0.0, "split.test": 0.1},
+                      "split: validation must be a fraction between 0 and 1 (exclusive), got 0.0"),
+    "a part emptied by the embargo": ({"seq_len": 400, "split.train": 0.8, "split.validation": 0.1,
+                                       "split.test": 0.1}, "split: the validation part is empty after an embargo "
+                                                           "of 401 hours"),
+    "no horizon": ({"target.horizon_hours": 0}, "target: horizon_hours must be at least 1, got 0"),
+    "misspelt scaling key": ({"scaling": {"signed_log": []}}, "scaling.signed_log is not a setting"),
+}
+
+
+@pytest.mark.parametrize("case", SEQUENCE_PARAM_CASES)
+def test_bad_sequence_params_are_named(model_project, case):
+    changes, message = SEQUENCE_PARAM_CASES[case]
+    edit_params(model_project, **changes)
+    result = run_stage(model_project, "sequence", check=False)
+    assert_clean_failure(result, model_project, f"params.yaml: {message}", outputs=MODEL_OUTPUTS)
+
+
+def test_nans_in_the_feature_table_are_named(model_project):
+    table = pd.read_parquet(model_project / paths.features("BTC"))
+    table.loc[300:, "log_return_sum_6h"] = np.nan
+    table.to_parquet(model_project / paths.features("BTC"), index=False)
+    assert_clean_failure(run_stage(model_project, "sequence", check=False), model_project,
+                         "data/features/BTC.parquet: column log_return_sum_6h has missing values (first at 2022-01-14 13:00 UTC)",
+                         outputs=MODEL_OUTPUTS)
+
+
+def test_a_part_with_one_class_is_named(model_project):
+    prices = pd.read_parquet(model_project / paths.prices("BTC"))
+    prices["close"] = np.linspace(100, 200, len(prices))  # the price only rises: every label is 0
+    prices.to_parquet(model_project / paths.prices("BTC"), index=False)
+    assert_clean_failure(run_stage(model_project, "sequence", check=False), model_project,
+                         "data/interim/prices/BTC.parquet: the train part has only one class (",
+                         outputs=MODEL_OUTPUTS)
+
+
+MODEL_PARAM_CASES = {
+    "no units": ("train", {"model.units": 0}, "model: units must be at least 1, got 0"),
+    "unknown class weighting": ("train", {"model.class_weight": "auto"}, "model: class_weight must be one of none, "
+                                                                         "balanced, got 'auto'"),
+    "dropout of 1": ("train", {"model.dropout": 1}, "model: dropout must be in [0, 1), got 1"),
+    "text learning rate": ("train", {"model.learning_rate": "1e-3"}, "model.learning_rate must be float, got '1e-3'"),
+    "no boosting rounds": ("evaluate", {"baselines.boosting_max_iter": 0}, "baselines: boosting_max_iter must be >= 1"),
+}
+
+
+@pytest.mark.parametrize("case", MODEL_PARAM_CASES)
+def test_bad_model_params_are_named(model_project, case):
+    stage, changes, message = MODEL_PARAM_CASES[case]
+    run_stage(model_project, "sequence")
+    edit_params(model_project, **changes)
+    result = run_stage(model_project, stage, check=False)
+    assert_clean_failure(result, model_project, f"params.yaml: {message}", outputs=[paths.METRICS])
+    assert not (model_project / paths.model("BTC")).exists()
+
+
+def test_missing_and_corrupt_inputs_of_the_model_stages_are_named(model_project):
+    assert_clean_failure(run_stage(model_project, "train", check=False), model_project,
+                         "data/sequences/BTC.parquet: file not found (run the stage that makes it: dvc repro)",
+                         outputs=MODEL_OUTPUTS)
+    run_stage(model_project, "sequence")
+    assert_clean_failure(run_stage(model_project, "evaluate", check=False), model_project,
+                         "models/BTC/lstm_model_BTC.keras: file not found", outputs=[paths.METRICS])
+    (model_project / paths.model("BTC")).write_bytes(b"not a zip archive")
+    assert_clean_failure(run_stage(model_project, "evaluate", check=False), model_project,
+                         "models/BTC/lstm_model_BTC.keras: not a readable Keras model", outputs=[paths.METRICS])

@@ -10,6 +10,9 @@ PARAMS = Path("params.yaml")
 RAW = Path("data/raw")
 INTERIM = Path("data/interim")
 FEATURES = Path("data/features")
+SEQUENCES = Path("data/sequences")
+MODELS = Path("models")
+METRICS = Path("metrics")
 
 
 def raw_prices(currency: str, root: Path = RAW) -> Path:
@@ -34,3 +37,33 @@ def whales(currency: str) -> Path:
 
 def features(currency: str) -> Path:
     return FEATURES / f"{currency}.parquet"
+
+
+def sequences(currency: str) -> Path:
+    return SEQUENCES / f"{currency}.parquet"
+
+
+def scaler(currency: str) -> Path:
+    return MODELS / currency / f"scaler_{currency}.json"
+
+
+def model(currency: str) -> Path:
+    return MODELS / currency / f"lstm_model_{currency}.keras"
+
+
+def training_log(currency: str) -> Path:
+    """dvclive directory of the per-epoch training curves."""
+    return METRICS / "training" / currency
+
+
+def metrics(currency: str) -> Path:
+    return METRICS / f"{currency}.json"
+
+
+def classification_report(currency: str) -> Path:
+    return METRICS / f"{currency}_classification_report.txt"
+
+
+def evaluation_plot(currency: str, name: str) -> Path:
+    """Data of one test-part plot: roc, precision_recall, confusion_matrix or calibration."""
+    return METRICS / "evaluation" / currency / f"{name}.csv"

@@ -1,7 +1,9 @@
-"""Parquet in and out. Writes go to a temporary name first, so a failed run leaves no half file."""
+"""Files in and out. Writes go to a temporary name first, so a failed run leaves no half file."""
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -21,13 +23,26 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
         raise InputError(path, f"not a readable parquet file with columns {columns or 'any'}: {error}") from None
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path to write to; it replaces `path` only when the block ends without error."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
-        frame.to_parquet(temporary, index=False)
+        yield temporary
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as temporary:
+        frame.to_parquet(temporary, index=False)
     log.info("wrote %d rows x %d columns to %s", len(frame), frame.shape[1], path)
+
+
+def write_text(text: str, path: Path) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+    log.info("wrote %s", path)

@@ -1,0 +1,130 @@
+"""Test-part metrics, and the baselines every LSTM number is shown next to (all fit on the training part).
+
+Baselines:
+- majority_class: the training base rate as the probability for every hour (AUC 0.5 by construction);
+- last_move_repeats: down next if the last h-hour move was down (a 0/1 rule, so its log loss is harsh);
+- logistic_regression and gradient_boosting (scikit-learn's HistGradientBoostingClassifier): the features
+  of the last hour of the window only, the approach before the LSTM.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn import calibration, metrics
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+
+from whalecast.sequences import Samples
+
+log = logging.getLogger(__name__)
+
+THRESHOLD = 0.5  # a probability at or above it predicts "down"
+CLASS_NAMES = ["up_or_flat", "down"]
+CURVE_POINTS = 101  # thresholds at quantiles of the predictions: small files, readable `dvc plots diff`
+CALIBRATION_BINS = 10
+
+
+@dataclass(frozen=True)
+class BaselineSettings:
+    """params.yaml baselines."""
+
+    seed: int
+    logistic_regression_c: float
+    boosting_max_iter: int
+    boosting_learning_rate: float
+    boosting_max_leaf_nodes: int
+
+    def __post_init__(self):
+        if self.logistic_regression_c <= 0 or self.boosting_learning_rate <= 0:
+            raise ValueError("logistic_regression_c and boosting_learning_rate must be positive")
+        if self.boosting_max_iter < 1 or self.boosting_max_leaf_nodes < 2:
+            raise ValueError("boosting_max_iter must be >= 1 and boosting_max_leaf_nodes >= 2")
+
+
+def baseline_probabilities(samples: Samples, settings: BaselineSettings) -> dict[str, np.ndarray]:
+    """P(down) on the test part from each baseline, fit on the training part."""
+    train, test = samples.ends["train"], samples.ends["test"]
+    y_train = samples.labels_of("train")
+    last_row_models = {
+        "logistic_regression": LogisticRegression(C=settings.logistic_regression_c, max_iter=1000),
+        "gradient_boosting": HistGradientBoostingClassifier(
+            max_iter=settings.boosting_max_iter, learning_rate=settings.boosting_learning_rate,
+            max_leaf_nodes=settings.boosting_max_leaf_nodes, early_stopping=False, random_state=settings.seed),
+    }
+    probabilities = {
+        "majority_class": np.full(len(test), y_train.mean()),
+        "last_move_repeats": samples.last_move_down[test].astype(float),
+    }
+    for name, model in last_row_models.items():
+        model.fit(samples.features[train], y_train)
+        probabilities[name] = model.predict_proba(samples.features[test])[:, 1]
+    return probabilities
+
+
+def classification_metrics(labels: np.ndarray, probability_down: np.ndarray) -> dict[str, float]:
+    predicted = (probability_down >= THRESHOLD).astype(int)
+    return {
+        "accuracy": metrics.accuracy_score(labels, predicted),
+        "balanced_accuracy": metrics.balanced_accuracy_score(labels, predicted),
+        "precision": metrics.precision_score(labels, predicted, zero_division=0),
+        "recall": metrics.recall_score(labels, predicted, zero_division=0),
+        "f1": metrics.f1_score(labels, predicted, zero_division=0),
+        "roc_auc": metrics.roc_auc_score(labels, probability_down),
+        "pr_auc": metrics.average_precision_score(labels, probability_down),
+        "log_loss": metrics.log_loss(labels, probability_down, labels=[0, 1]),
+        "brier": metrics.brier_score_loss(labels, probability_down),
+    }
+
+
+def metrics_document(labels: np.ndarray, probabilities: dict[str, np.ndarray]) -> dict:
+    """{base_rate, n_test, model: {metric: value}}, rounded to 6 digits for readable diffs."""
+    document = {"base_rate": float(labels.mean()), "n_test": int(len(labels))}
+    for model, probability_down in probabilities.items():
+        document[model] = {name: float(value) for name, value in classification_metrics(labels, probability_down).items()}
+    return _rounded(document)
+
+
+def log_headline(document: dict, models: list[str]) -> None:
+    log.info("test part: %d hours, base rate (down) %.4f", document["n_test"], document["base_rate"])
+    for model in models:
+        scores = document[model]
+        log.info("%-19s roc_auc %.4f  accuracy %.4f  log_loss %.4f  brier %.4f", model, scores["roc_auc"],
+                 scores["accuracy"], scores["log_loss"], scores["brier"])
+
+
+def _rounded(node):
+    if isinstance(node, dict):
+        return {key: _rounded(value) for key, value in node.items()}
+    return round(node, 6) if isinstance(node, float) else node
+
+
+def report_text(labels: np.ndarray, probability_down: np.ndarray, model: str) -> str:
+    predicted = (probability_down >= THRESHOLD).astype(int)
+    report = metrics.classification_report(labels, predicted, target_names=CLASS_NAMES, digits=4, zero_division=0)
+    return f"{model} on the test part, predicting down when P(down) >= {THRESHOLD}\n\n{report}"
+
+
+def plot_tables(labels: np.ndarray, probability_down: np.ndarray) -> dict[str, pd.DataFrame]:
+    """Data of the ROC, precision-recall, confusion-matrix and calibration plots, one table each."""
+    thresholds = np.unique(np.quantile(probability_down, np.linspace(0, 1, CURVE_POINTS)))[::-1]
+    flagged = probability_down[None, :] >= thresholds[:, None]
+    true_positives = (flagged & (labels == 1)).sum(axis=1)
+    false_positives = (flagged & (labels == 0)).sum(axis=1)
+    positives, negatives = (labels == 1).sum(), (labels == 0).sum()
+    roc = pd.DataFrame({"threshold": thresholds, "fpr": false_positives / negatives,
+                        "tpr": true_positives / positives})
+    start = pd.DataFrame({"threshold": [np.inf], "fpr": [0.0], "tpr": [0.0]})
+    precision_recall = pd.DataFrame({"threshold": thresholds, "recall": true_positives / positives,
+                                     "precision": true_positives / (true_positives + false_positives)})
+    fraction_down, mean_predicted = calibration.calibration_curve(labels, probability_down,
+                                                                  n_bins=CALIBRATION_BINS, strategy="quantile")
+    names = np.array(CLASS_NAMES)
+    return {
+        "roc": pd.concat([start, roc], ignore_index=True),
+        "precision_recall": precision_recall,
+        "confusion_matrix": pd.DataFrame({"actual": names[labels],
+                                          "predicted": names[(probability_down >= THRESHOLD).astype(int)]}),
+        "calibration": pd.DataFrame({"mean_predicted": mean_predicted, "fraction_down": fraction_down}),
+    }

@@ -1,0 +1,173 @@
+"""From the hourly feature table to labelled window ends, split in time with an embargo.
+
+Row T of the feature table is the close time of an hourly bar. Its label is y(T) = 1 when
+close(T + h) < close(T) * (1 - min_move): "the price goes down over the next h hours". A sample is the
+window of the seq_len consecutive hourly rows ending at T; the table keeps every row once and marks in
+`part` which rows end a training, validation or test window, so nothing grows with seq_len.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from whalecast import paths
+from whalecast.errors import InputError
+
+log = logging.getLogger(__name__)
+
+HOUR = pd.Timedelta(hours=1)
+PARTS = ("train", "validation", "test")
+LABEL, LAST_MOVE_DOWN, PART = "label", "last_move_down", "part"
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    """params.yaml target."""
+
+    horizon_hours: int
+    min_move: float
+
+    def __post_init__(self):
+        if self.horizon_hours < 1:
+            raise ValueError(f"horizon_hours must be at least 1, got {self.horizon_hours}")
+        if not 0 <= self.min_move < 1:
+            raise ValueError(f"min_move is a fraction of the price in [0, 1), got {self.min_move}")
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    """params.yaml split: fractions of the usable window ends, in time order."""
+
+    train: float
+    validation: float
+    test: float
+
+    def __post_init__(self):
+        fractions = dict(train=self.train, validation=self.validation, test=self.test)
+        for name, fraction in fractions.items():
+            if not 0 < fraction < 1:
+                raise ValueError(f"{name} must be a fraction between 0 and 1 (exclusive), got {fraction}")
+        if abs(sum(fractions.values()) - 1) > 1e-9:
+            raise ValueError(f"train + validation + test must sum to 1, got {sum(fractions.values()):g}")
+
+
+def check_seq_len(seq_len) -> int:
+    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
+        raise InputError(paths.PARAMS, f"seq_len must be a whole number of hours >= 1, got {seq_len!r}")
+    return seq_len
+
+
+def label_rows(row_times: pd.Series, prices: pd.DataFrame, target: TargetSettings) -> pd.DataFrame:
+    """Label and the previous h-hour move of every row; label is missing where close(T + h) is unknown.
+
+    prices has one row per hourly bar (open time `timestamp`, `close`, `filled`); the bar opening at T - 1h
+    closes at T. A filled bar has no trade, so a label whose close(T + h) falls on one is unknown too.
+    """
+    close_at = pd.Series(prices["close"].to_numpy(), index=prices["timestamp"] + HOUR)
+    filled_at = pd.Series(prices["filled"].to_numpy(), index=close_at.index)
+    horizon = target.horizon_hours * HOUR
+    now = close_at.reindex(row_times).to_numpy()
+    later = close_at.reindex(row_times + horizon).to_numpy()
+    earlier = close_at.reindex(row_times - horizon).to_numpy()
+    later_is_real = ~filled_at.reindex(row_times + horizon).fillna(True).to_numpy(bool)
+    threshold = 1 - target.min_move
+    label = pd.array(np.where(later < now * threshold, 1, 0), dtype="Int8")
+    label[~(later_is_real & ~np.isnan(later))] = pd.NA
+    unknown_future = int((~np.isnan(later) & ~later_is_real).sum())
+    log.info("label: close(T+%dh) < close(T) * (1 - %g); %d rows at the end have no close(T+h) yet, "
+             "%d more fall on a filled (no-trade) bar; all %d are unlabelled",
+             target.horizon_hours, target.min_move, int(np.isnan(later).sum()), unknown_future, int(label.isna().sum()))
+    return pd.DataFrame({LABEL: label, LAST_MOVE_DOWN: now < earlier * threshold})
+
+
+def usable_window_ends(row_times: pd.Series, labels: pd.Series, seq_len: int) -> np.ndarray:
+    """Rows that end a full window of seq_len consecutive hours and have a label."""
+    hours = ((row_times - row_times.iloc[0]) // HOUR).to_numpy()
+    ends = np.arange(seq_len - 1, len(hours))
+    contiguous = hours[ends] - hours[ends - seq_len + 1] == seq_len - 1
+    labelled = labels.notna().to_numpy()[ends]
+    log.info("%d rows end a labelled window of %d consecutive hours (%d windows span a gap, %d rows are "
+             "warm-up)", int((contiguous & labelled).sum()), seq_len, int((~contiguous).sum()),
+             min(seq_len - 1, len(hours)))
+    return ends[contiguous & labelled]
+
+
+def split_in_time(row_times: pd.Series, ends: np.ndarray, split: SplitSettings, embargo_hours: int,
+                  ) -> dict[str, np.ndarray]:
+    """Window ends of train, validation and test, in time order, with >= embargo_hours between parts.
+
+    With embargo = seq_len + h, the last training label, close(T + h), is older than the first row of
+    any later window, so no window and no label crosses a boundary.
+    """
+    hours = ((row_times - row_times.iloc[0]) // HOUR).to_numpy()
+    first_validation = int(len(ends) * split.train)
+    first_test = first_validation + int(len(ends) * split.validation)
+    candidates = dict(train=ends[:first_validation], validation=ends[first_validation:first_test],
+                      test=ends[first_test:])
+    parts, previous_end = {}, None
+    for name in PARTS:
+        part = candidates[name]
+        if previous_end is not None:
+            part = part[hours[part] >= hours[previous_end] + embargo_hours]
+        if len(part) == 0:
+            raise ValueError(f"the {name} part is empty after an embargo of {embargo_hours} hours "
+                             f"({len(ends)} usable windows in all): use more data or change the fractions")
+        parts[name] = part
+        previous_end = part[-1]
+    log.info("split in time: %s; %d windows dropped for the %d-hour embargoes",
+             ", ".join(f"{name} {len(part)} ({_span(row_times, part)})" for name, part in parts.items()),
+             len(ends) - sum(map(len, parts.values())), embargo_hours)
+    return parts
+
+
+def _span(row_times: pd.Series, part: np.ndarray) -> str:
+    return f"{row_times.iloc[part[0]]:%Y-%m-%d %H:%M} to {row_times.iloc[part[-1]]:%Y-%m-%d %H:%M}"
+
+
+def check_both_classes(labels: pd.Series, parts: dict[str, np.ndarray], source) -> None:
+    for name, part in parts.items():
+        counts = np.bincount(labels.to_numpy()[part].astype(int), minlength=2)
+        if counts.min() == 0:
+            raise InputError(source, f"the {name} part has only one class ({counts[0]} up/flat, "
+                                     f"{counts[1]} down): a classifier cannot be fit or scored on it")
+
+
+def rows_of_windows(n_rows: int, ends: np.ndarray, seq_len: int) -> np.ndarray:
+    """Mask of the rows inside at least one of the windows ending at `ends`."""
+    starts_minus_ends = np.zeros(n_rows + 1, dtype=np.int64)
+    np.add.at(starts_minus_ends, ends - seq_len + 1, 1)
+    np.add.at(starts_minus_ends, ends + 1, -1)
+    return np.cumsum(starts_minus_ends[:-1]) > 0
+
+
+def part_column(n_rows: int, parts: dict[str, np.ndarray]) -> pd.Categorical:
+    """Per row: the part whose window ends there, or missing (warm-up, embargo, no label)."""
+    codes = np.full(n_rows, -1)
+    for code, name in enumerate(PARTS):
+        codes[parts[name]] = code
+    return pd.Categorical.from_codes(codes, categories=list(PARTS))
+
+
+@dataclass(frozen=True)
+class Samples:
+    """The sequence table as arrays: rows of scaled features, and the window ends of each part."""
+
+    features: np.ndarray         # (rows, features) float32
+    labels: np.ndarray           # (rows,) float32, NaN where unknown
+    last_move_down: np.ndarray   # (rows,) bool
+    ends: dict[str, np.ndarray]  # part -> row indices where its windows end
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame) -> "Samples":
+        feature_columns = [name for name in table.columns
+                           if name not in ("timestamp", LABEL, LAST_MOVE_DOWN, PART)]
+        part = table[PART]
+        return cls(features=table[feature_columns].to_numpy(np.float32),
+                   labels=table[LABEL].astype("float32").to_numpy(np.float32, na_value=np.nan),
+                   last_move_down=table[LAST_MOVE_DOWN].to_numpy(bool),
+                   ends={name: np.flatnonzero((part == name).to_numpy()) for name in PARTS})
+
+    def labels_of(self, part: str) -> np.ndarray:
+        return self.labels[self.ends[part]].astype(int)

@@ -1,0 +1,70 @@
+"""The LSTM stages on real (tiny) Keras models: lazy windows, determinism, and honest AUCs."""
+
+import json
+
+import numpy as np
+
+from conftest import REPORTED_MODELS, TINY_MODEL, copy_project, edit_params, run_stage
+from whalecast import paths
+
+# Enough hours for a test part of ~1000 windows (AUC standard error ~0.018) while training in seconds.
+HONESTY_MARKET = {"currencies": ["BTC"], "data.synthetic.hours": 7000, **TINY_MODEL,
+                  "model.units": 8, "model.epochs": 6, "model.patience": 2, "model.batch_size": 128}
+
+
+def pipeline_project(root, **changes):
+    project = copy_project(root / "project")
+    edit_params(project, **changes)
+    for stage in ("ingest", "featurize", "sequence", "train", "evaluate"):
+        run_stage(project, stage)
+    return project
+
+
+def test_windows_are_gathered_lazily_and_exactly():
+    from whalecast import lstm
+
+    rows = np.arange(50 * 3, dtype=np.float32).reshape(50, 3)
+    labels = np.arange(50, dtype=np.float32) % 2
+    ends = np.array([4, 9, 10, 30, 49])
+    batches = list(lstm.window_dataset(rows, labels, ends, seq_len=5, batch_size=2))
+    windows = np.concatenate([batch[0].numpy() for batch in batches])
+    targets = np.concatenate([batch[1].numpy() for batch in batches])
+    assert [len(batch[0]) for batch in batches] == [2, 2, 1]
+    np.testing.assert_array_equal(windows, np.stack([rows[end - 4: end + 1] for end in ends]))
+    np.testing.assert_array_equal(targets, labels[ends])
+    shuffled = lstm.window_dataset(rows, labels, ends, seq_len=5, batch_size=5, shuffle_seed=3)
+    windows, targets = (tensor.numpy() for tensor in next(iter(shuffled)))
+    order = [int(window[-1, 0]) // 3 for window in windows]  # the end row of each shuffled window
+    assert sorted(order) == ends.tolist() and order != ends.tolist()
+    np.testing.assert_array_equal(targets, labels[order])
+
+
+def test_a_model_file_survives_a_round_trip(tmp_path):
+    from whalecast import lstm
+
+    settings = lstm.ModelSettings(seed=1, units=3, dropout=0.1, learning_rate=0.01, epochs=1, batch_size=4,
+                                  patience=0, class_weight="none")
+    lstm.make_deterministic(settings.seed)
+    model = lstm.build_model(6, 2, settings)
+    lstm.save_model(model, tmp_path / "a.keras")
+    lstm.save_model(model, tmp_path / "b.keras")
+    assert (tmp_path / "a.keras").read_bytes() == (tmp_path / "b.keras").read_bytes()
+    inputs = np.random.default_rng(0).normal(size=(4, 6, 2)).astype(np.float32)
+    loaded = lstm.load_model(tmp_path / "a.keras")
+    np.testing.assert_array_equal(loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
+
+
+def test_when_whales_carry_no_information_nothing_beats_a_coin(tmp_path):
+    project = pipeline_project(tmp_path, **HONESTY_MARKET, **{"data.synthetic.whale_effect": 0.0})
+    metrics = json.loads((project / paths.metrics("BTC")).read_text())
+    assert metrics["n_test"] > 900
+    for model in REPORTED_MODELS:
+        assert abs(metrics[model]["roc_auc"] - 0.5) < 0.06, (model, metrics[model])
+
+
+def test_a_planted_whale_effect_is_found(tmp_path):
+    project = pipeline_project(tmp_path, **HONESTY_MARKET, **{"data.synthetic.whale_effect": 0.4})
+    metrics = json.loads((project / paths.metrics("BTC")).read_text())
+    assert metrics["lstm"]["roc_auc"] > 0.58, metrics["lstm"]
+    assert metrics["logistic_regression"]["roc_auc"] > 0.58, metrics["logistic_regression"]
+    assert metrics["lstm"]["log_loss"] < metrics["majority_class"]["log_loss"]
