@@ -24,3 +24,4 @@ test: install
 
 benchmark: install
 	PATH="$(BIN):$$PATH" python benchmarks/featurize.py
+	PATH="$(BIN):$$PATH" python benchmarks/sequence.py

@@ -1,7 +1,7 @@
 """Benchmark of the featurize stage against a straightforward pandas implementation of the same features.
 
 Generates a synthetic BTC market (10 years of hours, about 2 million whale transfers by default) into the
-git-ignored scratch project benchmarks/.data/, then times `python stages/featurize.py BTC` there as a user
+git-ignored scratch project benchmarks/.data/featurize/, then times `python stages/featurize.py BTC` there as a user
 runs it, and a pandas baseline (time-based `rolling` per feature, then `merge_asof` onto the decision
 times), each in its own process: wall seconds and peak memory (the child's own peak RSS). Checks that the
 two tables agree and exits non-zero if they do not; whether the speed target is met is only reported.
@@ -11,21 +11,19 @@ two tables agree and exits non-zero if they do not; whether the speed target is 
 """
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
+from common import MiB, measure
+
 REPO = Path(__file__).resolve().parents[1]
-SCRATCH = REPO / "benchmarks" / ".data"
+SCRATCH = REPO / "benchmarks" / ".data" / "featurize"
 CURRENCY = "BTC"
 STAGE_OUTPUT = SCRATCH / "data" / "features" / f"{CURRENCY}.parquet"
 BASELINE_OUTPUT = SCRATCH / "data" / "features" / f"{CURRENCY}.pandas.parquet"
 TARGET_SECONDS, TARGET_BYTES = 10.0, 2e9
-MiB = 2**20
 
 
 def generate(hours: int, transfers: int) -> None:
@@ -104,21 +102,6 @@ def whale_feature(whales, decision, spec):
     return pd.merge_asof(decision, rolled, on="timestamp", direction="backward")["feature"].to_numpy()
 
 
-def measure(argv: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of one child, which reads and writes inside the scratch project."""
-    log_path = SCRATCH / "child.log"
-    with open(log_path, "w") as log:
-        start = time.perf_counter()
-        child = subprocess.Popen([sys.executable, *argv], cwd=SCRATCH, stdout=log, stderr=subprocess.STDOUT)
-        # wait4 gives this child's own rusage; RUSAGE_CHILDREN would be the max over every child so far.
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        sys.exit(f"{' '.join(argv)} failed (exit {child.returncode}):\n{log_path.read_text()}")
-    return seconds, usage.ru_maxrss * 1024  # ru_maxrss is in KiB on Linux
-
-
 def compare() -> tuple[int, int, list[str]]:
     """Transfer count, feature count, and the columns in which the stage and the baseline disagree."""
     import numpy as np
@@ -142,9 +125,9 @@ def run(hours: int, transfers: int, repeats: int) -> int:
     # so this process keeps to the standard library until the measurements are done.
     shutil.rmtree(SCRATCH, ignore_errors=True)
     SCRATCH.mkdir(parents=True)
-    measure([__file__, "--generate", "--hours", str(hours), "--transfers", str(transfers)])
-    stage_runs = [measure([str(REPO / "stages" / "featurize.py"), CURRENCY]) for _ in range(repeats)]
-    pandas_seconds, pandas_bytes = measure([__file__, "--baseline"])
+    measure([__file__, "--generate", "--hours", str(hours), "--transfers", str(transfers)], SCRATCH)
+    stage_runs = [measure([str(REPO / "stages" / "featurize.py"), CURRENCY], SCRATCH) for _ in range(repeats)]
+    pandas_seconds, pandas_bytes = measure([__file__, "--baseline"], SCRATCH)
     transfer_count, feature_count, differ = compare()
 
     stage_seconds = [seconds for seconds, _ in stage_runs]
