@@ -214,7 +214,7 @@ SEQUENCE_PARAM_CASES = {
     "an empty part": ({"split.train": 0.9, "split.validation": 0.0, "split.test": 0.1},
                       "split: validation must be a fraction between 0 and 1 (exclusive), got 0.0"),
     "a part emptied by the embargo": ({"seq_len": 400, "split.train": 0.8, "split.validation": 0.1,
-                                       "split.test": 0.1}, "split: the validation part is empty after an embargo "
+                                       "split.test": 0.1}, "split: the train part is empty after an embargo "
                                                            "of 401 hours"),
     "no horizon": ({"target.horizon_hours": 0}, "target: horizon_hours must be at least 1, got 0"),
     "misspelt scaling key": ({"scaling": {"signed_log": []}}, "scaling.signed_log is not a setting"),

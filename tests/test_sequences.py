@@ -65,7 +65,17 @@ def test_no_window_or_label_crosses_a_part_boundary(seq_len, horizon):
     for earlier, later in (("train", "validation"), ("validation", "test")):
         assert parts[later][0] - parts[earlier][-1] == seq_len + horizon  # the embargo is exactly the minimum
         assert max(used[earlier]) < min(used[later])
-    assert len(parts["train"]) == int(len(ends) * 0.6)
+    # The fractions cut the rows; the embargo comes out of the end of the earlier part.
+    assert (parts["validation"][0], parts["test"][0], parts["test"][-1]) == (1200, 1600, 1999)
+
+
+def test_the_test_part_does_not_depend_on_seq_len():
+    times = close_times(3000)
+    labels = pd.Series(np.arange(3000) % 2, dtype="Int8")
+    split = sequences.SplitSettings(train=0.7, validation=0.15, test=0.15)
+    test_parts = [sequences.split_in_time(times, sequences.usable_window_ends(times, labels, seq_len), split,
+                                          embargo_hours=seq_len + 1)["test"] for seq_len in (6, 24, 96)]
+    assert all(np.array_equal(part, test_parts[0]) for part in test_parts)
 
 
 def test_rows_of_windows_and_the_part_column():

@@ -38,7 +38,7 @@ class TargetSettings:
 
 @dataclass(frozen=True)
 class SplitSettings:
-    """params.yaml split: fractions of the usable window ends, in time order."""
+    """params.yaml split: fractions of the hourly rows, in time order."""
 
     train: float
     validation: float
@@ -98,25 +98,27 @@ def split_in_time(row_times: pd.Series, ends: np.ndarray, split: SplitSettings, 
                   ) -> dict[str, np.ndarray]:
     """Window ends of train, validation and test, in time order, with >= embargo_hours between parts.
 
-    With embargo = seq_len + h, the last training label, close(T + h), is older than the first row of
-    any later window, so no window and no label crosses a boundary.
+    The fractions cut the hourly rows, so the test part is the same whatever seq_len an experiment tries and
+    `dvc metrics diff` compares like with like. The embargo is taken from the end of the earlier part
+    (purging): with embargo = seq_len + h, its last label, close(T + h), is older than the first row of any
+    window of the next part, so no window and no label crosses a boundary.
     """
     hours = ((row_times - row_times.iloc[0]) // HOUR).to_numpy()
-    first_validation = int(len(ends) * split.train)
-    first_test = first_validation + int(len(ends) * split.validation)
-    candidates = dict(train=ends[:first_validation], validation=ends[first_validation:first_test],
-                      test=ends[first_test:])
-    parts, previous_end = {}, None
-    for name in PARTS:
+    first_validation = int(len(row_times) * split.train)
+    first_test = first_validation + int(len(row_times) * split.validation)
+    candidates = dict(train=ends[ends < first_validation],
+                      validation=ends[(ends >= first_validation) & (ends < first_test)],
+                      test=ends[ends >= first_test])
+    parts = {}
+    for name, next_name in zip(PARTS, (*PARTS[1:], None)):
         part = candidates[name]
-        if previous_end is not None:
-            part = part[hours[part] >= hours[previous_end] + embargo_hours]
+        if next_name is not None and len(candidates[next_name]):
+            part = part[hours[part] <= hours[candidates[next_name][0]] - embargo_hours]
         if len(part) == 0:
             raise ValueError(f"the {name} part is empty after an embargo of {embargo_hours} hours "
                              f"({len(ends)} usable windows in all): use more data or change the fractions")
         parts[name] = part
-        previous_end = part[-1]
-    log.info("split in time: %s; %d windows dropped for the %d-hour embargoes",
+    log.info("split in time: %s; %d windows purged for the %d-hour embargoes",
              ", ".join(f"{name} {len(part)} ({_span(row_times, part)})" for name, part in parts.items()),
              len(ends) - sum(map(len, parts.values())), embargo_hours)
     return parts
