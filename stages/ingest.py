@@ -1,7 +1,13 @@
 """Stage ingest: the configured source -> clean hourly prices and whale transfers for one currency.
 
 data.source: synthetic generates the built-in sample market (offline, seeded); files reads
-data/raw/prices/{CUR}.csv and data/raw/whales/{CUR}.json or .csv.
+data/raw/prices/{CUR}.csv (layout data.price_format, auto-detected by default) and data/raw/whales/{CUR}.json
+or .csv.
+
+A downloaded price file often ends with the hour that was still open when it was saved, and nothing in
+the file tells a partial candle from a quiet hour (volume is no guide: complete hours fall below a third of
+the usual volume several percent of the time). So data.partial_candle: auto drops the newest bar of every
+file except Binance's monthly kline dumps, which are published after the month closed; drop and keep force it.
 """
 
 from dataclasses import dataclass
@@ -9,6 +15,7 @@ from dataclasses import dataclass
 from whalecast import ingest, params, paths, readers, stage, storage, synthetic
 
 SOURCES = ("synthetic", "files")
+PARTIAL_CANDLE = ("auto", "drop", "keep")
 
 
 @dataclass(frozen=True)
@@ -16,27 +23,40 @@ class DataSettings:
     """params.yaml data."""
 
     source: str
+    price_format: str
     max_gap_hours: int
+    partial_candle: str
     synthetic: dict
 
     def __post_init__(self):
         if self.source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {self.source!r}")
+        if self.price_format not in readers.PRICE_FORMATS:
+            raise ValueError(f"price_format must be one of {', '.join(readers.PRICE_FORMATS)}, "
+                             f"got {self.price_format!r}")
+        if self.partial_candle not in PARTIAL_CANDLE:
+            raise ValueError(f"partial_candle must be one of {', '.join(PARTIAL_CANDLE)}, got {self.partial_candle!r}")
         if self.max_gap_hours < 0:
             raise ValueError(f"max_gap_hours cannot be negative, got {self.max_gap_hours}")
 
 
-def load_raw(currency: str, settings: DataSettings) -> tuple[readers.RawTable, readers.RawTable]:
-    if settings.source == "files":
-        return readers.read_csv(paths.raw_prices(currency)), readers.read_whales(currency)
-    market_settings = params.build(synthetic.MarketSettings, settings.synthetic, "data.synthetic")
-    return synthetic.generate_market(currency, market_settings).raw_tables()
+def clean_prices_from_files(currency: str, settings: DataSettings):
+    table, layout = readers.read_prices(paths.raw_prices(currency), currency, settings.price_format)
+    prices = ingest.clean_prices(table, max_gap_hours=settings.max_gap_hours)
+    if settings.partial_candle == "drop" or (settings.partial_candle == "auto" and layout != "binance_kline"):
+        prices = ingest.drop_newest_bar(prices, f"it may have been still open when the file was saved "
+                                                f"(data.partial_candle: {settings.partial_candle})")
+    return prices
 
 
 def main(currency: str) -> None:
     settings = params.build(DataSettings, params.section(params.load(), "data"), "data")
-    raw_prices, raw_whales = load_raw(currency, settings)
-    prices = ingest.clean_prices(raw_prices, max_gap_hours=settings.max_gap_hours)
+    if settings.source == "files":
+        prices, raw_whales = clean_prices_from_files(currency, settings), readers.read_whales(currency)
+    else:
+        market_settings = params.build(synthetic.MarketSettings, settings.synthetic, "data.synthetic")
+        raw_prices, raw_whales = synthetic.generate_market(currency, market_settings).raw_tables()
+        prices = ingest.clean_prices(raw_prices, max_gap_hours=settings.max_gap_hours)
     whales = ingest.clean_whales(raw_whales, currency)
     # Both tables are checked before either is written, so bad input leaves no output behind.
     storage.write_parquet(prices, paths.prices(currency))

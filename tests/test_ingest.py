@@ -54,7 +54,7 @@ def test_missing_hours_become_flat_zero_volume_bars_and_are_counted(tmp_path, ca
         bars = ingest.clean_prices(price_table(tmp_path, body), 72)
     assert bars["filled"].tolist() == [False, True, True, False]
     assert bars.loc[1, ["open", "high", "low", "close", "volume"]].tolist() == [2.0, 2.0, 2.0, 2.0, 0.0]
-    assert "2 missing hours filled (longest gap 2 h)" in caplog.text
+    assert "2 missing hours in 1 gaps (longest 2 h) filled" in caplog.text
 
 
 def test_a_gap_longer_than_allowed_is_an_error(tmp_path):

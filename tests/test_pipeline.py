@@ -151,7 +151,8 @@ def test_files_source_reads_what_the_generator_wrote(repo, first_repro):
     assert "Running stage 'ingest@BTC'" in result.stdout
     assert "from data/raw/prices/BTC.csv" in result.stderr + result.stdout
     file_features = pd.read_parquet(repo / paths.features("BTC"))
-    pd.testing.assert_frame_equal(file_features, synthetic_features, check_exact=False, rtol=1e-12)
+    # The same table, less the newest hour: a downloaded file's last bar may be partial and is dropped.
+    pd.testing.assert_frame_equal(file_features, synthetic_features.iloc[:-1], check_exact=False, rtol=1e-12)
     assert UP_TO_DATE in run(["dvc", "repro"], repo).stdout
 
 

@@ -120,15 +120,21 @@ def clean_prices(table: RawTable, max_gap_hours: int) -> pd.DataFrame:
         )
     was_sorted = bars["timestamp"].is_monotonic_increasing
     bars = bars.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    gaps = int((bars["timestamp"].diff() > HOUR).sum())
     bars, missing_hours, longest_gap = _fill_missing_hours(table, bars, max_gap_hours)
     log.info(
-        "prices: %d rows from %s (%s), %d exact duplicates dropped, %d missing hours filled (longest gap %d h), "
-        "%d hourly bars %s .. %s",
+        "prices: %d rows from %s (%s), %d exact duplicates dropped, %d missing hours in %d gaps (longest %d h) "
+        "filled as flat zero-volume bars, %d hourly bars %s .. %s",
         len(table.frame), table.source, "ascending" if was_sorted else "re-sorted", exact_duplicates,
-        missing_hours, longest_gap, len(bars), f"{bars['timestamp'].iloc[0]:%Y-%m-%d %H:%M}",
+        missing_hours, gaps, longest_gap, len(bars), f"{bars['timestamp'].iloc[0]:%Y-%m-%d %H:%M}",
         f"{bars['timestamp'].iloc[-1]:%Y-%m-%d %H:%M}",
     )
     return bars
+
+
+def drop_newest_bar(bars: pd.DataFrame, reason: str) -> pd.DataFrame:
+    log.info("prices: newest bar %s dropped: %s", f"{bars['timestamp'].iloc[-1]:%Y-%m-%d %H:%M}", reason)
+    return bars.iloc[:-1]
 
 
 def _check_bars(table: RawTable, bars: pd.DataFrame) -> None:

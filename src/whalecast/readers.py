@@ -5,6 +5,7 @@ response, so that every error can point at the row to fix.
 """
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,13 @@ import pandas as pd
 from whalecast import paths
 from whalecast.errors import InputError
 
+log = logging.getLogger(__name__)
+
 PRICE_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"]
+PRICE_FORMATS = ("auto", "generic", "binance_kline", "cryptodatadownload")
+# Binance's kline dumps (data.binance.vision): no header; open_time in ms, or in us from 2025 on.
+BINANCE_KLINE_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume", "close_time", "quote_volume",
+                         "trades", "taker_buy_base", "taker_buy_quote", "ignore"]
 WHALE_REQUIRED = ["timestamp", "symbol", "amount", "amount_usd", "from_owner_type", "to_owner_type"]
 WHALE_OPTIONAL = ["blockchain", "hash", "from_owner", "to_owner", "transaction_type"]
 WHALE_COLUMNS = WHALE_REQUIRED + WHALE_OPTIONAL
@@ -35,29 +42,92 @@ class RawTable:
         return InputError(self.source, f"{self.row(label)}: {problem}")
 
 
-def read_csv(path: Path) -> RawTable:
-    """Any CSV with a header, as strings, with lower-case column names and rows labelled by line number."""
+def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None) -> RawTable:
+    """A CSV as strings, with lower-case column names and rows labelled by line number.
+
+    The header is on `header_line` (lines above it are skipped), or, with `names`, the file has no header
+    and every line is a row of exactly those columns.
+    """
     path = Path(path)
     _check_not_empty(path)
+    skipped = 0 if names else header_line - 1
     try:
         # header=None: pandas would silently rename a repeated column; blank lines are kept so that row
         # labels stay the file's line numbers.
         frame = pd.read_csv(path, header=None, dtype=str, skipinitialspace=True, skip_blank_lines=False,
-                            encoding="utf-8-sig")
+                            encoding="utf-8-sig", skiprows=skipped)
     except pd.errors.EmptyDataError:
         raise InputError(path, "file has no header line") from None
     except pd.errors.ParserError as error:
         raise InputError(path, f"malformed CSV: {error}") from None
     except UnicodeDecodeError:
         raise InputError(path, "not UTF-8 text") from None
+    if names:
+        if frame.shape[1] != len(names):
+            raise InputError(path, f"line 1 has {frame.shape[1]} columns; this layout has {len(names)}")
+        frame = frame.set_axis(names, axis=1).set_axis(np.arange(1, len(frame) + 1))
+        return RawTable(frame[frame.notna().any(axis=1)], str(path), "line {}")
     header = [str(name).strip().lower() for name in frame.iloc[0]]
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise InputError(path, f"column '{repeated[0]}' appears more than once in the header")
     if len(header) == 1 and ";" in header[0]:
         raise InputError(path, "the header has a single column with ';' in it: the file must be comma-separated")
-    frame = frame.iloc[1:].set_axis(header, axis=1).set_axis(np.arange(2, len(frame) + 1))
+    frame = frame.iloc[1:].set_axis(header, axis=1).set_axis(np.arange(header_line + 1, header_line + len(frame)))
     return RawTable(frame[frame.notna().any(axis=1)], str(path), "line {}")
+
+
+def detect_price_format(path: Path) -> str:
+    """generic (a header naming `timestamp`), binance_kline (no header: the first field is a number) or
+    cryptodatadownload (a URL line above the header)."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        first_line = handle.readline().strip()
+    if first_line.lower().startswith(("http://", "https://", "www.")):
+        return "cryptodatadownload"
+    try:
+        float(first_line.split(",")[0])
+        return "binance_kline"
+    except ValueError:
+        return "generic"
+
+
+def read_prices(path: Path, currency: str, price_format: str = "auto") -> tuple[RawTable, str]:
+    """A price file in one of PRICE_FORMATS, as a table with at least PRICE_COLUMNS, and its layout."""
+    path = Path(path)
+    _check_not_empty(path)
+    layout = detect_price_format(path) if price_format == "auto" else price_format
+    if layout == "binance_kline":
+        table = read_csv(path, names=BINANCE_KLINE_COLUMNS)
+    elif layout == "cryptodatadownload":
+        table = _cryptodatadownload(read_csv(path, header_line=2), currency)
+    else:
+        table = read_csv(path)
+    log.info("prices: %s read as %s%s", path, layout, " (detected)" if price_format == "auto" else "")
+    return table, layout
+
+
+def _cryptodatadownload(table: RawTable, currency: str) -> RawTable:
+    """unix -> timestamp, `Volume {CUR}` -> volume. Older Bitstamp files hold USD in `Volume BTC` and BTC
+    in `Volume USD` for part of their rows; a row is swapped back when only the swap makes
+    base volume x close equal the quote volume."""
+    frame = table.frame
+    base, quotes = f"volume {currency.lower()}", [name for name in frame.columns
+                                                  if name.startswith("volume ") and name != f"volume {currency.lower()}"]
+    for needed in ("unix", base):
+        if needed not in frame.columns:
+            raise InputError(table.source, f"missing column '{needed}' of the CryptoDataDownload layout "
+                                           f"(have: {', '.join(frame.columns)})")
+    frame = frame.rename(columns={"unix": "timestamp", base: "volume"})
+    if len(quotes) == 1:
+        volume, quote, close = (pd.to_numeric(frame[name], errors="coerce") for name in ("volume", quotes[0], "close"))
+        as_labelled = np.abs(np.log(volume * close / quote))
+        as_swapped = np.abs(np.log(quote * close / volume))
+        swapped = (as_swapped < as_labelled).fillna(False).to_numpy(bool)
+        if swapped.any():
+            frame.loc[swapped, ["volume", quotes[0]]] = frame.loc[swapped, [quotes[0], "volume"]].to_numpy()
+            log.info("prices: %d of %d rows of %s had '%s' and '%s' swapped (volume x close matched the other "
+                     "column); swapped back", swapped.sum(), len(frame), table.source, base, quotes[0])
+    return RawTable(frame, table.source, table.row_format)
 
 
 def _check_not_empty(path: Path) -> None:

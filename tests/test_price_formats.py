@@ -1,0 +1,106 @@
+"""The price layouts users download: generic CSV, Binance kline dumps, CryptoDataDownload; partial candles."""
+
+import pandas as pd
+import pytest
+
+from conftest import edit_params, run_stage, small_market
+from whalecast import ingest, paths, readers
+from whalecast.errors import InputError
+
+HOUR_MS = 3_600_000
+
+
+def kline_line(open_ms: int, bar, unit_per_ms: int = 1) -> str:
+    """One row of a Binance kline dump: 12 columns, no header; open/close time in ms (or us)."""
+    close_time = (open_ms + HOUR_MS) * unit_per_ms - 1
+    return (f"{open_ms * unit_per_ms},{bar.open:.2f},{bar.high:.2f},{bar.low:.2f},{bar.close:.2f},{bar.volume:.5f},"
+            f"{close_time},{bar.volume * bar.close:.4f},1234,{bar.volume / 2:.5f},{bar.volume * bar.close / 2:.4f},0\n")
+
+
+def cryptodatadownload_text(bars: pd.DataFrame, swapped_rows=(), unit="s") -> str:
+    """URL line, header, newest first, `unix` in s or ms, two volume columns (some rows swapped)."""
+    lines = ["https://www.CryptoDataDownload.com\n", "unix,date,symbol,open,high,low,close,Volume BTC,Volume USD\n"]
+    for index in reversed(range(len(bars))):
+        bar = bars.iloc[index]
+        unix = int(bar.timestamp.timestamp()) * (1000 if unit == "ms" else 1)
+        base, quote = bar.volume, bar.volume * bar.close
+        if index in swapped_rows:
+            base, quote = quote, base
+        lines.append(f"{unix},{bar.timestamp:%Y-%m-%d %H:%M:%S},BTC/USD,{bar.open:.2f},{bar.high:.2f},{bar.low:.2f},"
+                     f"{bar.close:.2f},{base:.8f},{quote:.6f}\n")
+    return "".join(lines)
+
+
+@pytest.fixture(scope="module")
+def bars():
+    return small_market(hours=72).prices
+
+
+def read_clean(path, currency="BTC", price_format="auto"):
+    table, layout = readers.read_prices(path, currency, price_format)
+    return ingest.clean_prices(table, max_gap_hours=72), layout
+
+
+def test_binance_kline_dumps_switching_from_milliseconds_to_microseconds(tmp_path, bars):
+    open_ms = [int(stamp.timestamp() * 1000) for stamp in bars["timestamp"]]
+    # Two monthly dumps concatenated: the older in ms, the newer in us (Binance's 2025 format).
+    text = "".join(kline_line(open_ms[i], bars.iloc[i], 1 if i < 40 else 1000) for i in range(len(bars)))
+    (tmp_path / "BTC.csv").write_text(text)
+    clean, layout = read_clean(tmp_path / "BTC.csv")
+    assert layout == "binance_kline"
+    assert clean["timestamp"].tolist() == bars["timestamp"].tolist()
+    assert clean["close"].round(2).tolist() == bars["close"].round(2).tolist()
+
+
+def test_cryptodatadownload_with_url_line_newest_first_and_swapped_volumes(tmp_path, bars, caplog):
+    (tmp_path / "BTC.csv").write_text(cryptodatadownload_text(bars, swapped_rows=range(0, 30), unit="ms"))
+    with caplog.at_level("INFO", logger="whalecast"):
+        clean, layout = read_clean(tmp_path / "BTC.csv")
+    assert layout == "cryptodatadownload"
+    assert clean["timestamp"].tolist() == bars["timestamp"].tolist()
+    assert clean["volume"].tolist() == pytest.approx(bars["volume"].tolist(), rel=1e-6)
+    assert "30 of 72 rows" in caplog.text and "swapped back" in caplog.text
+    assert "re-sorted" in caplog.text
+
+
+def test_errors_in_a_cryptodatadownload_file_name_the_file_line(tmp_path, bars):
+    lines = cryptodatadownload_text(bars).splitlines(keepends=True)
+    fields = lines[4].split(",")  # line 5 of the file: the URL line and the header come first
+    fields[3] = "abc"  # open
+    lines[4] = ",".join(fields)
+    (tmp_path / "BTC.csv").write_text("".join(lines))
+    with pytest.raises(InputError, match=r"BTC.csv: line 5: open 'abc' is not a number"):
+        read_clean(tmp_path / "BTC.csv")
+
+
+def test_a_forced_layout_that_does_not_fit_is_named(tmp_path, bars):
+    path = tmp_path / "BTC.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n2024-03-01T00:00:00Z,1,2,1,2,3\n")
+    with pytest.raises(InputError, match="BTC.csv: line 1 has 6 columns; this layout has 12"):
+        readers.read_prices(path, "BTC", "binance_kline")
+
+
+@pytest.mark.parametrize("setting,layout,kept", [
+    ("auto", "generic", 71), ("auto", "binance_kline", 72), ("auto", "cryptodatadownload", 71),
+    ("keep", "generic", 72), ("drop", "binance_kline", 71),
+])
+def test_the_newest_bar_of_a_download_is_dropped_unless_known_complete(project, bars, setting, layout, kept):
+    edit_params(project, **{"data.source": "files", "data.partial_candle": setting, "currencies": ["BTC"]})
+    prices_path = project / paths.raw_prices("BTC")
+    prices_path.parent.mkdir(parents=True, exist_ok=True)
+    open_ms = [int(stamp.timestamp() * 1000) for stamp in bars["timestamp"]]
+    prices_path.write_text({
+        "generic": "timestamp,open,high,low,close,volume\n" + "".join(
+            f"{stamp.isoformat()},{bar.open},{bar.high},{bar.low},{bar.close},{bar.volume}\n"
+            for stamp, (_, bar) in zip(bars["timestamp"], bars.iterrows())),
+        "binance_kline": "".join(kline_line(open_ms[i], bars.iloc[i]) for i in range(len(bars))),
+        "cryptodatadownload": cryptodatadownload_text(bars),
+    }[layout])
+    whales_path = project / paths.raw_whales_json("BTC")
+    whales_path.parent.mkdir(parents=True, exist_ok=True)
+    whales_path.write_text('{"result": "success", "count": 0}')
+    result = run_stage(project, "ingest")
+    clean = pd.read_parquet(project / paths.prices("BTC"))
+    assert len(clean) == kept
+    assert f"read as {layout} (detected)" in result.stderr
+    assert ("newest bar" in result.stderr) == (kept == 71)
