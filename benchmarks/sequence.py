@@ -19,8 +19,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import yaml
-
 from common import MiB, measure
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,14 +29,9 @@ MAX_GROWTH, MIN_THROUGHPUT_SHARE = 1.2, 0.9
 
 
 def set_params(**changes) -> None:
-    params = yaml.safe_load((SCRATCH / "params.yaml").read_text())
-    for dotted, value in changes.items():
-        *sections, key = dotted.split(".")
-        target = params
-        for section in sections:
-            target = target[section]
-        target[key] = value
-    (SCRATCH / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    from whalecast import params
+
+    params.update_file(SCRATCH / "params.yaml", changes)
 
 
 def stage(name: str) -> tuple[float, int]:
@@ -55,7 +48,8 @@ def throughput(epochs: int) -> None:
     all_params = params.load()
     seq_len = all_params["seq_len"]
     settings = params.build(lstm.ModelSettings, all_params["model"], "model")
-    samples = sequences.Samples.from_table(storage.read_parquet(paths.sequences(CURRENCY)))
+    samples = sequences.Samples.from_table(storage.read_parquet(paths.sequences(CURRENCY)), seq_len,
+                                           paths.sequences(CURRENCY))
     ends = samples.ends["train"]
     materialised = samples.features[ends[:, None] + np.arange(-seq_len + 1, 1)[None, :]]
     labels = samples.labels[ends]

@@ -16,6 +16,10 @@ def read_features(currency: str) -> pd.DataFrame:
     table = storage.read_parquet(paths.features(currency))
     if "timestamp" not in table or len(table) == 0:
         raise InputError(paths.features(currency), "needs a timestamp column and at least one row")
+    taken = [name for name in sequences.NOT_FEATURES if name in table]
+    if taken:
+        raise InputError(paths.features(currency), f"a feature is named '{taken[0]}', a name the sequence table "
+                                                   f"keeps for itself: rename it in params.yaml features")
     nan_columns = table.columns[table.isna().any()]
     if len(nan_columns):
         first = table.loc[table[nan_columns[0]].isna(), "timestamp"].iloc[0]

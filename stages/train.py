@@ -15,7 +15,8 @@ def main(currency: str) -> None:
     all_params = params.load()
     seq_len = sequences.check_seq_len(params.section(all_params, "seq_len"))
     settings = params.build(lstm.ModelSettings, params.section(all_params, "model"), "model")
-    samples = sequences.Samples.from_table(storage.read_parquet(paths.sequences(currency)))
+    samples = sequences.Samples.from_table(storage.read_parquet(paths.sequences(currency)), seq_len,
+                                           paths.sequences(currency))
 
     lstm.make_deterministic(settings.seed)
     train_windows = lstm.window_dataset(samples.features, samples.labels, samples.ends["train"], seq_len,

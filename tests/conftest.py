@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from whalecast import ingest, synthetic
+from whalecast import ingest, params, synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -50,16 +49,7 @@ def copy_project(destination: Path) -> Path:
 
 def edit_params(project: Path, **changes) -> dict:
     """Set params.yaml keys; a dotted key such as data.source reaches into sections."""
-    path = project / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    for dotted, value in changes.items():
-        *sections, key = dotted.split(".")
-        target = params
-        for section in sections:
-            target = target[section]
-        target[key] = value
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-    return params
+    return params.update_file(project / "params.yaml", changes)
 
 
 def run(args, cwd: Path, check=True) -> subprocess.CompletedProcess:

@@ -218,6 +218,8 @@ SEQUENCE_PARAM_CASES = {
                                                            "of 401 hours"),
     "no horizon": ({"target.horizon_hours": 0}, "target: horizon_hours must be at least 1, got 0"),
     "misspelt scaling key": ({"scaling": {"signed_log": []}}, "scaling.signed_log is not a setting"),
+    "a number as a column pattern": ({"scaling.signed_log_columns": [1]}, "scaling: signed_log_columns must be a "
+                                                                         "list of column-name patterns, got [1]"),
 }
 
 
@@ -236,6 +238,28 @@ def test_nans_in_the_feature_table_are_named(model_project):
     assert_clean_failure(run_stage(model_project, "sequence", check=False), model_project,
                          "data/features/BTC.parquet: column log_return_sum_6h has missing values (first at 2022-01-14 13:00 UTC)",
                          outputs=MODEL_OUTPUTS)
+
+
+def test_a_feature_that_takes_a_sequence_table_name_is_refused(model_project):
+    table = pd.read_parquet(model_project / paths.features("BTC"))
+    table.rename(columns={"log_return_sum_6h": "label"}).to_parquet(model_project / paths.features("BTC"), index=False)
+    assert_clean_failure(run_stage(model_project, "sequence", check=False), model_project,
+                         "data/features/BTC.parquet: a feature is named 'label'", outputs=MODEL_OUTPUTS)
+
+
+def test_model_stages_refuse_outputs_made_for_another_seq_len(model_project):
+    """What `dvc repro` never does but a hand-run stage can: read a sequence table or model made for another
+    seq_len. Both stages name the stale file."""
+    for stage in ("sequence", "train"):
+        run_stage(model_project, stage)
+    edit_params(model_project, seq_len=TINY_MODEL["seq_len"] + 6)
+    assert_clean_failure(run_stage(model_project, "train", check=False), model_project,
+                         "data/sequences/BTC.parquet: its first training window ends at row 11, too early for "
+                         "seq_len=18", outputs=[paths.METRICS / "BTC.json"])
+    run_stage(model_project, "sequence")
+    assert_clean_failure(run_stage(model_project, "evaluate", check=False), model_project,
+                         "models/BTC/lstm_model_BTC.keras: the model reads windows of 12 hours x 30 features, "
+                         "not seq_len=18 x 30", outputs=[paths.METRICS / "BTC.json"])
 
 
 def test_a_part_with_one_class_is_named(model_project):

@@ -1,6 +1,7 @@
 """The LSTM stages on real (tiny) Keras models: lazy windows, determinism, and honest AUCs."""
 
 import json
+import time
 
 import numpy as np
 
@@ -39,19 +40,27 @@ def test_windows_are_gathered_lazily_and_exactly():
     np.testing.assert_array_equal(targets, labels[order])
 
 
-def test_a_model_file_survives_a_round_trip(tmp_path):
+def test_the_same_weights_give_the_same_file_and_it_loads(tmp_path):
+    import zipfile
+
     from whalecast import lstm
 
     settings = lstm.ModelSettings(seed=1, units=3, dropout=0.1, learning_rate=0.01, epochs=1, batch_size=4,
                                   patience=0, class_weight="none")
-    lstm.make_deterministic(settings.seed)
-    model = lstm.build_model(6, 2, settings)
-    lstm.save_model(model, tmp_path / "a.keras")
-    lstm.save_model(model, tmp_path / "b.keras")
+    models = []
+    for _ in range(2):  # two model objects: other memory addresses, so other shared-object ids in the config
+        lstm.make_deterministic(settings.seed)
+        models.append(lstm.build_model(6, 2, settings))
+    lstm.save_model(models[0], tmp_path / "a.keras")
+    time.sleep(1.1)  # a later second: plain saves would differ in their zip dates and date_saved
+    lstm.save_model(models[1], tmp_path / "b.keras")
     assert (tmp_path / "a.keras").read_bytes() == (tmp_path / "b.keras").read_bytes()
+    with zipfile.ZipFile(tmp_path / "a.keras") as archive:
+        assert {entry.date_time for entry in archive.infolist()} == {lstm.ZIP_DATE}
+        assert "date_saved" not in json.loads(archive.read("metadata.json"))
     inputs = np.random.default_rng(0).normal(size=(4, 6, 2)).astype(np.float32)
-    loaded = lstm.load_model(tmp_path / "a.keras")
-    np.testing.assert_array_equal(loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
+    loaded = lstm.load_model(tmp_path / "a.keras", seq_len=6, n_features=2)
+    np.testing.assert_array_equal(loaded.predict(inputs, verbose=0), models[0].predict(inputs, verbose=0))
 
 
 def test_when_whales_carry_no_information_nothing_beats_a_coin(tmp_path):

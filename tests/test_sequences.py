@@ -96,7 +96,7 @@ def test_split_fractions_are_checked(fractions, message):
         sequences.SplitSettings(*fractions)
 
 
-def test_the_scaler_signed_logs_whale_columns_and_standardises_with_given_rows():
+def test_the_scaler_signed_logs_whale_columns_and_standardises_with_given_rows(tmp_path):
     frame = pd.DataFrame({"whale_inflow": [0.0, 9.0, 99.0, -9.0], "log_return": [1.0, 3.0, 5.0, 7.0],
                           "flat": [2.0, 2.0, 2.0, 2.0]})
     scaler = scaling.Scaler.fit(frame.iloc[:2], list(frame.columns), scaling.ScalingSettings(["*whale*"]))
@@ -105,6 +105,8 @@ def test_the_scaler_signed_logs_whale_columns_and_standardises_with_given_rows()
     scaled = scaler.transform(frame)
     np.testing.assert_allclose(scaled[:2, :2], [[-1, -1], [1, 1]], rtol=1e-6)
     assert scaled[3, 0] == pytest.approx((-np.log(10) - np.log(10) / 2) / (np.log(10) / 2))
+    scaler.save(tmp_path / "scaler.json")
+    np.testing.assert_array_equal(scaling.Scaler.load(tmp_path / "scaler.json").transform(frame), scaled)
 
 
 @pytest.fixture

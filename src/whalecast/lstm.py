@@ -8,8 +8,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-# Set before TensorFlow loads. oneDNN picks kernels by CPU model, which changes float rounding from one
-# machine to the next; without it, a clone on another machine type gets the same weights too.
+# Set before TensorFlow loads. oneDNN picks kernels by CPU model, so its float rounding changes from one
+# machine type to the next; turned off, a clone on another machine type is more likely to get the same weights.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -89,7 +89,8 @@ def build_model(seq_len: int, n_features: int, settings: ModelSettings) -> keras
     hidden = keras.layers.Dropout(settings.dropout, name="dropout")(hidden)
     outputs = keras.layers.Dense(1, activation="sigmoid", name="probability_down")(hidden)
     model = keras.Model(inputs, outputs, name="whalecast_lstm")
-    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="binary_crossentropy",
+    # A fixed optimizer name: Keras would number a second Adam in one process "adam_1" in the saved file.
+    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, name="adam"), loss="binary_crossentropy",
                   metrics=[keras.metrics.AUC(name="auc")])
     return model
 
@@ -155,13 +156,18 @@ def _renumber_shared_objects(node, numbers: dict[int, int]):
     return node
 
 
-def load_model(path: Path) -> keras.Model:
+def load_model(path: Path, seq_len: int, n_features: int) -> keras.Model:
+    """The saved model, checked to read windows of seq_len rows of n_features."""
     if not Path(path).exists():
         raise InputError(path, "file not found (run the stage that makes it: dvc repro)")
     try:
-        return keras.saving.load_model(path)
+        model = keras.saving.load_model(path)
     except (ValueError, OSError, zipfile.BadZipFile) as error:
         raise InputError(path, f"not a readable Keras model: {error}") from None
+    if tuple(model.input_shape[1:]) != (seq_len, n_features):
+        raise InputError(path, f"the model reads windows of {model.input_shape[1]} hours x {model.input_shape[2]} "
+                               f"features, not seq_len={seq_len} x {n_features}: run train again (dvc repro)")
+    return model
 
 
 def predict(model: keras.Model, dataset: tf.data.Dataset) -> np.ndarray:

@@ -46,3 +46,18 @@ def build(settings_class, raw, where: str, path=paths.PARAMS):
         return settings_class(**raw)
     except ValueError as error:
         raise InputError(path, f"{where}: {error}") from None
+
+
+def update_file(path, changes: dict[str, Any]) -> dict[str, Any]:
+    """Set keys of a params file, as `dvc exp run -S` does; a dotted key such as data.source reaches into
+    sections. Returns the new params."""
+    params = load(path)
+    for dotted, value in changes.items():
+        *sections, key = dotted.split(".")
+        target = params
+        for name in sections:
+            target = target[name]
+        target[key] = value
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(params, handle, sort_keys=False)
+    return params

@@ -24,6 +24,10 @@ class ScalingSettings:
 
     signed_log_columns: list
 
+    def __post_init__(self):
+        if not all(isinstance(pattern, str) for pattern in self.signed_log_columns):
+            raise ValueError(f"signed_log_columns must be a list of column-name patterns, got {self.signed_log_columns!r}")
+
 
 @dataclass(frozen=True)
 class Scaler:
@@ -54,6 +58,12 @@ class Scaler:
         entries = {name: {"signed_log": flag, "mean": mean, "std": std}
                    for name, flag, mean, std in zip(self.columns, self.signed_log, self.mean, self.std)}
         storage.write_text(json.dumps(entries, indent=1) + "\n", path)
+
+    @classmethod
+    def load(cls, path: Path) -> "Scaler":
+        """The scaler as saved, e.g. to scale live features the way the model was trained."""
+        entries = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(list(entries), *([entry[key] for entry in entries.values()] for key in ("signed_log", "mean", "std")))
 
 
 def _signed_log(values: np.ndarray, mask: np.ndarray) -> np.ndarray:

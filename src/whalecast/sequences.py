@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 HOUR = pd.Timedelta(hours=1)
 PARTS = ("train", "validation", "test")
 LABEL, LAST_MOVE_DOWN, PART = "label", "last_move_down", "part"
+NOT_FEATURES = (LABEL, LAST_MOVE_DOWN, PART)  # the sequence table's own columns: no feature may take these names
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,8 @@ def check_both_classes(labels: pd.Series, parts: dict[str, np.ndarray], source) 
         counts = np.bincount(labels.to_numpy()[part].astype(int), minlength=2)
         if counts.min() == 0:
             raise InputError(source, f"the {name} part has only one class ({counts[0]} up/flat, "
-                                     f"{counts[1]} down): a classifier cannot be fit or scored on it")
+                                     f"{counts[1]} down): a classifier cannot be fit or scored on it "
+                                     f"(see also target.min_move and target.horizon_hours)")
 
 
 def rows_of_windows(n_rows: int, ends: np.ndarray, seq_len: int) -> np.ndarray:
@@ -162,14 +164,17 @@ class Samples:
     ends: dict[str, np.ndarray]  # part -> row indices where its windows end
 
     @classmethod
-    def from_table(cls, table: pd.DataFrame) -> "Samples":
-        feature_columns = [name for name in table.columns
-                           if name not in ("timestamp", LABEL, LAST_MOVE_DOWN, PART)]
+    def from_table(cls, table: pd.DataFrame, seq_len: int, source) -> "Samples":
+        feature_columns = [name for name in table.columns if name not in ("timestamp", *NOT_FEATURES)]
         part = table[PART]
-        return cls(features=table[feature_columns].to_numpy(np.float32),
-                   labels=table[LABEL].astype("float32").to_numpy(np.float32, na_value=np.nan),
-                   last_move_down=table[LAST_MOVE_DOWN].to_numpy(bool),
-                   ends={name: np.flatnonzero((part == name).to_numpy()) for name in PARTS})
+        samples = cls(features=table[feature_columns].to_numpy(np.float32),
+                      labels=table[LABEL].astype("float32").to_numpy(np.float32, na_value=np.nan),
+                      last_move_down=table[LAST_MOVE_DOWN].to_numpy(bool),
+                      ends={name: np.flatnonzero((part == name).to_numpy()) for name in PARTS})
+        if samples.ends["train"][0] < seq_len - 1:  # a table made for a shorter window (run outside dvc repro)
+            raise InputError(source, f"its first training window ends at row {samples.ends['train'][0]}, too "
+                                     f"early for seq_len={seq_len}: run the sequence stage again (dvc repro)")
+        return samples
 
     def labels_of(self, part: str) -> np.ndarray:
         return self.labels[self.ends[part]].astype(int)
