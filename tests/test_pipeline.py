@@ -131,6 +131,20 @@ def test_plots_show_renders_training_curves_and_the_four_test_plots(repo, first_
         for metric in ("loss", "auc")}
 
 
+def test_push_then_pull_into_a_fresh_clone_needs_no_recomputation(repo, first_repro, tmp_path):
+    run(["dvc", "remote", "add", "--default", "shared", str(tmp_path / "remote")], repo)
+    commit(repo, "results and a remote")
+    run(["dvc", "push"], repo)
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
+    assert not (clone / paths.model("BTC")).exists()
+    run(["dvc", "pull"], clone)
+    assert (clone / paths.model("BTC")).read_bytes() == (repo / paths.model("BTC")).read_bytes()
+    assert UP_TO_DATE in run(["dvc", "status"], clone).stdout
+    assert stages_run(run(["dvc", "repro"], clone)) == []
+    run(["dvc", "remote", "remove", "shared"], repo)
+
+
 def test_an_experiment_runs_in_a_temporary_workspace(repo, first_repro):
     commit(repo, "baseline before a temporary experiment")
     run(["dvc", "exp", "run", "--temp", "--name", "no-whales", "-S", "data.synthetic.whale_effect=0"], repo)
