@@ -75,6 +75,9 @@ def baseline() -> None:
 def whale_feature(whales, decision, spec):
     import pandas as pd
 
+    if spec.transaction_type != "any":
+        whales = whales[whales["transaction_type"] == spec.transaction_type]
+
     to_exchange, from_exchange = whales["to_owner_type"] == "exchange", whales["from_owner_type"] == "exchange"
     inflow = (to_exchange & ~from_exchange).astype(float)
     outflow = (from_exchange & ~to_exchange).astype(float)

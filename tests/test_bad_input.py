@@ -81,7 +81,7 @@ def test_bad_price_file(project, case):
 
 
 WHALE_CASES = {
-    "missing file": (None, "BTC.json", "file not found (nor BTC.csv)"),
+    "missing file": (None, "BTC.json", "file not found (nor BTC.csv or a directory BTC/)"),
     "truncated JSON": (GOOD_WHALES[:-20], "BTC.json", "malformed JSON at line 1"),
     "missing field": (GOOD_WHALES.replace('"amount_usd": 600000, ', ""), "BTC.json",
                       "transactions[0]: missing field 'amount_usd'"),
@@ -177,7 +177,7 @@ def test_exact_duplicates_and_an_empty_whale_history_are_valid(project):
     files_project(project, prices="".join(lines + lines[10:13]),
                   whales=json.dumps({"result": "success", "cursor": "0-0-0", "count": 0}))
     ingest_log = run_stage(project, "ingest").stderr
-    assert "3 exact duplicates dropped" in ingest_log and "0 BTC transfers kept" in ingest_log
+    assert "3 exact duplicates dropped" in ingest_log and "0 BTC records kept" in ingest_log
     run_stage(project, "featurize")
     table = pd.read_parquet(project / paths.features("BTC"))
     assert len(table) == 60 - 1 - 24  # the newest bar of a downloaded file may be partial: dropped

@@ -28,6 +28,7 @@ def add_transfers(whales, rows):
     """Append transfers given as (timestamp, from_owner_type, to_owner_type, amount_usd)."""
     extra = pd.DataFrame(rows, columns=["timestamp", "from_owner_type", "to_owner_type", "amount_usd"])
     extra["amount"] = extra["amount_usd"] / 1000
+    extra["transaction_type"] = "transfer"
     combined = pd.concat([whales.astype({"from_owner_type": str, "to_owner_type": str}), extra], ignore_index=True)
     return combined.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
@@ -142,7 +143,31 @@ def test_mean_and_net_inflow_aggregations():
     assert row.tolist() == [1e6, 3e6, 0]
 
 
+def test_mints_and_burns_count_only_where_a_spec_selects_them():
+    prices, whales = clean_market(small_market(hours=80))
+    t = prices["timestamp"].iloc[40] + HOUR
+    whales = add_transfers(whales.iloc[:0], [
+        (t - pd.Timedelta(minutes=50), "unknown", "exchange", 2e6),
+        (t - pd.Timedelta(minutes=40), "unknown", "exchange", 7e6),
+        (t - pd.Timedelta(minutes=30), "unknown", "unknown", 9e6),
+    ])
+    whales["transaction_type"] = ["transfer", "mint", "burn"]
+    specs = features.parse_specs([
+        {"source": "whales", "filter": "all", "agg": "count", "window": 1},
+        {"source": "whales", "filter": "inflow", "agg": "sum", "column": "amount_usd", "window": 1},
+        {"source": "whales", "filter": "all", "agg": "sum", "column": "amount_usd", "window": 1, "transaction_type": "Mint"},
+        {"source": "whales", "filter": "all", "agg": "count", "window": 1, "transaction_type": "any"},
+    ])
+    assert [spec.name for spec in specs] == ["whale_all_count_1h", "whale_inflow_sum_amount_usd_1h",
+                                             "whale_mint_all_sum_amount_usd_1h", "whale_any_all_count_1h"]
+    row = features.build_feature_table(prices, whales, specs).set_index("timestamp").loc[t]
+    assert row.tolist() == [1, 2e6, 7e6, 3]
+
+
 @pytest.mark.parametrize("spec, problem", [
+    ({"source": "prices", "agg": "sum", "column": "log_return", "window": 3, "transaction_type": "mint"},
+     "transaction_type applies to whale features only"),
+    ({"source": "whales", "agg": "count", "window": 3, "transaction_type": ""}, "transaction_type must be"),
     ({"source": "whales", "filter": "inflow", "agg": "sum", "column": "amount_usd", "window": 0}, "window"),
     ({"source": "whales", "filter": "sideways", "agg": "sum", "column": "amount_usd", "window": 3}, "filter"),
     ({"source": "whales", "filter": "inflow", "agg": "median", "column": "amount_usd", "window": 3}, "agg"),

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import clean_market, small_market
-from whalecast import ingest, readers
+from whalecast import ingest, paths, readers
 from whalecast.errors import InputError
 
 HEADER = "timestamp,open,high,low,close,volume\n"
@@ -119,3 +119,44 @@ def test_generated_market_survives_cleaning_unchanged():
     assert len(whales) == len(market.whales)
     assert whales["timestamp"].is_monotonic_increasing
     np.testing.assert_array_equal(prices["close"], market.prices["close"])
+
+
+def whale_page(transactions, cursor="c"):
+    return json.dumps({"result": "success", "cursor": cursor, "count": len(transactions), "transactions": transactions})
+
+
+def whale_record(hash_, timestamp=1709254800, transaction_type="transfer", blockchain="bitcoin"):
+    return {"blockchain": blockchain, "symbol": "btc", "hash": hash_, "timestamp": timestamp, "amount": 10,
+            "amount_usd": 600000, "transaction_type": transaction_type,
+            "from": {"owner_type": "unknown"}, "to": {"owner": "binance", "owner_type": "exchange"}}
+
+
+def test_cursor_pages_are_merged_without_repeats(tmp_path, monkeypatch, caplog):
+    monkeypatch.chdir(tmp_path)
+    pages = tmp_path / paths.raw_whales_pages("BTC")
+    pages.mkdir(parents=True)
+    (pages / "0001.json").write_text(whale_page([whale_record("a"), whale_record("b"), whale_record(None)]))
+    # The next page repeats "b" (cursor overlap); "b" on another chain and a hash-less record are new.
+    (pages / "0002.json").write_text(whale_page([whale_record("b"), whale_record("b", blockchain="ethereum"),
+                                                 whale_record(None, timestamp=1709258400, transaction_type="Mint")]))
+    with caplog.at_level(logging.INFO, logger="whalecast"):
+        table = readers.read_whales("BTC")
+        whales = ingest.clean_whales(table, "BTC")
+    assert "2 pages" in caplog.text and "1 repeated (same blockchain and hash) dropped" in caplog.text
+    assert list(table.frame.index) == ["0001.json: transactions[0]", "0001.json: transactions[1]",
+                                       "0001.json: transactions[2]", "0002.json: transactions[1]",
+                                       "0002.json: transactions[2]"]
+    assert whales["transaction_type"].tolist() == ["transfer"] * 4 + ["mint"]
+    assert "types: transfer 4, mint 1" in caplog.text
+
+
+def test_an_error_on_a_page_names_the_page_and_record(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pages = tmp_path / paths.raw_whales_pages("BTC")
+    pages.mkdir(parents=True)
+    (pages / "0001.json").write_text(whale_page([whale_record("a")]))
+    broken = whale_record("c")
+    broken["amount_usd"] = "lots"
+    (pages / "0002.json").write_text(whale_page([whale_record("b"), broken]))
+    with pytest.raises(InputError, match=r"data/raw/whales/BTC: 0002.json: transactions\[1\]: amount_usd 'lots'"):
+        ingest.clean_whales(readers.read_whales("BTC"), "BTC")

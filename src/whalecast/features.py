@@ -29,13 +29,16 @@ HOUR_NS = 3_600_000_000_000
 WHALE_FILTERS = ("all", "inflow", "outflow", "exchange_to_exchange", "net_inflow")
 WHALE_AGGS = ("sum", "count", "max", "mean")
 WHALE_VALUE_COLUMNS = ("amount_usd", "amount")
-WHALE_INPUT_COLUMNS = ["timestamp", "amount", "amount_usd", "from_owner_type", "to_owner_type"]
+WHALE_INPUT_COLUMNS = ["timestamp", "amount", "amount_usd", "from_owner_type", "to_owner_type", "transaction_type"]
 
 # Hourly series derived from the bars; lag = how many earlier bars one value needs.
 PRICE_SERIES_LAG = {"log_return": 1, "log_volume_change": 1, "high_low_range": 0, "filled": 0}
 PRICE_AGGS = ("sum", "mean", "std", "min", "max")
 
-SPEC_KEYS = {"source", "filter", "agg", "column", "window", "name"}
+SPEC_KEYS = {"source", "filter", "agg", "column", "window", "name", "transaction_type"}
+# Whale Alert reports mints, burns, locks and unlocks beside transfers; features count transfers unless a
+# spec names another transaction_type (or "any").
+DEFAULT_TRANSACTION_TYPE, ANY_TRANSACTION_TYPE = "transfer", "any"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class FeatureSpec:
     column: str | None = None
     filter: str | None = None  # whales only
     name: str = ""
+    transaction_type: str | None = None  # whales only: "transfer", another Whale Alert type, or "any"
 
     @property
     def first_complete_row(self) -> int:
@@ -80,7 +84,13 @@ def _parse_spec(raw, where: str, source) -> FeatureSpec:
     if not isinstance(window, int) or isinstance(window, bool) or window < 1:
         raise fail(f"window must be a whole number of hours >= 1, got {window!r}")
     agg, column, source_name = raw.get("agg"), raw.get("column"), raw.get("source")
+    transaction_type = None
     if source_name == "whales":
+        transaction_type = raw.get("transaction_type", DEFAULT_TRANSACTION_TYPE)
+        if not isinstance(transaction_type, str) or not transaction_type.strip():
+            raise fail(f"transaction_type must be a Whale Alert type such as transfer, mint or burn, or any; "
+                       f"got {transaction_type!r}")
+        transaction_type = transaction_type.strip().lower()
         event_filter = raw.get("filter", "all")
         _check_choice(fail, "filter", event_filter, WHALE_FILTERS)
         _check_choice(fail, "agg", agg, WHALE_AGGS)
@@ -90,10 +100,12 @@ def _parse_spec(raw, where: str, source) -> FeatureSpec:
             _check_choice(fail, "column", column, WHALE_VALUE_COLUMNS)
         if event_filter == "net_inflow" and agg != "sum":
             raise fail("filter net_inflow (inflow minus outflow) only supports agg: sum")
-        default_name = "_".join(part for part in ("whale", event_filter, agg, column, f"{window}h") if part)
+        type_part = None if transaction_type == DEFAULT_TRANSACTION_TYPE else transaction_type
+        default_name = "_".join(part for part in ("whale", type_part, event_filter, agg, column, f"{window}h") if part)
     elif source_name == "prices":
-        if "filter" in raw:
-            raise fail("filter applies to whale features only")
+        for whale_key in ("filter", "transaction_type"):
+            if whale_key in raw:
+                raise fail(f"{whale_key} applies to whale features only")
         event_filter = None
         _check_choice(fail, "agg", agg, PRICE_AGGS)
         _check_choice(fail, "column", column, tuple(PRICE_SERIES_LAG))
@@ -105,7 +117,7 @@ def _parse_spec(raw, where: str, source) -> FeatureSpec:
     name = raw.get("name") or default_name
     if not isinstance(name, str):
         raise fail(f"name must be text, got {name!r}")
-    return FeatureSpec(source_name, agg, window, column, event_filter, name)
+    return FeatureSpec(source_name, agg, window, column, event_filter, name, transaction_type)
 
 
 def _check_choice(fail, key, value, allowed) -> None:
@@ -190,12 +202,15 @@ class WhaleBuckets:
         }
         self.direction["net_inflow"] = self.direction["inflow"] - self.direction["outflow"]
         self.values = {column: whales[column].to_numpy(dtype=float)[in_range] for column in WHALE_VALUE_COLUMNS}
+        self.transaction_type = whales["transaction_type"].astype(str).to_numpy()[in_range]
         self._per_bucket: dict[tuple, np.ndarray] = {}
 
-    def per_bucket(self, event_filter: str, column: str | None, how: str) -> np.ndarray:
-        key = (event_filter, column, how)
+    def per_bucket(self, transaction_type: str, event_filter: str, column: str | None, how: str) -> np.ndarray:
+        key = (transaction_type, event_filter, column, how)
         if key not in self._per_bucket:
             weight = self.direction[event_filter]
+            if transaction_type != ANY_TRANSACTION_TYPE:
+                weight = weight * (self.transaction_type == transaction_type)
             if how == "count":
                 result = np.bincount(self.bucket, weights=weight != 0, minlength=self.hours)
             elif how == "sum":
@@ -208,13 +223,16 @@ class WhaleBuckets:
         return self._per_bucket[key]
 
     def rolling(self, spec: FeatureSpec) -> np.ndarray:
+        def per_bucket(column, how):
+            return self.per_bucket(spec.transaction_type, spec.filter, column, how)
+
         if spec.agg == "max":
-            return rolling(self.per_bucket(spec.filter, spec.column, "max"), spec.window, "max")
-        counts = rolling(self.per_bucket(spec.filter, None, "count"), spec.window, "sum")
+            return rolling(per_bucket(spec.column, "max"), spec.window, "max")
+        counts = rolling(per_bucket(None, "count"), spec.window, "sum")
         if spec.agg == "count":
             return counts
         # A running sum leaves float dust where all transfers have left the window; counts are exact.
-        sums = np.where(counts == 0, 0.0, rolling(self.per_bucket(spec.filter, spec.column, "sum"), spec.window, "sum"))
+        sums = np.where(counts == 0, 0.0, rolling(per_bucket(spec.column, "sum"), spec.window, "sum"))
         if spec.agg == "sum":
             return sums
         return np.divide(sums, counts, out=np.zeros(self.hours), where=counts > 0)

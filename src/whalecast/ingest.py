@@ -210,17 +210,23 @@ def clean_whales(table: RawTable, currency: str) -> pd.DataFrame:
         transfers[column] = owner_type.replace("", pd.NA).fillna("unknown")
     for column in WHALE_OPTIONAL:
         transfers[column] = _text(mine.frame, column)
+    # The flat CSV may leave the type out: such a row is read as a plain transfer (counted below).
+    untyped = transfers["transaction_type"].isna() | (transfers["transaction_type"] == "")
+    transfers["transaction_type"] = transfers["transaction_type"].str.lower().mask(untyped, "transfer")
     transfers, exact_duplicates = _drop_exact_duplicates(transfers)
     was_sorted = transfers["timestamp"].is_monotonic_increasing
     transfers = transfers.sort_values("timestamp", kind="stable").reset_index(drop=True)
     for column in ("from_owner_type", "to_owner_type"):
         transfers[column] = transfers[column].astype("category")
     owner_types = pd.concat([transfers["from_owner_type"], transfers["to_owner_type"]]).astype(str).value_counts()
+    transaction_types = transfers["transaction_type"].value_counts()
     log.info(
         "whales: %d records from %s, %d of other symbols skipped, %d exact duplicates dropped, "
-        "%d blank owner types read as 'unknown', %d %s transfers kept (%s; owner types: %s)",
-        len(frame), table.source, int((~ours).sum()), exact_duplicates, unknown_owner_types, len(transfers),
-        currency, "ascending" if was_sorted else "re-sorted",
+        "%d blank owner types read as 'unknown', %d without a transaction_type read as 'transfer', "
+        "%d %s records kept (%s; types: %s; owner types: %s)",
+        len(frame), table.source, int((~ours).sum()), exact_duplicates, unknown_owner_types, int(untyped.sum()),
+        len(transfers), currency, "ascending" if was_sorted else "re-sorted",
+        ", ".join(f"{name} {count}" for name, count in transaction_types.items()) or "none",
         ", ".join(f"{name} {count}" for name, count in owner_types.items()) or "none",
     )
     return transfers

@@ -27,6 +27,11 @@ def raw_whales_csv(currency: str, root: Path = RAW) -> Path:
     return Path(root) / "whales" / f"{currency}.csv"
 
 
+def raw_whales_pages(currency: str, root: Path = RAW) -> Path:
+    """A directory of saved Whale Alert responses, one per cursor page."""
+    return Path(root) / "whales" / currency
+
+
 def prices(currency: str) -> Path:
     return INTERIM / "prices" / f"{currency}.parquet"
 

@@ -192,13 +192,37 @@ def _whale_json_row(path: Path, index: int, transaction) -> tuple:
     )
 
 
+def read_whale_pages(directory: Path) -> RawTable:
+    """Saved Whale Alert responses, one per cursor page (*.json, read in name order), as one table.
+
+    Pages fetched by cursor can overlap; a transaction seen again (same blockchain and hash) is dropped
+    and counted. Records without a hash are kept as they are.
+    """
+    pages = sorted(Path(directory).glob("*.json"))
+    if not pages:
+        raise InputError(directory, "no *.json response pages in the directory")
+    tables = []
+    for page in pages:
+        table = read_whales_json(page)
+        tables.append(table.frame.set_axis([f"{page.name}: transactions[{index}]" for index in table.frame.index]))
+    frame = pd.concat(tables)
+    hashed = frame["hash"].notna() & (frame["hash"].astype(str).str.strip() != "")
+    repeated = hashed & frame.duplicated(subset=["blockchain", "hash"], keep="first")
+    log.info("whales: %d pages in %s, %d records, %d repeated (same blockchain and hash) dropped",
+             len(pages), directory, len(frame), int(repeated.sum()))
+    return RawTable(frame[~repeated], str(directory), "{}")
+
+
 def read_whales(currency: str) -> RawTable:
-    """The currency's whale file: data/raw/whales/{CUR}.json or .csv, exactly one of them."""
-    json_path, csv_path = paths.raw_whales_json(currency), paths.raw_whales_csv(currency)
-    if json_path.exists() and csv_path.exists():
-        raise InputError(json_path, f"both {json_path} and {csv_path} exist; keep one")
-    if json_path.exists():
-        return read_whales_json(json_path)
-    if csv_path.exists():
-        return read_csv(csv_path)
-    raise InputError(json_path, f"file not found (nor {csv_path.name})")
+    """The currency's whale data: data/raw/whales/{CUR}.json, {CUR}.csv or a directory {CUR}/ of response
+    pages, exactly one of them."""
+    candidates = [paths.raw_whales_json(currency), paths.raw_whales_csv(currency), paths.raw_whales_pages(currency)]
+    present = [path for path in candidates if path.exists()]
+    if len(present) > 1:
+        raise InputError(present[0], f"{' and '.join(map(str, present))} all exist; keep one")
+    if not present:
+        raise InputError(candidates[0], f"file not found (nor {candidates[1].name} or a directory {candidates[2].name}/)")
+    path = present[0]
+    if path.is_dir():
+        return read_whale_pages(path)
+    return read_whales_json(path) if path.suffix == ".json" else read_csv(path)
