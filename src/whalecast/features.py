@@ -162,7 +162,7 @@ def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[
     table.insert(0, "timestamp", pd.to_datetime(decision_ns[warmup:], utc=True))
     log.info(
         "features: %d rows x %d features, %d warm-up rows dropped (longest lookback %d h), "
-        "%d filled (missing) bars in the input, %d whale transfers in range, %d outside the price range ignored",
+        "%d filled (missing) bars in the input, %d whale records in range, %d outside the price range ignored",
         len(table), len(specs), warmup, warmup + 1, int(prices["filled"].sum()),
         buckets.in_range_count, buckets.out_of_range_count,
     )
