@@ -16,6 +16,7 @@ from whalecast import ingest, params, paths, readers, stage, storage, synthetic
 
 SOURCES = ("synthetic", "files")
 PARTIAL_CANDLE = ("auto", "drop", "keep")
+BAD_ROWS = ("error", "skip")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class DataSettings:
     price_format: str
     max_gap_hours: int
     partial_candle: str
+    bad_rows: str
     synthetic: dict
 
     def __post_init__(self):
@@ -36,13 +38,15 @@ class DataSettings:
                              f"got {self.price_format!r}")
         if self.partial_candle not in PARTIAL_CANDLE:
             raise ValueError(f"partial_candle must be one of {', '.join(PARTIAL_CANDLE)}, got {self.partial_candle!r}")
+        if self.bad_rows not in BAD_ROWS:
+            raise ValueError(f"bad_rows must be one of {', '.join(BAD_ROWS)}, got {self.bad_rows!r}")
         if self.max_gap_hours < 0:
             raise ValueError(f"max_gap_hours cannot be negative, got {self.max_gap_hours}")
 
 
 def clean_prices_from_files(currency: str, settings: DataSettings):
     table, layout = readers.read_prices(paths.raw_prices(currency), currency, settings.price_format)
-    prices = ingest.clean_prices(table, max_gap_hours=settings.max_gap_hours)
+    prices = ingest.clean_prices(table, settings.max_gap_hours, skip_bad_rows=settings.bad_rows == "skip")
     if settings.partial_candle == "drop" or (settings.partial_candle == "auto" and layout != "binance_kline"):
         prices = ingest.drop_newest_bar(prices, f"it may have been still open when the file was saved "
                                                 f"(data.partial_candle: {settings.partial_candle})")
@@ -57,7 +61,7 @@ def main(currency: str) -> None:
         market_settings = params.build(synthetic.MarketSettings, settings.synthetic, "data.synthetic")
         raw_prices, raw_whales = synthetic.generate_market(currency, market_settings).raw_tables()
         prices = ingest.clean_prices(raw_prices, max_gap_hours=settings.max_gap_hours)
-    whales = ingest.clean_whales(raw_whales, currency)
+    whales = ingest.clean_whales(raw_whales, currency, skip_bad_rows=settings.bad_rows == "skip")
     # Both tables are checked before either is written, so bad input leaves no output behind.
     storage.write_parquet(prices, paths.prices(currency))
     storage.write_parquet(whales, paths.whales(currency))

@@ -141,6 +141,7 @@ PARAM_CASES = {
     "misspelt setting": ({"data.synthetic.hour": 10}, "data.synthetic.hour is not a setting"),
     "bad start date": ({"data.synthetic.start": "yesterday"}, "data.synthetic:"),
     "no hours": ({"data.synthetic.hours": 0}, "data.synthetic: hours must be at least 1, got 0"),
+    "unknown bad-row policy": ({"data.bad_rows": "ignore"}, "data: bad_rows must be one of error, skip, got 'ignore'"),
 }
 
 
@@ -183,6 +184,36 @@ def test_exact_duplicates_and_an_empty_whale_history_are_valid(project):
     assert len(table) == 60 - 1 - 24  # the newest bar of a downloaded file may be partial: dropped
     assert (table["sum_of_whale_inflows_last_6_hours"] == 0).all()
     assert (table["number_of_whale_transactions_last_12_hours"] == 0).all()
+
+
+def test_with_bad_rows_skip_malformed_rows_are_dropped_and_counted(project):
+    prices = "timestamp,open,high,low,close,volume\n" + "".join(
+        f"2024-03-01T{hour:02d}:00:00Z,100,101,99,100.5,10\n" for hour in range(10))
+    prices = (prices.replace("T02:00:00Z,100,", "T02:00:00Z,abc,")  # line 4: not a number
+              .replace("T03:00:00Z,100,101,99", "T03:00:00Z,100,98,99")  # line 5: high below low
+              .replace("T05:00:00Z", "T05:30:00Z")  # line 7: not on the hour
+              + "2024-03-01T08:00:00Z,100,101,99,100.7,10\n")  # line 12: a second, different 08:00 bar
+    whales = json.loads(GOOD_WHALES)
+    whales["transactions"].append({**whales["transactions"][0], "amount_usd": "lots"})
+    files_project(project, prices=prices, whales=json.dumps(whales))
+    edit_params(project, **{"data.bad_rows": "skip", "data.partial_candle": "keep"})
+    log = run_stage(project, "ingest").stderr
+    assert ("prices: 5 malformed rows of data/raw/prices/BTC.csv skipped (data.bad_rows: skip): 1 non-numeric open "
+            "(first: line 4: open 'abc' is not a number); 1 rows with high below low (first: line 5: high 98 is below "
+            "low 99); 1 timestamps not on the hour (first: line 7:") in log
+    assert "2 rows whose hour has another, different row (first: line 10:" in log
+    assert "whales: 1 malformed rows of data/raw/whales/BTC.json skipped (data.bad_rows: skip): 1 non-numeric " \
+           "amount_usd (first: transactions[1]: amount_usd 'lots' is not a number)" in log
+    bars = pd.read_parquet(project / paths.prices("BTC"))
+    assert bars["filled"].tolist() == [False, False, True, True, False, True, False, False, True, False]
+    assert len(pd.read_parquet(project / paths.whales("BTC"))) == 1
+
+
+def test_with_bad_rows_skip_a_file_of_only_bad_rows_is_still_an_error(project):
+    files_project(project, prices=GOOD_PRICES.replace(",100,101,99,", ",100,98,99,"))
+    edit_params(project, **{"data.bad_rows": "skip"})
+    assert_clean_failure(run_stage(project, "ingest", check=False), project,
+                         "data/raw/prices/BTC.csv: no valid data rows")
 
 
 # Model stages -----------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ Every check raises InputError naming the source, the row (see whalecast.readers)
 """
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -31,51 +32,76 @@ def _first(mask: pd.Series):
     return mask.index[mask.to_numpy().argmax()]
 
 
-def _numbers(table: RawTable, column: str) -> pd.Series:
+class BadRows:
+    """Rows that fail a check: an error naming the first of them (the default) or, with skip, dropped and
+    counted per kind of problem, with the first example, in one log line (see log_skipped)."""
+
+    def __init__(self, table: RawTable, skip: bool):
+        self.table, self.skip = table, skip
+        self.labels: set = set()
+        self.kinds: dict[str, tuple[int, str]] = {}
+
+    def reject(self, bad: pd.Series, kind: str, describe: Callable[[object], str]) -> None:
+        bad = bad.fillna(False).astype(bool) & ~bad.index.isin(self.labels)  # a row counts once
+        if not bad.any():
+            return
+        first = _first(bad)
+        if not self.skip:
+            raise self.table.fail(first, describe(first))
+        self.labels.update(bad.index[bad.to_numpy()])
+        count, example = self.kinds.get(kind, (0, f"{self.table.row(first)}: {describe(first)}"))
+        self.kinds[kind] = (count + int(bad.sum()), example)
+
+    def without(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[~frame.index.isin(self.labels)]
+
+    def log_skipped(self, what: str) -> None:
+        if self.labels:
+            log.warning("%s: %d malformed rows of %s skipped (data.bad_rows: skip): %s", what, len(self.labels),
+                        self.table.source, "; ".join(f"{count} {kind} (first: {example})"
+                                                     for kind, (count, example) in self.kinds.items()))
+
+
+def _numbers(table: RawTable, column: str, bad_rows: BadRows) -> pd.Series:
     raw = table.frame[column]
     numbers = pd.to_numeric(raw, errors="coerce").astype(float)
-    bad = ~np.isfinite(numbers)
-    if bad.any():
-        label = _first(bad)
+
+    def describe(label):
         value = raw.loc[label]
-        problem = "is empty" if pd.isna(value) or str(value).strip() == "" else f"'{value}' is not a number"
-        raise table.fail(label, f"{column} {problem}")
+        return f"{column} is empty" if pd.isna(value) or str(value).strip() == "" else f"{column} '{value}' is not a number"
+
+    bad_rows.reject(pd.Series(~np.isfinite(numbers), index=raw.index), f"non-numeric {column}", describe)
     return numbers
 
 
-def _timestamps(table: RawTable) -> pd.Series:
-    """ISO-8601 (no offset means UTC) or epoch seconds/ms/us, as datetime64[ns, UTC]."""
+def _timestamps(table: RawTable, bad_rows: BadRows) -> pd.Series:
+    """ISO-8601 (no offset means UTC) or epoch seconds/ms/us, as datetime64[ns, UTC] (NaT where rejected)."""
     raw = table.frame["timestamp"]
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
         return raw.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
     numbers = pd.to_numeric(raw, errors="coerce")
     if len(raw) and numbers.notna().all():  # an empty column has no numbers to go by
-        return _from_epoch(table, numbers)
+        return _from_epoch(table, numbers, bad_rows)
     parsed = pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce")
-    bad = parsed.isna()
-    if bad.any():
-        label = _first(bad)
-        value = raw.loc[label]
-        if pd.isna(value) or str(value).strip() == "":
-            raise table.fail(label, "timestamp is empty")
-        if pd.notna(numbers.loc[label]):
-            raise table.fail(label, f"timestamp '{value}' is an epoch number, but other rows are ISO-8601 text")
-        raise table.fail(label, f"timestamp '{value}' is neither ISO-8601 nor epoch seconds/milliseconds/microseconds")
-    out_of_range = (parsed < _EARLIEST) | (parsed > _LATEST)
-    if out_of_range.any():
-        label = _first(out_of_range)
-        raise table.fail(label, f"timestamp '{raw.loc[label]}' is outside 1970..2100")
+    empty = raw.isna() | (raw.astype("string").str.strip() == "")
+    bad_rows.reject(empty, "empty timestamps", lambda label: "timestamp is empty")
+    bad_rows.reject(parsed.isna() & numbers.notna(), "epoch timestamps among ISO-8601 text", lambda label: (
+        f"timestamp '{raw.loc[label]}' is an epoch number, but other rows are ISO-8601 text"))
+    bad_rows.reject(parsed.isna(), "unreadable timestamps", lambda label: (
+        f"timestamp '{raw.loc[label]}' is neither ISO-8601 nor epoch seconds/milliseconds/microseconds"))
+    bad_rows.reject((parsed < _EARLIEST) | (parsed > _LATEST), "timestamps outside 1970..2100", lambda label: (
+        f"timestamp '{raw.loc[label]}' is outside 1970..2100"))
     return parsed.astype("datetime64[ns, UTC]")
 
 
-def _from_epoch(table: RawTable, numbers: pd.Series) -> pd.Series:
+def _from_epoch(table: RawTable, numbers: pd.Series, bad_rows: BadRows) -> pd.Series:
     magnitude = numbers.abs().to_numpy(dtype=float)
     ns_per_unit = np.select([magnitude < limit for limit, _ in _EPOCH_UNITS_NS], [ns for _, ns in _EPOCH_UNITS_NS], 1)
     seconds = numbers.to_numpy(dtype=float) * ns_per_unit / 1e9
-    out_of_range = (seconds < 0) | (seconds > _LATEST_EPOCH_SECONDS)
-    if out_of_range.any():
-        label = numbers.index[out_of_range.argmax()]
-        raise table.fail(label, f"timestamp {numbers.loc[label]} is outside 1970..2100 in any epoch unit")
+    out_of_range = pd.Series((seconds < 0) | (seconds > _LATEST_EPOCH_SECONDS), index=numbers.index)
+    bad_rows.reject(out_of_range, "timestamps outside 1970..2100", lambda label: (
+        f"timestamp {numbers.loc[label]} is outside 1970..2100 in any epoch unit"))
+    ns_per_unit = np.where(out_of_range, 0, ns_per_unit)  # rejected rows become the epoch, then are dropped
     if pd.api.types.is_integer_dtype(numbers):
         nanoseconds = numbers.to_numpy(dtype=np.int64) * ns_per_unit.astype(np.int64)
     else:
@@ -97,27 +123,36 @@ def _drop_exact_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 # --- prices --------------------------------------------------------------------------------------------
 
 
-def clean_prices(table: RawTable, max_gap_hours: int) -> pd.DataFrame:
+def clean_prices(table: RawTable, max_gap_hours: int, skip_bad_rows: bool = False) -> pd.DataFrame:
     """Hourly OHLCV bars stamped with their UTC open time, sorted, on a complete hourly grid.
 
     Missing hours (exchange outages) become flat bars at the previous close with zero volume, flagged
     `filled`; a gap longer than max_gap_hours is an error rather than a fabricated stretch of market.
+    A malformed row is an error, or with skip_bad_rows dropped and counted (its hour is then missing).
     """
     _require_columns(table, PRICE_COLUMNS)
     if table.frame.empty:
         raise InputError(table.source, "no data rows")
-    bars = pd.DataFrame({"timestamp": _timestamps(table)})
+    bad_rows = BadRows(table, skip_bad_rows)
+    bars = pd.DataFrame({"timestamp": _timestamps(table, bad_rows)})
     for column in PRICE_COLUMNS[1:]:
-        bars[column] = _numbers(table, column)
-    _check_bars(table, bars)
-    bars, exact_duplicates = _drop_exact_duplicates(bars)
+        bars[column] = _numbers(table, column, bad_rows)
+    _check_bars(bars, bad_rows)
+    bars, exact_duplicates = _drop_exact_duplicates(bad_rows.without(bars))
     repeated = bars["timestamp"].duplicated(keep="first")
-    if repeated.any():
+    if repeated.any() and not skip_bad_rows:
         second = _first(repeated)
         first = _first(bars["timestamp"] == bars.loc[second, "timestamp"])
         raise table.fail(
             second, f"timestamp {bars.loc[second, 'timestamp']:%Y-%m-%d %H:%M} also on {table.row(first)} with other values"
         )
+    # Which of two different bars for one hour is right cannot be known: with skip, neither is kept.
+    bad_rows.reject(bars["timestamp"].duplicated(keep=False), "rows whose hour has another, different row",
+                    lambda label: f"timestamp {bars.loc[label, 'timestamp']:%Y-%m-%d %H:%M} has other rows with other values")
+    bars = bad_rows.without(bars)
+    bad_rows.log_skipped("prices")
+    if bars.empty:
+        raise InputError(table.source, "no valid data rows")
     was_sorted = bars["timestamp"].is_monotonic_increasing
     bars = bars.sort_values("timestamp", kind="stable").reset_index(drop=True)
     gaps = int((bars["timestamp"].diff() > HOUR).sum())
@@ -137,33 +172,22 @@ def drop_newest_bar(bars: pd.DataFrame, reason: str) -> pd.DataFrame:
     return bars.iloc[:-1]
 
 
-def _check_bars(table: RawTable, bars: pd.DataFrame) -> None:
+def _check_bars(bars: pd.DataFrame, bad_rows: BadRows) -> None:
     for column in ("open", "high", "low", "close"):
-        bad = bars[column] <= 0
-        if bad.any():
-            label = _first(bad)
-            raise table.fail(label, f"{column} is {bars.loc[label, column]:g}; prices must be positive")
-    bad = bars["volume"] < 0
-    if bad.any():
-        label = _first(bad)
-        raise table.fail(label, f"volume is {bars.loc[label, 'volume']:g}; volume cannot be negative")
-    bad = bars["high"] < bars["low"]
-    if bad.any():
-        label = _first(bad)
-        raise table.fail(label, f"high {bars.loc[label, 'high']:g} is below low {bars.loc[label, 'low']:g}")
+        bad_rows.reject(bars[column] <= 0, f"non-positive {column}", lambda label, column=column: (
+            f"{column} is {bars.loc[label, column]:g}; prices must be positive"))
+    bad_rows.reject(bars["volume"] < 0, "negative volumes", lambda label: (
+        f"volume is {bars.loc[label, 'volume']:g}; volume cannot be negative"))
+    bad_rows.reject(bars["high"] < bars["low"], "rows with high below low", lambda label: (
+        f"high {bars.loc[label, 'high']:g} is below low {bars.loc[label, 'low']:g}"))
     for column in ("open", "close"):
-        bad = (bars[column] > bars["high"]) | (bars[column] < bars["low"])
-        if bad.any():
-            label = _first(bad)
-            bar = bars.loc[label]
-            raise table.fail(label, f"{column} {bar[column]:g} is outside low..high {bar['low']:g}..{bar['high']:g}")
-    bad = bars["timestamp"] != bars["timestamp"].dt.floor("h")
-    if bad.any():
-        label = _first(bad)
-        raise table.fail(
-            label, f"timestamp {bars.loc[label, 'timestamp']:%Y-%m-%d %H:%M:%S} is not on the hour "
-            "(hourly bars are stamped with their open time)"
-        )
+        outside = (bars[column] > bars["high"]) | (bars[column] < bars["low"])
+        bad_rows.reject(outside, f"rows with {column} outside low..high", lambda label, column=column: (
+            f"{column} {bars.loc[label, column]:g} is outside low..high "
+            f"{bars.loc[label, 'low']:g}..{bars.loc[label, 'high']:g}"))
+    bad_rows.reject(bars["timestamp"] != bars["timestamp"].dt.floor("h"), "timestamps not on the hour", lambda label: (
+        f"timestamp {bars.loc[label, 'timestamp']:%Y-%m-%d %H:%M:%S} is not on the hour "
+        "(hourly bars are stamped with their open time)"))
 
 
 def _fill_missing_hours(table: RawTable, bars: pd.DataFrame, max_gap_hours: int) -> tuple[pd.DataFrame, int, int]:
@@ -190,19 +214,23 @@ def _fill_missing_hours(table: RawTable, bars: pd.DataFrame, max_gap_hours: int)
 # --- whale transfers -----------------------------------------------------------------------------------
 
 
-def clean_whales(table: RawTable, currency: str) -> pd.DataFrame:
-    """The currency's whale transfers (symbol match, any case), typed, sorted by time, exact duplicates dropped."""
+def clean_whales(table: RawTable, currency: str, skip_bad_rows: bool = False) -> pd.DataFrame:
+    """The currency's whale records (symbol match, any case), typed, sorted by time, exact duplicates dropped.
+
+    A malformed record is an error, or with skip_bad_rows dropped and counted."""
     _require_columns(table, WHALE_REQUIRED)
     frame = table.frame
     symbol = _text(frame, "symbol").str.upper()
     ours = (symbol == currency.upper()).fillna(False).astype(bool)
     mine = RawTable(frame[ours], table.source, table.row_format)
-    transfers = pd.DataFrame({"timestamp": _timestamps(mine)})
+    bad_rows = BadRows(mine, skip_bad_rows)
+    transfers = pd.DataFrame({"timestamp": _timestamps(mine, bad_rows)})
     for column in ("amount", "amount_usd"):
-        transfers[column] = _numbers(mine, column)
-        negative = transfers[column] < 0
-        if negative.any():
-            raise mine.fail(_first(negative), f"{column} is negative")
+        transfers[column] = _numbers(mine, column, bad_rows)
+        bad_rows.reject(transfers[column] < 0, f"negative {column}", lambda label, column=column: f"{column} is negative")
+    transfers = bad_rows.without(transfers)
+    mine = RawTable(bad_rows.without(mine.frame), mine.source, mine.row_format)
+    bad_rows.log_skipped("whales")
     unknown_owner_types = 0
     for column in ("from_owner_type", "to_owner_type"):
         owner_type = _text(mine.frame, column).str.lower()
