@@ -1,0 +1,123 @@
+"""The ccxt price fetcher against a local server that answers like Binance: paging, a 429, a bad page."""
+
+import json
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pandas as pd
+import pytest
+
+from conftest import BIN
+from whalecast import fetch_prices, ingest, readers
+from whalecast.errors import InputError
+
+START_MS = 1735689600000  # 2025-01-01 00:00 UTC
+HOUR_MS = 3_600_000
+HOURS = 50  # the exchange's whole history of the fake market
+MARKET = {"symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC", "quoteAsset": "USDT", "baseAssetPrecision": 8,
+          "quotePrecision": 8, "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "MARKET"], "filters": [],
+          "isSpotTradingAllowed": True, "isMarginTradingAllowed": False, "permissions": ["SPOT"],
+          "permissionSets": [["SPOT"]]}
+
+
+class FakeBinance:
+    """Spot exchangeInfo and /api/v3/klines over HOURS hours; optionally one 429, or a malformed page."""
+
+    def __init__(self, rate_limit_once=False, malformed_from_ms=None):
+        self.klines_requests, self.rate_limit_once, self.malformed_from_ms = [], rate_limit_once, malformed_from_ms
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                url = urlsplit(self.path)
+                if url.path.endswith("/exchangeInfo"):
+                    return self.answer(200, {"timezone": "UTC", "serverTime": START_MS,
+                                             "symbols": [MARKET] if url.path.startswith("/api/v3") else []})
+                query = {key: values[0] for key, values in parse_qs(url.query).items()}
+                start, limit = int(query["startTime"]), int(query["limit"])
+                fake.klines_requests.append(start)
+                if fake.rate_limit_once:
+                    fake.rate_limit_once = False
+                    return self.answer(429, {"code": -1003, "msg": "Too many requests"})
+                if start == fake.malformed_from_ms:
+                    return self.answer(200, b"[[1735689600000, 1, 2")
+                first = max(0, (start - START_MS + HOUR_MS - 1) // HOUR_MS)
+                self.answer(200, [kline(index) for index in range(first, min(HOURS, first + limit))])
+
+            def answer(self, status, body):
+                payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def kline(index):
+    open_ms, price = START_MS + index * HOUR_MS, 100 + index
+    return [open_ms, f"{price}", f"{price + 2}", f"{price - 1}", f"{price + 1}", "10.5", open_ms + HOUR_MS - 1,
+            "1000", 42, "5", "500", "0"]
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(**options):
+        servers.append(FakeBinance(**options))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.server.shutdown()
+
+
+def test_hours_are_paged_through_a_rate_limit_into_the_generic_layout(tmp_path, serve):
+    api, waits = serve(rate_limit_once=True), []
+    out = tmp_path / "BTC.csv"
+    added = fetch_prices.fetch(fetch_prices.connect("binance", api.url), "BTC/USDT", START_MS,
+                               START_MS + 40 * HOUR_MS, out, page_size=15, sleep=waits.append)
+    assert added == 40 and waits == [2]
+    assert api.klines_requests == [START_MS, START_MS] + [START_MS + n * HOUR_MS for n in (15, 30)]
+    table, layout = readers.read_prices(out, "BTC")
+    bars = ingest.clean_prices(table, max_gap_hours=0)
+    assert layout == "generic" and len(bars) == 40
+    assert bars["timestamp"].iloc[0] == pd.Timestamp(START_MS, unit="ms", tz="UTC")
+    assert bars["close"].tolist() == [101.0 + index for index in range(40)]
+
+
+def test_a_bad_page_stops_cleanly_and_a_rerun_resumes_after_the_last_hour(tmp_path, serve):
+    out = tmp_path / "BTC.csv"
+    broken = serve(malformed_from_ms=START_MS + 20 * HOUR_MS)
+    with pytest.raises(InputError, match="binance BTC/USDT from 2025-01-01 20:00: malformed answer from the exchange"):
+        fetch_prices.fetch(fetch_prices.connect("binance", broken.url), "BTC/USDT", START_MS,
+                           START_MS + 40 * HOUR_MS, out, page_size=10)
+    assert len(pd.read_csv(out)) == 20 and not list(tmp_path.glob(".*tmp*"))
+    healthy = serve()
+    added = fetch_prices.fetch(fetch_prices.connect("binance", healthy.url), "BTC/USDT", START_MS,
+                               START_MS + 40 * HOUR_MS, out, page_size=10)
+    assert added == 20 and healthy.klines_requests[0] == START_MS + 20 * HOUR_MS
+    assert pd.read_csv(out)["close"].tolist() == [101.0 + index for index in range(40)]
+
+
+def test_the_command_names_a_missing_market_in_one_line(tmp_path, serve):
+    api = serve()
+    command = [str(BIN / "whalecast-fetch-prices"), "--symbol", "DOGE/EUR", "--since", "2025-01-01",
+               "--api-url", api.url]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env={"PATH": str(BIN)})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == ("fetch-prices: error: binance DOGE/EUR from 2025-01-01 00:00: "
+                                                      "binance has no market DOGE/EUR")
+    command[2] = "BTC/USDT"
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env={"PATH": str(BIN)})
+    assert result.returncode == 0, result.stderr
+    assert "50 closed hours added to data/raw/prices/BTC.csv" in result.stderr
+    assert "dvc add data/raw/prices/BTC.csv" in result.stderr
