@@ -1,8 +1,8 @@
 """Stage ingest: the configured source -> clean hourly prices and whale transfers for one currency.
 
 data.source: synthetic generates the built-in sample market (offline, seeded); files reads
-data/raw/prices/{CUR}.csv (layout data.price_format, auto-detected by default) and data/raw/whales/{CUR}.json
-or .csv.
+data/raw/prices/{CUR}.csv or a directory {CUR}/ of price files (layout data.price_format, auto-detected by
+default) and data/raw/whales/{CUR}.json, .csv or a directory {CUR}/ of API response pages.
 
 A downloaded price file often ends with the hour that was still open when it was saved, and nothing in
 the file tells a partial candle from a quiet hour (volume is no guide: complete hours fall below a third of
@@ -45,7 +45,7 @@ class DataSettings:
 
 
 def clean_prices_from_files(currency: str, settings: DataSettings):
-    table, layout = readers.read_prices(paths.raw_prices(currency), currency, settings.price_format)
+    table, layout = readers.read_price_files(currency, settings.price_format)
     prices = ingest.clean_prices(table, settings.max_gap_hours, skip_bad_rows=settings.bad_rows == "skip")
     if settings.partial_candle == "drop" or (settings.partial_candle == "auto" and layout != "binance_kline"):
         prices = ingest.drop_newest_bar(prices, f"it may have been still open when the file was saved "
@@ -56,7 +56,8 @@ def clean_prices_from_files(currency: str, settings: DataSettings):
 def main(currency: str) -> None:
     settings = params.build(DataSettings, params.section(params.load(), "data"), "data")
     if settings.source == "files":
-        prices, raw_whales = clean_prices_from_files(currency, settings), readers.read_whales(currency)
+        raw_whales = readers.read_whales(currency, skip_bad_pages=settings.bad_rows == "skip")
+        prices = clean_prices_from_files(currency, settings)
     else:
         market_settings = params.build(synthetic.MarketSettings, settings.synthetic, "data.synthetic")
         raw_prices, raw_whales = synthetic.generate_market(currency, market_settings).raw_tables()

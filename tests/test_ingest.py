@@ -160,3 +160,19 @@ def test_an_error_on_a_page_names_the_page_and_record(tmp_path, monkeypatch):
     (pages / "0002.json").write_text(whale_page([whale_record("b"), broken]))
     with pytest.raises(InputError, match=r"data/raw/whales/BTC: 0002.json: transactions\[1\]: amount_usd 'lots'"):
         ingest.clean_whales(readers.read_whales("BTC"), "BTC")
+
+
+def test_with_skip_a_page_that_cannot_be_read_is_left_out_and_counted(tmp_path, monkeypatch, caplog):
+    monkeypatch.chdir(tmp_path)
+    pages = tmp_path / paths.raw_whales_pages("BTC")
+    pages.mkdir(parents=True)
+    (pages / "0001.json").write_text(whale_page([whale_record("a")]))
+    (pages / "0002.json").write_text(whale_page([whale_record("b")])[:-30])  # cut off mid-way
+    (pages / "0003.json").write_text(whale_page([whale_record("c")]))
+    with pytest.raises(InputError, match="0002.json: malformed JSON"):
+        readers.read_whales("BTC")
+    with caplog.at_level(logging.INFO, logger="whalecast"):
+        table = readers.read_whales("BTC", skip_bad_pages=True)
+    assert table.frame["hash"].tolist() == ["a", "c"]
+    assert "1 of 3 pages in data/raw/whales/BTC skipped (data.bad_rows: skip); first: 0002.json: malformed JSON" \
+        in caplog.text

@@ -104,3 +104,27 @@ def test_the_newest_bar_of_a_download_is_dropped_unless_known_complete(project, 
     assert len(clean) == kept
     assert f"read as {layout} (detected)" in result.stderr
     assert ("newest bar" in result.stderr) == (kept == 71)
+
+
+def test_a_directory_of_monthly_dumps_is_one_price_history(project, bars):
+    edit_params(project, **{"data.source": "files", "currencies": ["BTC"]})
+    monthly = project / paths.raw_prices_dir("BTC")
+    monthly.mkdir(parents=True)
+    open_ms = [int(stamp.timestamp() * 1000) for stamp in bars["timestamp"]]
+    # Downloaded as they are: the newer month in microseconds, and listed before the older one on disk.
+    (monthly / "BTCUSDT-1h-2024-02.csv").write_text("".join(kline_line(open_ms[i], bars.iloc[i], 1000)
+                                                            for i in range(40, len(bars))))
+    (monthly / "BTCUSDT-1h-2024-01.csv").write_text("".join(kline_line(open_ms[i], bars.iloc[i]) for i in range(40)))
+    whales_path = project / paths.raw_whales_json("BTC")
+    whales_path.parent.mkdir(parents=True, exist_ok=True)
+    whales_path.write_text('{"result": "success", "count": 0}')
+    run_stage(project, "ingest")
+    clean = pd.read_parquet(project / paths.prices("BTC"))
+    assert clean["timestamp"].tolist() == bars["timestamp"].tolist()  # all kept: dumps hold closed months only
+
+    broken = (monthly / "BTCUSDT-1h-2024-01.csv").read_text().splitlines(keepends=True)
+    broken[2] = broken[2].replace(",", ",x", 1)
+    (monthly / "BTCUSDT-1h-2024-01.csv").write_text("".join(broken))
+    result = run_stage(project, "ingest", check=False)
+    assert result.returncode == 1
+    assert "data/raw/prices/BTC: BTCUSDT-1h-2024-01.csv: line 3: open 'x" in result.stderr.splitlines()[-1]

@@ -19,6 +19,11 @@ def raw_prices(currency: str, root: Path = RAW) -> Path:
     return Path(root) / "prices" / f"{currency}.csv"
 
 
+def raw_prices_dir(currency: str, root: Path = RAW) -> Path:
+    """A directory of price files, e.g. one per month."""
+    return Path(root) / "prices" / currency
+
+
 def raw_whales_json(currency: str, root: Path = RAW) -> Path:
     return Path(root) / "whales" / f"{currency}.json"
 

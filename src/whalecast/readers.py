@@ -106,6 +106,26 @@ def read_prices(path: Path, currency: str, price_format: str = "auto") -> tuple[
     return table, layout
 
 
+def read_price_files(currency: str, price_format: str = "auto") -> tuple[RawTable, str]:
+    """data/raw/prices/{CUR}.csv, or every *.csv in a directory data/raw/prices/{CUR}/ (e.g. Binance's
+    monthly dumps as downloaded) as one table with rows named "file: line N"; and the layout ("mixed" when
+    the files differ)."""
+    single, directory = paths.raw_prices(currency), paths.raw_prices_dir(currency)
+    if single.exists() and directory.exists():
+        raise InputError(single, f"both {single} and the directory {directory}/ exist; keep one")
+    if not directory.exists():
+        return read_prices(single, currency, price_format)
+    files = sorted(directory.glob("*.csv"))
+    if not files:
+        raise InputError(directory, "no *.csv price files in the directory")
+    tables, layouts = [], set()
+    for path in files:
+        table, layout = read_prices(path, currency, price_format)
+        tables.append(table.frame.set_axis([f"{path.name}: line {label}" for label in table.frame.index]))
+        layouts.add(layout)
+    return RawTable(pd.concat(tables), str(directory), "{}"), layouts.pop() if len(layouts) == 1 else "mixed"
+
+
 def _cryptodatadownload(table: RawTable, currency: str) -> RawTable:
     """unix -> timestamp, `Volume {CUR}` -> volume. Older Bitstamp files hold USD in `Volume BTC` and BTC
     in `Volume USD` for part of their rows; a row is swapped back when only the swap makes
@@ -192,28 +212,38 @@ def _whale_json_row(path: Path, index: int, transaction) -> tuple:
     )
 
 
-def read_whale_pages(directory: Path) -> RawTable:
+def read_whale_pages(directory: Path, skip_bad_pages: bool = False) -> RawTable:
     """Saved Whale Alert responses, one per cursor page (*.json, read in name order), as one table.
 
     Pages fetched by cursor can overlap; a transaction seen again (same blockchain and hash) is dropped
-    and counted. Records without a hash are kept as they are.
+    and counted. Records without a hash are kept as they are. A page that cannot be read is an error, or
+    with skip_bad_pages left out and counted.
     """
     pages = sorted(Path(directory).glob("*.json"))
     if not pages:
         raise InputError(directory, "no *.json response pages in the directory")
-    tables = []
+    tables, skipped = [], []
     for page in pages:
-        table = read_whales_json(page)
+        try:
+            table = read_whales_json(page)
+        except InputError as error:
+            if not skip_bad_pages:
+                raise
+            skipped.append(f"{page.name}: {error.problem}")
+            continue
         tables.append(table.frame.set_axis([f"{page.name}: transactions[{index}]" for index in table.frame.index]))
-    frame = pd.concat(tables)
+    if skipped:
+        log.warning("whales: %d of %d pages in %s skipped (data.bad_rows: skip); first: %s", len(skipped),
+                    len(pages), directory, skipped[0])
+    frame = pd.concat(tables) if tables else pd.DataFrame(columns=WHALE_COLUMNS)
     hashed = frame["hash"].notna() & (frame["hash"].astype(str).str.strip() != "")
     repeated = hashed & frame.duplicated(subset=["blockchain", "hash"], keep="first")
     log.info("whales: %d pages in %s, %d records, %d repeated (same blockchain and hash) dropped",
-             len(pages), directory, len(frame), int(repeated.sum()))
+             len(tables), directory, len(frame), int(repeated.sum()))
     return RawTable(frame[~repeated], str(directory), "{}")
 
 
-def read_whales(currency: str) -> RawTable:
+def read_whales(currency: str, skip_bad_pages: bool = False) -> RawTable:
     """The currency's whale data: data/raw/whales/{CUR}.json, {CUR}.csv or a directory {CUR}/ of response
     pages, exactly one of them."""
     candidates = [paths.raw_whales_json(currency), paths.raw_whales_csv(currency), paths.raw_whales_pages(currency)]
@@ -224,5 +254,5 @@ def read_whales(currency: str) -> RawTable:
         raise InputError(candidates[0], f"file not found (nor {candidates[1].name} or a directory {candidates[2].name}/)")
     path = present[0]
     if path.is_dir():
-        return read_whale_pages(path)
+        return read_whale_pages(path, skip_bad_pages)
     return read_whales_json(path) if path.suffix == ".json" else read_csv(path)
