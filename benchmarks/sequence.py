@@ -43,13 +43,12 @@ def throughput(epochs: int) -> None:
     import time
 
     import numpy as np
-    from whalecast import lstm, params, paths, sequences, storage
+    from whalecast import lstm, params, sequences
 
     all_params = params.load()
     seq_len = all_params["seq_len"]
     settings = params.build(lstm.ModelSettings, all_params["model"], "model")
-    samples = sequences.Samples.from_table(storage.read_parquet(paths.sequences(CURRENCY)), seq_len,
-                                           paths.sequences(CURRENCY))
+    samples = sequences.Samples.read(CURRENCY, seq_len)
     ends = samples.ends["train"]
     materialised = samples.features[ends[:, None] + np.arange(-seq_len + 1, 1)[None, :]]
     labels = samples.labels[ends]

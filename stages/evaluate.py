@@ -17,8 +17,7 @@ def main(currency: str) -> None:
     all_params = params.load()
     seq_len = sequences.check_seq_len(params.section(all_params, "seq_len"))
     settings = params.build(evaluation.BaselineSettings, params.section(all_params, "baselines"), "baselines")
-    samples = sequences.Samples.from_table(storage.read_parquet(paths.sequences(currency)), seq_len,
-                                           paths.sequences(currency))
+    samples = sequences.Samples.read(currency, seq_len)
     model = lstm.load_model(paths.model(currency), seq_len, samples.features.shape[1])
 
     test_windows = lstm.window_dataset(samples.features, samples.labels, samples.ends["test"], seq_len,

@@ -8,15 +8,14 @@ validation loss and restores the best epoch. Per-epoch loss and AUC go to metric
 
 from dvclive import Live
 
-from whalecast import lstm, params, paths, sequences, stage, storage
+from whalecast import lstm, params, paths, sequences, stage
 
 
 def main(currency: str) -> None:
     all_params = params.load()
     seq_len = sequences.check_seq_len(params.section(all_params, "seq_len"))
     settings = params.build(lstm.ModelSettings, params.section(all_params, "model"), "model")
-    samples = sequences.Samples.from_table(storage.read_parquet(paths.sequences(currency)), seq_len,
-                                           paths.sequences(currency))
+    samples = sequences.Samples.read(currency, seq_len)
 
     lstm.make_deterministic(settings.seed)
     train_windows = lstm.window_dataset(samples.features, samples.labels, samples.ends["train"], seq_len,

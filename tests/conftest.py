@@ -1,9 +1,12 @@
 """Shared test helpers: the project's own sample-market generator, and stage runs in a scratch project."""
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -68,3 +71,40 @@ def run_stage(project: Path, stage: str, currency="BTC", check=True) -> subproce
 def project(tmp_path) -> Path:
     """A scratch copy of the project (no git, no dvc) to run stage scripts in."""
     return copy_project(tmp_path / "project")
+
+
+class LocalServer:
+    """An HTTP server on 127.0.0.1, in a thread, that answers GETs with respond(path, headers) ->
+    (status, JSON-able body or raw bytes, extra headers): a stand-in for a web API."""
+
+    def __init__(self, respond):
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                status, body, headers = respond(self.path, self.headers)
+                payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def local_server():
+    """Start LocalServers for a test; all are shut down after it."""
+    servers = []
+
+    def start(respond) -> LocalServer:
+        servers.append(LocalServer(respond))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.server.shutdown()

@@ -1,9 +1,6 @@
 """The ccxt price fetcher against a local server that answers like Binance: paging, a 429, a bad page."""
 
-import json
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
@@ -25,40 +22,25 @@ MARKET = {"symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC", "quoteAs
 class FakeBinance:
     """Spot exchangeInfo and /api/v3/klines over HOURS hours; optionally one 429, or a malformed page."""
 
-    def __init__(self, rate_limit_once=False, malformed_from_ms=None):
+    def __init__(self, local_server, rate_limit_once=False, malformed_from_ms=None):
         self.klines_requests, self.rate_limit_once, self.malformed_from_ms = [], rate_limit_once, malformed_from_ms
-        fake = self
+        self.url = local_server(self.respond).url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                url = urlsplit(self.path)
-                if url.path.endswith("/exchangeInfo"):
-                    return self.answer(200, {"timezone": "UTC", "serverTime": START_MS,
-                                             "symbols": [MARKET] if url.path.startswith("/api/v3") else []})
-                query = {key: values[0] for key, values in parse_qs(url.query).items()}
-                start, limit = int(query["startTime"]), int(query["limit"])
-                fake.klines_requests.append(start)
-                if fake.rate_limit_once:
-                    fake.rate_limit_once = False
-                    return self.answer(429, {"code": -1003, "msg": "Too many requests"})
-                if start == fake.malformed_from_ms:
-                    return self.answer(200, b"[[1735689600000, 1, 2")
-                first = max(0, (start - START_MS + HOUR_MS - 1) // HOUR_MS)
-                self.answer(200, [kline(index) for index in range(first, min(HOURS, first + limit))])
-
-            def answer(self, status, body):
-                payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def respond(self, path, headers):
+        url = urlsplit(path)
+        if url.path.endswith("/exchangeInfo"):  # spot, and the futures markets ccxt also loads: none
+            return 200, {"timezone": "UTC", "serverTime": START_MS,
+                         "symbols": [MARKET] if url.path.startswith("/api/v3") else []}, {}
+        query = {key: values[0] for key, values in parse_qs(url.query).items()}
+        start, limit = int(query["startTime"]), int(query["limit"])
+        self.klines_requests.append(start)
+        if self.rate_limit_once:
+            self.rate_limit_once = False
+            return 429, {"code": -1003, "msg": "Too many requests"}, {}
+        if start == self.malformed_from_ms:
+            return 200, b"[[1735689600000, 1, 2", {}
+        first = max(0, (start - START_MS + HOUR_MS - 1) // HOUR_MS)
+        return 200, [kline(index) for index in range(first, min(HOURS, first + limit))], {}
 
 
 def kline(index):
@@ -68,16 +50,8 @@ def kline(index):
 
 
 @pytest.fixture
-def serve():
-    servers = []
-
-    def start(**options):
-        servers.append(FakeBinance(**options))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.server.shutdown()
+def serve(local_server):
+    return lambda **options: FakeBinance(local_server, **options)
 
 
 def test_hours_are_paged_through_a_rate_limit_into_the_generic_layout(tmp_path, serve):

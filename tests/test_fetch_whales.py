@@ -1,9 +1,6 @@
 """The Whale Alert fetcher against a local server that answers like the API: pages, a 429, a bad page."""
 
-import json
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -23,57 +20,33 @@ def transactions(first, count):
 
 
 class FakeWhaleAlert:
-    """Three pages by cursor (100, 100, 30 transactions); optionally a 429 or a malformed body on page 2."""
+    """Three pages by cursor (100, 100, 30 transactions); optionally a 429 or a malformed body on a page."""
 
-    def __init__(self, rate_limit_once=False, malformed_cursor=None):
+    PAGES = {None: (0, 100, "c1"), "c1": (100, 100, "c2"), "c2": (200, 30, "c3")}
+
+    def __init__(self, local_server, rate_limit_once=False, malformed_cursor=None):
         self.requests, self.rate_limit_once, self.malformed_cursor = [], rate_limit_once, malformed_cursor
-        pages = {None: (0, 100, "c1"), "c1": (100, 100, "c2"), "c2": (200, 30, "c3")}
-        fake = self
+        self.url = local_server(self.respond).url + "/v1"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                query = {key: values[0] for key, values in parse_qs(urlsplit(self.path).query).items()}
-                fake.requests.append({"path": urlsplit(self.path).path, "key": self.headers.get("X-WA-API-KEY"), **query})
-                cursor = query.get("cursor")
-                if self.headers.get("X-WA-API-KEY") != KEY:
-                    return self.answer(401, {"result": "error", "message": "invalid api_key"})
-                if cursor == "c1" and fake.rate_limit_once:
-                    fake.rate_limit_once = False
-                    return self.answer(429, {"result": "error", "message": "rate limited"}, {"Retry-After": "0"})
-                if cursor is not None and cursor == fake.malformed_cursor:
-                    return self.answer(200, b'{"result": "success", "transactions": [')
-                first, count, next_cursor = pages.get(cursor, (0, 0, None))
-                self.answer(200, {"result": "success", "cursor": next_cursor, "count": count,
-                                  "transactions": transactions(first, count)})
-
-            def answer(self, status, body, headers=None):
-                payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def respond(self, path, headers):
+        query = {key: values[0] for key, values in parse_qs(urlsplit(path).query).items()}
+        self.requests.append({"path": urlsplit(path).path, **query})
+        cursor = query.get("cursor")
+        if headers.get("X-WA-API-KEY") != KEY:
+            return 401, {"result": "error", "message": "invalid api_key"}, {}
+        if cursor == "c1" and self.rate_limit_once:
+            self.rate_limit_once = False
+            return 429, {"result": "error", "message": "rate limited"}, {"Retry-After": "0"}
+        if cursor is not None and cursor == self.malformed_cursor:
+            return 200, b'{"result": "success", "transactions": [', {}
+        first, count, next_cursor = self.PAGES.get(cursor, (0, 0, None))
+        return 200, {"result": "success", "cursor": next_cursor, "count": count,
+                     "transactions": transactions(first, count)}, {}
 
 
 @pytest.fixture
-def serve():
-    servers = []
-
-    def start(**options):
-        servers.append(FakeWhaleAlert(**options))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.server.shutdown()
+def serve(local_server):
+    return lambda **options: FakeWhaleAlert(local_server, **options)
 
 
 def test_pages_are_fetched_by_cursor_through_a_rate_limit(tmp_path, serve):

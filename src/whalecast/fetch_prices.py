@@ -20,7 +20,7 @@ import ccxt
 import pandas as pd
 from tqdm import tqdm
 
-from whalecast import paths, storage
+from whalecast import cli, paths, storage
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -97,21 +97,13 @@ def _redirect(node, base: str):
     return node
 
 
-def _epoch_ms(text: str) -> int:
-    try:
-        stamp = pd.Timestamp(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date or time: {text!r}") from None
-    return int((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).timestamp() * 1000)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--exchange", default="binance", help="a ccxt exchange id (default binance)")
     parser.add_argument("--symbol", required=True, help="market, e.g. BTC/USDT")
     parser.add_argument("--currency", help="file name: data/raw/prices/{CUR}.csv (default: the symbol's base)")
-    parser.add_argument("--since", type=_epoch_ms, required=True, help="UTC date or time, e.g. 2023-01-01")
-    parser.add_argument("--until", type=_epoch_ms, default=2**62, help="UTC date or time (default: now)")
+    parser.add_argument("--since", type=cli.utc_epoch_seconds, required=True, help="UTC date or time, e.g. 2023-01-01")
+    parser.add_argument("--until", type=cli.utc_epoch_seconds, default=2**52, help="UTC date or time (default: now)")
     parser.add_argument("--page-size", type=int, default=1000, help="candles per request (default 1000)")
     parser.add_argument("--out", type=Path, help="default: data/raw/prices/{CUR}.csv")
     parser.add_argument("--api-url", help=argparse.SUPPRESS)  # tests point it at a local server
@@ -120,7 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     currency = (args.currency or args.symbol.split("/")[0]).upper()
     out = args.out or paths.raw_prices(currency)
     try:
-        added = fetch(connect(args.exchange, args.api_url), args.symbol, args.since, args.until, out, args.page_size)
+        added = fetch(connect(args.exchange, args.api_url), args.symbol, args.since * 1000, args.until * 1000, out,
+                      args.page_size)
     except InputError as error:
         sys.exit(f"fetch-prices: error: {error}")
     log.info("%d closed hours added to %s. Track it with DVC:  dvc add %s   (and, as every hour in it is "

@@ -19,10 +19,9 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 from tqdm import tqdm
 
-from whalecast import paths, storage
+from whalecast import cli, paths, storage
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -96,19 +95,11 @@ def _get_page(url: str, api_key: str, page_number: int, sleep: Callable[[float],
     return response
 
 
-def _epoch_seconds(text: str) -> int:
-    try:
-        stamp = pd.Timestamp(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date or time: {text!r}") from None
-    return int((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).timestamp())
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--currency", required=True, help="e.g. BTC")
-    parser.add_argument("--start", type=_epoch_seconds, required=True, help="UTC date or time, e.g. 2025-03-01")
-    parser.add_argument("--end", type=_epoch_seconds, required=True, help="UTC date or time (exclusive)")
+    parser.add_argument("--start", type=cli.utc_epoch_seconds, required=True, help="UTC date or time, e.g. 2025-03-01")
+    parser.add_argument("--end", type=cli.utc_epoch_seconds, required=True, help="UTC date or time (exclusive)")
     parser.add_argument("--min-value", type=int, default=500_000, help="smallest transfer in USD (default 500000)")
     parser.add_argument("--out", type=Path, help="default: data/raw/whales/{CUR}/")
     parser.add_argument("--api-url", default=API_URL, help=argparse.SUPPRESS)  # tests point it at a local server

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from whalecast import paths
+from whalecast import paths, storage
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -175,6 +175,11 @@ class Samples:
             raise InputError(source, f"its first training window ends at row {samples.ends['train'][0]}, too "
                                      f"early for seq_len={seq_len}: run the sequence stage again (dvc repro)")
         return samples
+
+    @classmethod
+    def read(cls, currency: str, seq_len: int) -> "Samples":
+        """The sequence table the sequence stage wrote for `currency`, checked against seq_len."""
+        return cls.from_table(storage.read_parquet(paths.sequences(currency)), seq_len, paths.sequences(currency))
 
     def labels_of(self, part: str) -> np.ndarray:
         return self.labels[self.ends[part]].astype(int)
