@@ -43,10 +43,14 @@ class DataSettings:
         if self.max_gap_hours < 0:
             raise ValueError(f"max_gap_hours cannot be negative, got {self.max_gap_hours}")
 
+    @property
+    def skip_bad_rows(self) -> bool:
+        return self.bad_rows == "skip"
+
 
 def clean_prices_from_files(currency: str, settings: DataSettings):
     table, layout = readers.read_price_files(currency, settings.price_format)
-    prices = ingest.clean_prices(table, settings.max_gap_hours, skip_bad_rows=settings.bad_rows == "skip")
+    prices = ingest.clean_prices(table, settings.max_gap_hours, skip_bad_rows=settings.skip_bad_rows)
     if settings.partial_candle == "drop" or (settings.partial_candle == "auto" and layout != "binance_kline"):
         prices = ingest.drop_newest_bar(prices, f"it may have been still open when the file was saved "
                                                 f"(data.partial_candle: {settings.partial_candle})")
@@ -56,13 +60,13 @@ def clean_prices_from_files(currency: str, settings: DataSettings):
 def main(currency: str) -> None:
     settings = params.build(DataSettings, params.section(params.load(), "data"), "data")
     if settings.source == "files":
-        raw_whales = readers.read_whales(currency, skip_bad_pages=settings.bad_rows == "skip")
+        raw_whales = readers.read_whales(currency, skip_bad_pages=settings.skip_bad_rows)
         prices = clean_prices_from_files(currency, settings)
     else:
         market_settings = params.build(synthetic.MarketSettings, settings.synthetic, "data.synthetic")
         raw_prices, raw_whales = synthetic.generate_market(currency, market_settings).raw_tables()
         prices = ingest.clean_prices(raw_prices, max_gap_hours=settings.max_gap_hours)
-    whales = ingest.clean_whales(raw_whales, currency, skip_bad_rows=settings.bad_rows == "skip")
+    whales = ingest.clean_whales(raw_whales, currency, skip_bad_rows=settings.skip_bad_rows)
     # Both tables are checked before either is written, so bad input leaves no output behind.
     storage.write_parquet(prices, paths.prices(currency))
     storage.write_parquet(whales, paths.whales(currency))

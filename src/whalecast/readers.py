@@ -118,12 +118,17 @@ def read_price_files(currency: str, price_format: str = "auto") -> tuple[RawTabl
     files = sorted(directory.glob("*.csv"))
     if not files:
         raise InputError(directory, "no *.csv price files in the directory")
-    tables, layouts = [], set()
-    for path in files:
-        table, layout = read_prices(path, currency, price_format)
-        tables.append(table.frame.set_axis([f"{path.name}: line {label}" for label in table.frame.index]))
-        layouts.add(layout)
-    return RawTable(pd.concat(tables), str(directory), "{}"), layouts.pop() if len(layouts) == 1 else "mixed"
+    read = {path.name: read_prices(path, currency, price_format) for path in files}
+    layouts = {layout for _, layout in read.values()}
+    table = _one_table(directory, {name: table for name, (table, _) in read.items()}, PRICE_COLUMNS)
+    return table, layouts.pop() if len(layouts) == 1 else "mixed"
+
+
+def _one_table(directory: Path, tables: dict[str, RawTable], columns: list[str]) -> RawTable:
+    """Tables read from the files of one directory as one table, each row named "file: row"."""
+    frames = [table.frame.set_axis([f"{name}: {table.row(label)}" for label in table.frame.index])
+              for name, table in tables.items()]
+    return RawTable(pd.concat(frames) if frames else pd.DataFrame(columns=columns), str(directory), "{}")
 
 
 def _cryptodatadownload(table: RawTable, currency: str) -> RawTable:
@@ -222,20 +227,18 @@ def read_whale_pages(directory: Path, skip_bad_pages: bool = False) -> RawTable:
     pages = sorted(Path(directory).glob("*.json"))
     if not pages:
         raise InputError(directory, "no *.json response pages in the directory")
-    tables, skipped = [], []
+    tables, skipped = {}, []
     for page in pages:
         try:
-            table = read_whales_json(page)
+            tables[page.name] = read_whales_json(page)
         except InputError as error:
             if not skip_bad_pages:
                 raise
             skipped.append(f"{page.name}: {error.problem}")
-            continue
-        tables.append(table.frame.set_axis([f"{page.name}: transactions[{index}]" for index in table.frame.index]))
     if skipped:
         log.warning("whales: %d of %d pages in %s skipped (data.bad_rows: skip); first: %s", len(skipped),
                     len(pages), directory, skipped[0])
-    frame = pd.concat(tables) if tables else pd.DataFrame(columns=WHALE_COLUMNS)
+    frame = _one_table(directory, tables, WHALE_COLUMNS).frame
     hashed = frame["hash"].notna() & (frame["hash"].astype(str).str.strip() != "")
     repeated = hashed & frame.duplicated(subset=["blockchain", "hash"], keep="first")
     log.info("whales: %d pages in %s, %d records, %d repeated (same blockchain and hash) dropped",

@@ -164,7 +164,10 @@ class Samples:
     ends: dict[str, np.ndarray]  # part -> row indices where its windows end
 
     @classmethod
-    def from_table(cls, table: pd.DataFrame, seq_len: int, source) -> "Samples":
+    def read(cls, currency: str, seq_len: int) -> "Samples":
+        """The sequence table the sequence stage wrote for `currency`, checked against seq_len."""
+        source = paths.sequences(currency)
+        table = storage.read_parquet(source)
         feature_columns = [name for name in table.columns if name not in ("timestamp", *NOT_FEATURES)]
         part = table[PART]
         samples = cls(features=table[feature_columns].to_numpy(np.float32),
@@ -175,11 +178,6 @@ class Samples:
             raise InputError(source, f"its first training window ends at row {samples.ends['train'][0]}, too "
                                      f"early for seq_len={seq_len}: run the sequence stage again (dvc repro)")
         return samples
-
-    @classmethod
-    def read(cls, currency: str, seq_len: int) -> "Samples":
-        """The sequence table the sequence stage wrote for `currency`, checked against seq_len."""
-        return cls.from_table(storage.read_parquet(paths.sequences(currency)), seq_len, paths.sequences(currency))
 
     def labels_of(self, part: str) -> np.ndarray:
         return self.labels[self.ends[part]].astype(int)
