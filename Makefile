@@ -1,11 +1,12 @@
 # make repro: set up .venv (when needed) and run the pipeline. make test: set up and run the tests.
+# make readme: the README's Results section from the generated summary. make benchmark: the benchmarks.
 # Set-up is idempotent: it re-installs only when requirements.lock or pyproject.toml changed.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install repro test benchmark
+.PHONY: install repro test benchmark readme
 
 install: $(INSTALLED)
 
@@ -25,3 +26,8 @@ test: install
 benchmark: install
 	PATH="$(BIN):$$PATH" python benchmarks/featurize.py
 	PATH="$(BIN):$$PATH" python benchmarks/sequence.py
+	PATH="$(BIN):$$PATH" python benchmarks/pipeline.py
+
+# Copy the headline of reports/summary.md (made by the report stage) into the README's Results section.
+readme: install
+	PYTHONPATH=src $(BIN)/python -m whalecast.report README.md

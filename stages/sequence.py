@@ -8,7 +8,7 @@ there, else missing). The scaler, fit on the rows of training windows only, goes
 
 import pandas as pd
 
-from whalecast import params, paths, scaling, sequences, stage, storage
+from whalecast import feature_groups, params, paths, scaling, sequences, stage, storage
 from whalecast.errors import InputError
 
 
@@ -34,8 +34,11 @@ def main(currency: str) -> None:
     target = params.build(sequences.TargetSettings, params.section(all_params, "target"), "target")
     split = params.build(sequences.SplitSettings, params.section(all_params, "split"), "split")
     scaling_settings = params.build(scaling.ScalingSettings, params.section(all_params, "scaling"), "scaling")
+    switches = params.section(all_params, "feature_groups")
 
     table = read_features(currency)
+    groups = feature_groups.read(table, paths.features(currency))
+    enabled = feature_groups.select(groups, switches, paths.features(currency))
     prices = storage.read_parquet(paths.prices(currency), columns=["timestamp", "close", "filled"])
     training_hours = int(len(table) * split.train)
     if seq_len > training_hours:
@@ -49,12 +52,14 @@ def main(currency: str) -> None:
         raise InputError(paths.PARAMS, f"split: {error}") from None
     sequences.check_both_classes(labels[sequences.LABEL], parts, paths.prices(currency))
 
-    feature_columns = [name for name in table.columns if name != "timestamp"]
+    group_of = {column: name for name, columns in enabled.items() for column in columns}
+    feature_columns = [name for name in table.columns if name in group_of]
     training_rows = sequences.rows_of_windows(len(table), parts["train"], seq_len)
     scaler = scaling.Scaler.fit(table.loc[training_rows], feature_columns, scaling_settings)
     scaled = pd.DataFrame(scaler.transform(table), columns=feature_columns)
     output = pd.concat([table[["timestamp"]], scaled, labels], axis=1)
     output[sequences.PART] = sequences.part_column(len(table), parts)
+    feature_groups.record(output, {column: group_of[column] for column in feature_columns})
     storage.write_parquet(output, paths.sequences(currency))
     scaler.save(paths.scaler(currency))
 

@@ -1,10 +1,14 @@
-"""Stage train: the sequence table of one currency -> a seeded, early-stopped Keras LSTM.
+"""Stage train: the sequence table of one currency -> seeded, early-stopped Keras LSTMs.
 
 The model reads windows of seq_len hourly rows, gathered lazily from data/sequences/{CUR}.parquet, and
 outputs the probability that the price goes down over the next horizon. Early stopping watches the
-validation loss and restores the best epoch. Per-epoch loss and AUC go to metrics/training/{CUR}/
-(dvclive); the model to models/{CUR}/lstm_model_{CUR}.keras, byte-identical for identical inputs.
+validation loss and restores the best epoch. The model of `model.seed` is the headline model:
+models/{CUR}/lstm_model_{CUR}.keras, byte-identical for identical inputs, with its per-epoch loss and AUC in
+metrics/training/{CUR}/ (dvclive). The same model with the next `model.n_seeds - 1` seeds goes to
+models/{CUR}/seeds/, so that evaluate can tell how much of a result is the luck of one seed.
 """
+
+import shutil
 
 from dvclive import Live
 
@@ -17,17 +21,15 @@ def main(currency: str) -> None:
     settings = params.build(lstm.ModelSettings, params.section(all_params, "model"), "model")
     samples = sequences.Samples.read(currency, seq_len)
 
-    lstm.make_deterministic(settings.seed)
-    train_windows = lstm.window_dataset(samples.features, samples.labels, samples.ends["train"], seq_len,
-                                        settings.batch_size, shuffle_seed=settings.seed)
-    validation_windows = lstm.window_dataset(samples.features, samples.labels, samples.ends["validation"],
-                                             seq_len, settings.batch_size)
-    model = lstm.build_model(seq_len, samples.features.shape[1], settings)
     # The training log is a plots output declared in dvc.yaml, so dvclive writes no dvc.yaml of its own.
     live = Live(str(paths.training_log(currency)), dvcyaml=None, save_dvc_exp=False, report=None)
-    class_weight = lstm.class_weights(samples.labels_of("train"), settings.class_weight)
-    lstm.fit(model, train_windows, validation_windows, settings, class_weight, live)
+    model = lstm.train(samples, seq_len, settings, settings.seed, live=live)
     lstm.save_model(model, paths.model(currency))
+    shutil.rmtree(paths.seed_models(currency), ignore_errors=True)  # no model of an earlier n_seeds stays
+    paths.seed_models(currency).mkdir(parents=True)
+    for seed in range(settings.seed + 1, settings.seed + settings.n_seeds):
+        model = lstm.train(samples, seq_len, settings, seed, name=f"seed {seed}")
+        lstm.save_model(model, paths.seed_model(currency, seed))
 
 
 if __name__ == "__main__":

@@ -17,9 +17,14 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 # Model settings small enough for a test to train in seconds (edit_params keys).
 TINY_MODEL = {"seq_len": 12, "model.units": 4, "model.epochs": 2, "model.batch_size": 64, "model.patience": 1,
-              "baselines.boosting_max_iter": 20}
+              "model.n_seeds": 2, "baselines.boosting_max_iter": 20, "importance.repeats": 2, "walk_forward.folds": 2}
 # The models in metrics/{CUR}.json, in order: the LSTM, then the baselines (key names are an interface).
 REPORTED_MODELS = ["lstm", "majority_class", "last_move_repeats", "logistic_regression", "gradient_boosting"]
+# The end-to-end repositories: a small market, one currency.
+HOURS = 1000
+UP_TO_DATE = "Data and pipelines are up to date."
+# The stages after featurize, in the order `dvc repro` runs them for one currency.
+AFTER_SEQUENCE = ["sequence@BTC", "train@BTC", "evaluate@BTC", "walk_forward@BTC", "backtest@BTC", "report"]
 # What a clone needs to run the pipeline (the package itself is installed in the venv).
 PROJECT_FILES = [".dvc/config", ".dvcignore", "dvc.yaml", "params.yaml", "stages", "src", "data/raw"]
 
@@ -65,6 +70,31 @@ def run(args, cwd: Path, check=True) -> subprocess.CompletedProcess:
 
 def run_stage(project: Path, stage: str, currency="BTC", check=True) -> subprocess.CompletedProcess:
     return run([sys.executable, f"stages/{stage}.py", currency], cwd=project, check=check)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    """A git repository made from a copy of the project, one per test module, for real `dvc` commands."""
+    project = copy_project(tmp_path_factory.mktemp("clone") / "project")
+    edit_params(project, **{"currencies": ["BTC"], "data.synthetic.hours": HOURS, **TINY_MODEL})
+    run(["git", "init", "-q"], project)
+    commit(project, "clone")
+    return project
+
+
+@pytest.fixture(scope="module")
+def first_repro(repo) -> subprocess.CompletedProcess:
+    return run(["dvc", "repro"], repo)
+
+
+def commit(repo: Path, message: str) -> None:
+    run(["git", "add", "-A"], repo)
+    run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "--allow-empty", "-qm", message],
+        repo)
+
+
+def stages_run(result: subprocess.CompletedProcess) -> list[str]:
+    return [line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")]
 
 
 @pytest.fixture

@@ -2,12 +2,13 @@
 
 import json
 import shutil
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY_MODEL, copy_project, edit_params, run_stage, small_market
+from conftest import TINY_MODEL, copy_project, edit_params, run, run_stage, small_market
 from whalecast import paths, sample_files
 
 GOOD_PRICES = (
@@ -251,6 +252,9 @@ SEQUENCE_PARAM_CASES = {
     "misspelt scaling key": ({"scaling": {"signed_log": []}}, "scaling.signed_log is not a setting"),
     "a number as a column pattern": ({"scaling.signed_log_columns": [1]}, "scaling: signed_log_columns must be a "
                                                                          "list of column-name patterns, got [1]"),
+    "a misspelt feature group": ({"feature_groups": {"prices": True, "whale": False}},
+                                 "feature_groups: 'whale' is not a feature group of data/features/BTC.parquet (its "
+                                 "groups: whales, prices)"),
 }
 
 
@@ -304,6 +308,19 @@ def test_a_part_with_one_class_is_named(model_project):
 
 MODEL_PARAM_CASES = {
     "no units": ("train", {"model.units": 0}, "model: units must be at least 1, got 0"),
+    "one seed": ("train", {"model.n_seeds": 1}, "model: n_seeds must be at least 2 (a spread across seeds needs two)"),
+    "few resamples": ("evaluate", {"bootstrap.resamples": 100}, "bootstrap: resamples must be at least 1000"),
+    "blocks longer than the test part": ("evaluate", {"bootstrap.block_days": 4}, "bootstrap: the test part has 146 "
+                                         "hours, fewer than two bootstrap blocks of 96 hours"),
+    "one shuffle": ("evaluate", {"importance.repeats": 1}, "importance: repeats must be at least 2"),
+    "unknown fold window": ("walk_forward", {"walk_forward.window": "sliding"}, "walk_forward: window must be one of "
+                                                                                "expanding, rolling, got 'sliding'"),
+    "a first block emptied by the embargo": ("walk_forward", {"walk_forward.first_train": 0.02},
+                                             "walk_forward: fold 1: the train part is empty after an embargo of 13 "
+                                             "hours"),
+    "crossed thresholds": ("backtest", {"backtest.lower": 0.6}, "backtest: needs 0 <= lower <= upper <= 1"),
+    "a word for a switch": ("backtest", {"backtest.long_only": "yes"}, "backtest.long_only must be bool, got 'yes'"),
+    "a switch for a number": ("backtest", {"backtest.fee_bps": True}, "backtest.fee_bps must be float, got True"),
     "unknown class weighting": ("train", {"model.class_weight": "auto"}, "model: class_weight must be one of none, "
                                                                          "balanced, got 'auto'"),
     "dropout of 1": ("train", {"model.dropout": 1}, "model: dropout must be in [0, 1), got 1"),
@@ -318,8 +335,25 @@ def test_bad_model_params_are_named(model_project, case):
     run_stage(model_project, "sequence")
     edit_params(model_project, **changes)
     result = run_stage(model_project, stage, check=False)
-    assert_clean_failure(result, model_project, f"params.yaml: {message}", outputs=[paths.METRICS])
+    assert_clean_failure(result, model_project, f"params.yaml: {message}", outputs=[paths.METRICS, paths.PREDICTIONS])
     assert not (model_project / paths.model("BTC")).exists()
+
+
+def test_a_feature_table_without_its_groups_is_named(model_project):
+    table = pd.read_parquet(model_project / paths.features("BTC"))
+    table.attrs = {}
+    table.to_parquet(model_project / paths.features("BTC"), index=False)
+    assert_clean_failure(run_stage(model_project, "sequence", check=False), model_project,
+                         "data/features/BTC.parquet: no feature groups recorded in the file: run featurize again",
+                         outputs=MODEL_OUTPUTS)
+
+
+def test_missing_inputs_of_the_evaluation_stages_are_named(model_project):
+    assert_clean_failure(run_stage(model_project, "backtest", check=False), model_project,
+                         "data/predictions/BTC.parquet: file not found", outputs=[paths.METRICS])
+    result = run([sys.executable, "stages/report.py"], model_project, check=False)
+    assert_clean_failure(result, model_project, "report: error: metrics/BTC.json: file not found",
+                         outputs=[paths.METRICS, paths.REPORTS])
 
 
 def test_missing_and_corrupt_inputs_of_the_model_stages_are_named(model_project):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, clean_market, small_market
-from whalecast import features, params
+from whalecast import feature_groups, features, params
 from whalecast.errors import InputError
 
 HOUR = pd.Timedelta(hours=1)
@@ -176,11 +176,26 @@ def test_mints_and_burns_count_only_where_a_spec_selects_them():
     ({"source": "prices", "agg": "std", "column": "log_return", "window": 1}, "at least 2"),
     ({"source": "whales", "filter": "net_inflow", "agg": "max", "column": "amount_usd", "window": 3}, "net_inflow"),
     ({"source": "prices", "agg": "sum", "column": "log_return", "window": 3, "lag": 2}, "unknown key 'lag'"),
+    ({"source": "prices", "agg": "sum", "column": "log_return", "window": 3, "group": " "}, "group must be a name"),
 ])
 def test_bad_feature_specs_are_named(spec, problem):
     with pytest.raises(InputError, match=problem) as raised:
         features.parse_specs([spec])
     assert str(raised.value).startswith("params.yaml: features[0]:")
+
+
+def test_the_table_records_the_group_of_every_feature_default_its_source():
+    specs = features.parse_specs([
+        {"source": "prices", "agg": "sum", "column": "log_return", "window": 3},
+        {"source": "whales", "filter": "inflow", "agg": "count", "window": 2},
+        {"source": "whales", "filter": "outflow", "agg": "count", "window": 2, "group": "flows"},
+        {"source": "prices", "agg": "std", "column": "log_return", "window": 4, "group": "flows"},
+    ])
+    prices, whales = clean_market(small_market(hours=50))
+    table = features.build_feature_table(prices, whales, specs)
+    assert feature_groups.read(table, "features.parquet") == {
+        "prices": ["log_return_sum_3h"], "whales": ["whale_inflow_count_2h"],
+        "flows": ["whale_outflow_count_2h", "log_return_std_4h"]}
 
 
 def test_duplicate_feature_names_are_rejected():

@@ -1,46 +1,28 @@
-"""End to end: real `dvc` on a real git repository made from a copy of the project."""
+"""End to end: real `dvc` on a real git repository made from a copy of the project: what `dvc repro` makes,
+and what each change of params or code makes it run again."""
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn import metrics
 
-from conftest import REPORTED_MODELS, TINY_MODEL, copy_project, edit_params, run
-from whalecast import paths
+from conftest import AFTER_SEQUENCE, HOURS, REPORTED_MODELS, TINY_MODEL, UP_TO_DATE, copy_project, edit_params, run, stages_run
+from whalecast import backtest, params, paths, predictions, report, uncertainty
 
-HOURS = 1000
-STAGES = ["ingest", "featurize", "sequence", "train", "evaluate"]
-METRIC_NAMES = ["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier"]
+STAGES = ["ingest", "featurize", "sequence", "train", "evaluate", "walk_forward", "backtest"]
+METRIC_NAMES = ["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier",
+                "roc_auc_ci_low", "roc_auc_ci_high"]
+BACKTEST_NAMES = ["total_return", "total_return_before_fees", "annualised_sharpe", "annualised_sharpe_ci_low",
+                  "annualised_sharpe_ci_high", "max_drawdown", "turnover", "hit_rate", "exposure", "n_trades",
+                  "break_even_fee_bps"]
 NAMED = ["sum_of_whale_inflows_last_6_hours", "max_whale_outflow_last_3_hours",
          "number_of_whale_transactions_last_12_hours", "price_volatility_last_24_hours"]
-UP_TO_DATE = "Data and pipelines are up to date."
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    project = copy_project(tmp_path_factory.mktemp("clone") / "project")
-    edit_params(project, **{"currencies": ["BTC"], "data.synthetic.hours": HOURS, **TINY_MODEL})
-    run(["git", "init", "-q"], project)
-    commit(project, "clone")
-    return project
-
-
-def commit(repo, message):
-    run(["git", "add", "-A"], repo)
-    run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "--allow-empty", "-qm", message], repo)
-
-
-def stages_run(result) -> list[str]:
-    return [line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")]
-
-
-@pytest.fixture(scope="module")
-def first_repro(repo):
-    return run(["dvc", "repro"], repo)
 
 
 def test_repro_runs_every_stage_and_writes_the_feature_table(repo, first_repro):
-    assert stages_run(first_repro) == [f"{stage}@BTC" for stage in STAGES]
+    assert stages_run(first_repro) == [f"{stage}@BTC" for stage in STAGES] + ["report"]
     table = pd.read_parquet(repo / paths.features("BTC"))
     assert list(table.columns[:5]) == ["timestamp", *NAMED]
     assert len(table) == HOURS - 24
@@ -54,11 +36,32 @@ def test_repro_runs_every_stage_and_writes_the_feature_table(repo, first_repro):
 
 def test_outputs_have_the_documented_shape(repo, first_repro):
     metrics = json.loads((repo / paths.metrics("BTC")).read_text())
-    assert list(metrics) == ["base_rate", "n_test", *REPORTED_MODELS]
+    assert list(metrics) == ["base_rate", "n_test", *REPORTED_MODELS, "comparison", "lstm_seeds", "importance"]
     assert all(list(metrics[model]) == METRIC_NAMES for model in REPORTED_MODELS)
     assert metrics["majority_class"]["roc_auc"] == 0.5
-    report = (repo / paths.classification_report("BTC")).read_text()
-    assert "up_or_flat" in report and "down" in report and f"{metrics['n_test']}" in report
+    assert metrics["comparison"]["best_baseline"] in REPORTED_MODELS[1:]
+    assert list(metrics["lstm_seeds"]) == ["n_seeds", "roc_auc_mean", "roc_auc_std", "log_loss_mean", "log_loss_std"]
+    assert metrics["lstm_seeds"]["n_seeds"] == TINY_MODEL["model.n_seeds"]
+    assert {model: list(groups) for model, groups in metrics["importance"].items()} == {
+        "lstm": ["whales", "prices"], "gradient_boosting": ["whales", "prices"]}
+    walk_forward = json.loads((repo / paths.walk_forward_metrics("BTC")).read_text())
+    assert list(walk_forward) == [*REPORTED_MODELS, "fold_1", "fold_2"]
+    assert list(walk_forward["fold_2"]) == [f"{part}_{key}" if key != "n" else f"n_{part}" for part in
+                                            ("train", "validation", "test") for key in ("start", "end", "n")
+                                            ] + REPORTED_MODELS
+    assert list(walk_forward["lstm"]) == [f"{metric}_{statistic}" for metric in
+                                          ("roc_auc", "log_loss", "brier", "accuracy", "balanced_accuracy")
+                                          for statistic in ("mean", "std")]
+    assert walk_forward["fold_1"]["test_end"] < walk_forward["fold_2"]["test_start"]
+    assert list(json.loads((repo / paths.backtest_metrics("BTC")).read_text())["lstm"]) == BACKTEST_NAMES
+    assert (repo / paths.equity_plot("BTC")).read_text().splitlines()[0] == \
+        "day,timestamp," + ",".join(REPORTED_MODELS) + ",buy_and_hold"
+    summary = (repo / paths.summary()).read_text()
+    assert report.headline_of(summary).count("| `lstm` |") == 2  # the AUC table and the backtest table
+    for name in report.FIGURE_NAMES:
+        assert (repo / paths.figure("BTC", name)).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    classification_report = (repo / paths.classification_report("BTC")).read_text()
+    assert "up_or_flat" in classification_report and f"{metrics['n_test']}" in classification_report
     epochs = (repo / paths.training_log("BTC") / "plots" / "metrics" / "train" / "auc.tsv").read_text().splitlines()
     assert epochs[0] == "step\tauc" and len(epochs) == 1 + TINY_MODEL["model.epochs"]
     for name, columns in {"roc": "threshold,fpr,tpr", "precision_recall": "threshold,recall,precision",
@@ -67,6 +70,28 @@ def test_outputs_have_the_documented_shape(repo, first_repro):
         assert lines[0] == columns and len(lines) > 2
     confusion = (repo / paths.evaluation_plot("BTC", "confusion_matrix")).read_text().splitlines()
     assert len(confusion) == 1 + metrics["n_test"]
+
+
+def test_every_metric_and_the_backtest_can_be_recomputed_from_the_predictions_file(repo, first_repro):
+    frame, probabilities = predictions.read(repo / paths.predictions("BTC"))
+    test = json.loads((repo / paths.metrics("BTC")).read_text())
+    assert list(probabilities) == REPORTED_MODELS and len(frame) == test["n_test"]
+    prices = pd.read_parquet(repo / paths.prices("BTC")).set_index("timestamp")["close"]
+    # close(T) is the close of the bar that opened at T - 1h; the label compares it with close(T + 1h).
+    np.testing.assert_array_equal(frame["close"], prices[frame["timestamp"] - pd.Timedelta(hours=1)])
+    np.testing.assert_array_equal(frame["next_close"], prices[frame["timestamp"]])
+    np.testing.assert_array_equal(frame["label"], (frame["next_close"] < frame["close"]).astype(int))
+    for model, probability_down in probabilities.items():
+        assert metrics.roc_auc_score(frame["label"], probability_down) == pytest.approx(test[model]["roc_auc"], abs=1e-6)
+    all_params = params.load(repo / "params.yaml")
+    rules = params.build(backtest.BacktestSettings, all_params["backtest"], "backtest")
+    weights = uncertainty.resample_weights(len(frame), params.build(uncertainty.BootstrapSettings,
+                                                                    all_params["bootstrap"], "bootstrap"))
+    recomputed, _ = backtest.run(frame, probabilities, rules, weights)
+    committed = json.loads((repo / paths.backtest_metrics("BTC")).read_text())
+    assert recomputed.keys() == committed.keys()
+    for strategy, outcome in committed.items():
+        assert outcome == pytest.approx({key: value for key, value in recomputed[strategy].items()}, abs=1e-6)
 
 
 def test_second_repro_is_a_no_op(repo, first_repro):
@@ -83,11 +108,13 @@ def test_a_forced_rerun_reproduces_every_output_bit_for_bit(repo, first_repro):
     assert (repo / paths.metrics("BTC")).read_text() == metrics
 
 
-def test_a_model_setting_reruns_train_and_evaluate_only(repo, first_repro):
+def test_each_setting_reruns_only_the_stages_that_read_it(repo, first_repro):
     edit_params(repo, **{"model.units": 6})
-    assert stages_run(run(["dvc", "repro"], repo)) == ["train@BTC", "evaluate@BTC"]
+    assert stages_run(run(["dvc", "repro"], repo)) == AFTER_SEQUENCE[1:]
     edit_params(repo, **{"baselines.boosting_max_iter": 10})
-    assert stages_run(run(["dvc", "repro"], repo)) == ["evaluate@BTC"]
+    assert stages_run(run(["dvc", "repro"], repo)) == AFTER_SEQUENCE[2:]
+    edit_params(repo, **{"backtest.fee_bps": 5})
+    assert stages_run(run(["dvc", "repro"], repo)) == ["backtest@BTC", "report"]
 
 
 def test_a_feature_change_reruns_featurize_only(repo, first_repro):
@@ -95,28 +122,8 @@ def test_a_feature_change_reruns_featurize_only(repo, first_repro):
     edit_params(repo, features=params["features"][:-1])
     status = run(["dvc", "status"], repo).stdout
     assert "featurize@BTC" in status and "ingest@BTC" not in status
-    assert stages_run(run(["dvc", "repro"], repo)) == ["featurize@BTC", "sequence@BTC", "train@BTC", "evaluate@BTC"]
+    assert stages_run(run(["dvc", "repro"], repo)) == ["featurize@BTC", *AFTER_SEQUENCE]
     assert UP_TO_DATE in run(["dvc", "status"], repo).stdout
-
-
-def test_a_seq_len_experiment_skips_the_feature_stages_and_shows_in_metrics_diff(repo, first_repro):
-    commit(repo, "baseline")
-    experiment = run(["dvc", "exp", "run", "--name", "longer-window", "-S", "seq_len=18"], repo)
-    assert stages_run(experiment) == ["sequence@BTC", "train@BTC", "evaluate@BTC"]
-    diff = json.loads(run(["dvc", "metrics", "diff", "HEAD", "--json"], repo).stdout)
-    changed = diff["metrics/BTC.json"]
-    assert changed["lstm.roc_auc"]["old"] != changed["lstm.roc_auc"]["new"]
-    assert "n_test" not in changed and "base_rate" not in changed  # the same test hours, whatever seq_len
-    params_diff = json.loads(run(["dvc", "params", "diff", "HEAD", "--json"], repo).stdout)
-    seq_len_diff = params_diff["params.yaml"]["seq_len"]
-    assert (seq_len_diff["old"], seq_len_diff["new"]) == (TINY_MODEL["seq_len"], 18)
-    shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
-    experiment_row = next(exp for baseline in shown for exp in baseline.get("experiments") or []
-                          if exp["name"] == "longer-window")["revs"][0]["data"]
-    assert experiment_row["params"]["params.yaml"]["data"]["seq_len"] == 18
-    assert "lstm" in experiment_row["metrics"]["metrics/BTC.json"]["data"]
-    run(["git", "checkout", "--", "."], repo)
-    run(["dvc", "checkout"], repo)
 
 
 def test_plots_show_renders_training_curves_and_the_four_test_plots(repo, first_repro):
@@ -129,45 +136,11 @@ def test_plots_show_renders_training_curves_and_the_four_test_plots(repo, first_
     assert {name for name in names if name.startswith("metrics/training/BTC/")} == {
         f"metrics/training/BTC/plots/metrics/{part}/{metric}.tsv" for part in ("train", "eval")
         for metric in ("loss", "auc")}
-
-
-def test_push_then_pull_into_a_fresh_clone_needs_no_recomputation(repo, first_repro, tmp_path):
-    run(["dvc", "remote", "add", "--default", "shared", str(tmp_path / "remote")], repo)
-    commit(repo, "results and a remote")
-    run(["dvc", "push"], repo)
-    clone = tmp_path / "clone"
-    run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
-    assert not (clone / paths.model("BTC")).exists()
-    run(["dvc", "pull"], clone)
-    assert (clone / paths.model("BTC")).read_bytes() == (repo / paths.model("BTC")).read_bytes()
-    assert UP_TO_DATE in run(["dvc", "status"], clone).stdout
-    assert stages_run(run(["dvc", "repro"], clone)) == []
-    run(["dvc", "remote", "remove", "shared"], repo)
-
-
-def test_an_experiment_runs_in_a_temporary_workspace(repo, first_repro):
-    commit(repo, "baseline before a temporary experiment")
-    run(["dvc", "exp", "run", "--temp", "--name", "no-whales", "-S", "data.synthetic.whale_effect=0"], repo)
-    experiments = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
-    runs = [exp for baseline in experiments for exp in baseline.get("experiments") or []]
-    assert [exp["name"] for exp in runs] == ["no-whales"]
-    params = runs[0]["revs"][0]["data"]["params"]["params.yaml"]["data"]
-    assert params["data"]["synthetic"]["whale_effect"] == 0
-    assert UP_TO_DATE in run(["dvc", "status"], repo).stdout  # the workspace itself is untouched
-
-
-def test_files_source_reads_what_the_generator_wrote(repo, first_repro):
-    synthetic_features = pd.read_parquet(repo / paths.features("BTC"))
-    run(["whalecast-sample-data", "--currencies", "BTC"], repo)
-    run(["dvc", "add", "data/raw/prices/BTC.csv", "data/raw/whales/BTC.json"], repo)
-    edit_params(repo, **{"data.source": "files"})
-    result = run(["dvc", "repro"], repo)
-    assert "Running stage 'ingest@BTC'" in result.stdout
-    assert "from data/raw/prices/BTC.csv" in result.stderr + result.stdout
-    file_features = pd.read_parquet(repo / paths.features("BTC"))
-    # The same table, less the newest hour: a downloaded file's last bar may be partial and is dropped.
-    pd.testing.assert_frame_equal(file_features, synthetic_features.iloc[:-1], check_exact=False, rtol=1e-12)
-    assert UP_TO_DATE in run(["dvc", "repro"], repo).stdout
+    # The top-level plots: one line per model (DVC's `field`) in each.
+    for name, lines in ((str(paths.walk_forward_plot("BTC")), REPORTED_MODELS),
+                        (str(paths.equity_plot("BTC")), [*REPORTED_MODELS, "buy_and_hold"])):
+        values = shown["data"][name][0]["content"]["data"]["values"]
+        assert sorted({value["field"] for value in values}) == sorted(lines)
 
 
 def test_stages_run_the_package_code_of_their_own_workspace(tmp_path):

@@ -6,16 +6,20 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, run
+from conftest import REPO, REPORTED_MODELS, run
 from whalecast import paths
 
-DVC_YAML = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+PIPELINE = yaml.safe_load((REPO / "dvc.yaml").read_text())
+# A stage's definition: under `do` for the stages run once per currency.
+DVC_YAML = {name: stage.get("do", stage) for name, stage in PIPELINE["stages"].items()}
 PATHS_OF_OUTS = {"ingest": [paths.prices, paths.whales], "featurize": [paths.features],
                  "sequence": [paths.sequences, paths.scaler],
-                 "train": [paths.model, lambda currency: paths.training_log(currency) / "metrics.json"],
-                 "evaluate": [paths.classification_report]}
+                 "train": [paths.model, paths.seed_models, lambda currency: paths.training_log(currency) / "metrics.json"],
+                 "evaluate": [paths.classification_report, paths.predictions],
+                 "walk_forward": [paths.walk_forward_plot], "backtest": [paths.equity_plot],
+                 "report": [lambda currency: paths.summary(), lambda currency: paths.FIGURES]}
 # TensorFlow takes seconds to import; only the stages that run the model may load it.
-MODEL_STAGES = {"train", "evaluate"}
+MODEL_STAGES = {"train", "evaluate", "walk_forward"}
 
 IMPORTED_MODULES = """
 import importlib.util, json, sys
@@ -27,30 +31,42 @@ print(json.dumps(sorted(sys.modules)))
 
 @pytest.mark.parametrize("stage", sorted(DVC_YAML))
 def test_stage_deps_list_every_package_module_it_imports_and_tensorflow_only_if_needed(stage):
-    command = DVC_YAML[stage]["do"]["cmd"].split()
+    command = DVC_YAML[stage]["cmd"].split()
     assert command[:3] == ["PYTHONPATH=src", "python", f"stages/{stage}.py"]  # the workspace's own package
     script = command[2]
     modules = json.loads(run([sys.executable, "-c", IMPORTED_MODULES, str(REPO / script)], REPO).stdout)
     used = {f"src/{name.replace('.', '/')}.py" for name in modules if name.startswith("whalecast.")}
-    declared = {dep for dep in DVC_YAML[stage]["do"]["deps"] if dep.startswith("src/")}
+    declared = {dep for dep in DVC_YAML[stage]["deps"] if dep.startswith("src/")}
     assert used == declared
-    assert script in DVC_YAML[stage]["do"]["deps"]
+    assert script in DVC_YAML[stage]["deps"]
     assert ("tensorflow" in modules) == ("keras" in modules) == (stage in MODEL_STAGES)
 
 
 @pytest.mark.parametrize("stage", sorted(PATHS_OF_OUTS))
 def test_stage_outs_are_the_package_paths(stage):
-    outs = [next(iter(out)) if isinstance(out, dict) else out for out in DVC_YAML[stage]["do"]["outs"]]
+    outs = [next(iter(out)) if isinstance(out, dict) else out for out in DVC_YAML[stage]["outs"]]
     assert [out.replace("${item}", "BTC") for out in outs] == [str(path("BTC")) for path in PATHS_OF_OUTS[stage]]
 
 
-def test_metrics_and_plots_are_the_package_paths_and_live_in_git():
-    train, evaluate = DVC_YAML["train"]["do"], DVC_YAML["evaluate"]["do"]
-    declared = {name.replace("${item}", "BTC"): settings for entry in train["outs"][1:] + train["plots"]
-                + evaluate["metrics"] + evaluate["plots"] + evaluate["outs"] for name, settings in entry.items()}
+def test_metrics_plots_and_the_report_are_the_package_paths_and_live_in_git():
+    """Everything but data and models is in git (cache: false), so a reviewer needs no DVC remote."""
+    in_git = {name.replace("${item}", "BTC"): settings for stage in DVC_YAML.values()
+              for key in ("outs", "metrics", "plots") for entry in stage.get(key, []) if isinstance(entry, dict)
+              for name, settings in entry.items()}
     expected = {paths.training_log("BTC") / "metrics.json", paths.training_log("BTC") / "plots" / "metrics",
                 paths.metrics("BTC"), paths.classification_report("BTC"),
                 *(paths.evaluation_plot("BTC", name) for name in ("roc", "precision_recall", "confusion_matrix",
-                                                                   "calibration"))}
-    assert set(declared) == {str(path) for path in expected}
-    assert all(settings["cache"] is False for settings in declared.values())
+                                                                   "calibration")),
+                paths.walk_forward_metrics("BTC"), paths.walk_forward_plot("BTC"), paths.backtest_metrics("BTC"),
+                paths.equity_plot("BTC"), paths.summary(), paths.FIGURES}
+    assert set(in_git) == {str(path) for path in expected}
+    assert all(settings["cache"] is False for settings in in_git.values())
+    cached = {out.replace("${item}", "BTC") for stage in DVC_YAML.values() for out in stage.get("outs", [])
+              if isinstance(out, str)}
+    assert str(paths.predictions("BTC")) in cached and str(paths.model("BTC")) in cached
+
+
+def test_the_top_level_plots_draw_a_line_for_every_model():
+    plots = {name: settings for entry in PIPELINE["plots"] for name, settings in entry.items()}
+    assert plots[str(paths.WALK_FORWARD_PLOTS)]["y"] == REPORTED_MODELS
+    assert plots[str(paths.BACKTEST_PLOTS)]["y"] == [*REPORTED_MODELS, "buy_and_hold"]

@@ -1,13 +1,15 @@
 """Labels, window ends, the embargoed time split and the training-only scaler (no TensorFlow here)."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import TINY_MODEL, edit_params, run_stage
-from whalecast import paths, scaling, sequences
+from whalecast import feature_groups, paths, scaling, sequences
+from whalecast.errors import InputError
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
 
@@ -153,3 +155,35 @@ def test_the_sequence_table_is_row_aligned_and_does_not_grow_with_seq_len(sequen
     longer = pd.read_parquet(sequenced / paths.sequences("BTC"))
     assert longer.shape == output.shape
     assert (longer["part"] == "train").sum() < (output["part"] == "train").sum()
+
+
+GROUPS = {"prices": ["log_return_sum_1h", "price_volatility_last_24_hours"], "whales": ["whale_inflow_count_6h"]}
+
+
+@pytest.mark.parametrize("switches,message", [
+    ({"prices": True, "whale": False}, "'whale' is not a feature group of data/features/BTC.parquet (its groups: "
+                                       "prices, whales)"),
+    ({"prices": True}, "group 'whales' is not switched: add `whales: true` (or false)"),
+    ({"prices": True, "whales": "no"}, "whales must be true or false, got 'no'"),
+    ({"prices": False, "whales": False}, "every group is switched off (prices, whales)"),
+    (["prices"], "must map each feature group to true or false"),
+])
+def test_feature_group_switches_are_checked(switches, message):
+    with pytest.raises(InputError, match=re.escape(message)) as raised:
+        feature_groups.select(GROUPS, switches, "data/features/BTC.parquet")
+    assert str(raised.value).startswith("params.yaml: feature_groups:")
+
+
+def test_a_group_switched_off_leaves_the_sequence_table_and_nothing_else_changes(sequenced):
+    with_whales = pd.read_parquet(sequenced / paths.sequences("BTC"))
+    edit_params(sequenced, **{"feature_groups.whales": False})
+    result = run_stage(sequenced, "sequence")
+    assert "feature groups: whales (18 columns) OFF, prices (12 columns) on" in result.stderr
+    without = pd.read_parquet(sequenced / paths.sequences("BTC"))
+    groups = feature_groups.read(without, "sequences")
+    assert list(groups) == ["prices"] and not [name for name in without if "whale" in name]
+    assert list(without.columns) == [name for name in with_whales.columns if name not in
+                                     feature_groups.read(with_whales, "sequences")["whales"]]
+    assert list(json.loads((sequenced / paths.scaler("BTC")).read_text())) == groups["prices"]
+    pd.testing.assert_frame_equal(without[groups["prices"]], with_whales[groups["prices"]])
+    pd.testing.assert_series_equal(without["label"], with_whales["label"])

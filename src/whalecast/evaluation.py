@@ -16,6 +16,7 @@ from sklearn import calibration, metrics
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
+from whalecast import uncertainty
 from whalecast.sequences import Samples
 
 log = logging.getLogger(__name__)
@@ -43,24 +44,37 @@ class BaselineSettings:
             raise ValueError("boosting_max_iter must be >= 1 and boosting_max_leaf_nodes >= 2")
 
 
-def baseline_probabilities(samples: Samples, settings: BaselineSettings) -> dict[str, np.ndarray]:
-    """P(down) on the test part from each baseline, fit on the training part."""
-    train, test = samples.ends["train"], samples.ends["test"]
-    y_train = samples.labels_of("train")
-    last_row_models = {
-        "logistic_regression": LogisticRegression(C=settings.logistic_regression_c, max_iter=1000),
-        "gradient_boosting": HistGradientBoostingClassifier(
-            max_iter=settings.boosting_max_iter, learning_rate=settings.boosting_learning_rate,
-            max_leaf_nodes=settings.boosting_max_leaf_nodes, early_stopping=False, random_state=settings.seed),
-    }
-    probabilities = {
-        "majority_class": np.full(len(test), y_train.mean()),
-        "last_move_repeats": samples.last_move_down[test].astype(float),
-    }
-    for name, model in last_row_models.items():
-        model.fit(samples.features[train], y_train)
-        probabilities[name] = model.predict_proba(samples.features[test])[:, 1]
-    return probabilities
+LAST_ROW_MODELS = ("logistic_regression", "gradient_boosting")
+
+
+@dataclass(frozen=True)
+class Baselines:
+    """The baselines, fit on the training part of a sequence table."""
+
+    base_rate: float
+    last_row_models: dict  # name -> fitted scikit-learn classifier of the window's last row
+
+    @classmethod
+    def fit(cls, samples: Samples, settings: BaselineSettings) -> "Baselines":
+        train, y_train = samples.ends["train"], samples.labels_of("train")
+        models = {
+            "logistic_regression": LogisticRegression(C=settings.logistic_regression_c, max_iter=1000),
+            "gradient_boosting": HistGradientBoostingClassifier(
+                max_iter=settings.boosting_max_iter, learning_rate=settings.boosting_learning_rate,
+                max_leaf_nodes=settings.boosting_max_leaf_nodes, early_stopping=False, random_state=settings.seed),
+        }
+        for model in models.values():
+            model.fit(samples.features[train], y_train)
+        return cls(float(y_train.mean()), models)
+
+    def probabilities(self, samples: Samples, part: str) -> dict[str, np.ndarray]:
+        """P(down) of each baseline for the windows of a part."""
+        ends = samples.ends[part]
+        return {
+            "majority_class": np.full(len(ends), self.base_rate),
+            "last_move_repeats": samples.last_move_down[ends].astype(float),
+            **{name: model.predict_proba(samples.features[ends])[:, 1] for name, model in self.last_row_models.items()},
+        }
 
 
 def classification_metrics(labels: np.ndarray, probability_down: np.ndarray) -> dict[str, float]:
@@ -78,26 +92,42 @@ def classification_metrics(labels: np.ndarray, probability_down: np.ndarray) -> 
     }
 
 
-def metrics_document(labels: np.ndarray, probabilities: dict[str, np.ndarray]) -> dict:
-    """{base_rate, n_test, model: {metric: value}}, rounded to 6 digits for readable diffs."""
+def metrics_document(labels: np.ndarray, probabilities: dict[str, np.ndarray], weights: np.ndarray) -> dict:
+    """{base_rate, n_test, model: {metric: value}, comparison}, the AUC with its block-bootstrap interval.
+
+    `comparison` sets the LSTM against the baseline with the highest test AUC (weights: bootstrap resamples).
+    """
     document = {"base_rate": float(labels.mean()), "n_test": int(len(labels))}
     for model, probability_down in probabilities.items():
-        document[model] = {name: float(value) for name, value in classification_metrics(labels, probability_down).items()}
-    return _rounded(document)
+        low, high = uncertainty.auc_interval(labels, probability_down, weights)
+        document[model] = {**classification_metrics(labels, probability_down),
+                           "roc_auc_ci_low": low, "roc_auc_ci_high": high}
+    baselines = [model for model in probabilities if model != "lstm"]
+    best = max(baselines, key=lambda model: document[model]["roc_auc"])
+    document["comparison"] = {"best_baseline": best, **uncertainty.compare_auc(
+        labels, probabilities["lstm"], probabilities[best], weights)}
+    return document
+
+
+def seed_spread(labels: np.ndarray, probabilities_by_seed: list[np.ndarray]) -> dict:
+    """Mean and standard deviation (ddof 1) of the test AUC and log loss of the LSTM over its seeds."""
+    auc = [metrics.roc_auc_score(labels, p) for p in probabilities_by_seed]
+    loss = [metrics.log_loss(labels, p, labels=[0, 1]) for p in probabilities_by_seed]
+    return {"n_seeds": len(auc), "roc_auc_mean": float(np.mean(auc)), "roc_auc_std": float(np.std(auc, ddof=1)),
+            "log_loss_mean": float(np.mean(loss)), "log_loss_std": float(np.std(loss, ddof=1))}
 
 
 def log_headline(document: dict, models: list[str]) -> None:
     log.info("test part: %d hours, base rate (down) %.4f", document["n_test"], document["base_rate"])
     for model in models:
         scores = document[model]
-        log.info("%-19s roc_auc %.4f  accuracy %.4f  log_loss %.4f  brier %.4f", model, scores["roc_auc"],
-                 scores["accuracy"], scores["log_loss"], scores["brier"])
-
-
-def _rounded(node):
-    if isinstance(node, dict):
-        return {key: _rounded(value) for key, value in node.items()}
-    return round(node, 6) if isinstance(node, float) else node
+        log.info("%-19s roc_auc %.4f [%.4f, %.4f]  accuracy %.4f  log_loss %.4f  brier %.4f", model,
+                 scores["roc_auc"], scores["roc_auc_ci_low"], scores["roc_auc_ci_high"], scores["accuracy"],
+                 scores["log_loss"], scores["brier"])
+    comparison = document["comparison"]
+    log.info("lstm - %s in roc_auc: %+.4f [%+.4f, %+.4f], p = %.3f", comparison["best_baseline"],
+             comparison["roc_auc_difference"], comparison["roc_auc_difference_ci_low"],
+             comparison["roc_auc_difference_ci_high"], comparison["p_value"])
 
 
 def report_text(labels: np.ndarray, probability_down: np.ndarray, model: str) -> str:

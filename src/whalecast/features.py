@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from whalecast import paths
+from whalecast import feature_groups, paths
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ WHALE_INPUT_COLUMNS = ["timestamp", "amount", "amount_usd", "from_owner_type", "
 PRICE_SERIES_LAG = {"log_return": 1, "log_volume_change": 1, "high_low_range": 0, "filled": 0}
 PRICE_AGGS = ("sum", "mean", "std", "min", "max")
 
-SPEC_KEYS = {"source", "filter", "agg", "column", "window", "name", "transaction_type"}
+SPEC_KEYS = {"source", "filter", "agg", "column", "window", "name", "transaction_type", "group"}
 # Whale Alert reports mints, burns, locks and unlocks beside transfers; features count transfers unless a
 # spec names another transaction_type (or "any").
 DEFAULT_TRANSACTION_TYPE, ANY_TRANSACTION_TYPE = "transfer", "any"
@@ -50,6 +50,7 @@ class FeatureSpec:
     filter: str | None = None  # whales only
     name: str = ""
     transaction_type: str | None = None  # whales only: "transfer", another Whale Alert type, or "any"
+    group: str = ""  # the feature group an experiment switches on or off (params feature_groups)
 
     @property
     def first_complete_row(self) -> int:
@@ -117,7 +118,11 @@ def _parse_spec(raw, where: str, source) -> FeatureSpec:
     name = raw.get("name") or default_name
     if not isinstance(name, str):
         raise fail(f"name must be text, got {name!r}")
-    return FeatureSpec(source_name, agg, window, column, event_filter, name, transaction_type)
+    group = raw.get("group", source_name)
+    if not isinstance(group, str) or not group.strip():
+        raise fail(f"group must be a name such as prices or whales, got {group!r}")
+    return FeatureSpec(source_name, agg, window, column, event_filter, name, transaction_type, group.strip())
+
 
 
 def _check_choice(fail, key, value, allowed) -> None:
@@ -160,6 +165,7 @@ def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[
             columns[spec.name] = rolling(series[spec.column], spec.window, spec.agg)
     table = pd.DataFrame(columns).iloc[warmup:].reset_index(drop=True)
     table.insert(0, "timestamp", pd.to_datetime(decision_ns[warmup:], utc=True))
+    feature_groups.record(table, {spec.name: spec.group for spec in specs})
     log.info(
         "features: %d rows x %d features, %d warm-up rows dropped (longest lookback %d h), "
         "%d filled (missing) bars in the input, %d whale records in range, %d outside the price range ignored",

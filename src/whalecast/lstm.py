@@ -21,10 +21,23 @@ from dvclive.keras import DVCLiveCallback  # noqa: E402
 
 from whalecast import storage  # noqa: E402
 from whalecast.errors import InputError  # noqa: E402
+from whalecast.sequences import Samples  # noqa: E402
 
 log = logging.getLogger(__name__)
 
+
+class _RetracingNotice(logging.Filter):
+    """Every fold and seed is a new model, whose predict function TensorFlow traces once per batch shape;
+    after a few models TensorFlow calls that "excessive retracing". Expected here, so not logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_RetracingNotice())
+
 CLASS_WEIGHTS = ("none", "balanced")
+PREDICTION_BATCH = 1024
 # A .keras file is a zip archive of config.json, metadata.json and the weights. What changes from one
 # save of the same model to the next: zip dates, the save time, and Python object ids in the config.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -44,11 +57,14 @@ class ModelSettings:
     batch_size: int
     patience: int
     class_weight: str
+    n_seeds: int  # trained on the main split: seed, seed + 1, ...; the first is the saved headline model
 
     def __post_init__(self):
         for name in ("units", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.n_seeds < 2:
+            raise ValueError(f"n_seeds must be at least 2 (a spread across seeds needs two), got {self.n_seeds}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.learning_rate <= 0:
@@ -106,25 +122,38 @@ def class_weights(train_labels: np.ndarray, setting: str) -> dict[int, float] | 
 class EpochLog(keras.callbacks.Callback):
     """One log line per epoch instead of Keras's per-batch progress bar."""
 
-    def __init__(self, epochs: int):
+    def __init__(self, epochs: int, name: str):
         super().__init__()
-        self.epochs = epochs
+        self.epochs, self.name = epochs, name
 
     def on_epoch_end(self, epoch, logs=None):
         values = " ".join(f"{name} {value:.4f}" for name, value in (logs or {}).items())
-        log.info("epoch %d/%d: %s", epoch + 1, self.epochs, values)
+        log.info("%s epoch %d/%d: %s", self.name, epoch + 1, self.epochs, values)
 
 
-def fit(model: keras.Model, train: tf.data.Dataset, validation: tf.data.Dataset, settings: ModelSettings,
-        class_weight: dict[int, float] | None, live: Live) -> None:
-    """Train until the validation loss stops improving for `patience` epochs; keep the best epoch."""
+def train(samples: Samples, seq_len: int, settings: ModelSettings, seed: int, name: str = "lstm",
+          live: Live | None = None) -> keras.Model:
+    """A model fit on the training windows of `samples`, early-stopped on its validation windows.
+
+    Training stops when the validation loss has not improved for `patience` epochs and keeps the best
+    epoch's weights. The seed fixes the initial weights, dropout and the shuffle order.
+    """
+    keras.backend.clear_session()  # a fresh graph per model: earlier folds' and seeds' models are not kept
+    make_deterministic(seed)
+    train_windows = window_dataset(samples.features, samples.labels, samples.ends["train"], seq_len,
+                                   settings.batch_size, shuffle_seed=seed)
+    validation_windows = window_dataset(samples.features, samples.labels, samples.ends["validation"], seq_len,
+                                        settings.batch_size)
+    model = build_model(seq_len, samples.features.shape[1], settings)
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True),
-        EpochLog(settings.epochs),
-        DVCLiveCallback(live=live),
+        EpochLog(settings.epochs, name),
+        *([DVCLiveCallback(live=live)] if live is not None else []),
     ]
-    model.fit(train, validation_data=validation, epochs=settings.epochs, class_weight=class_weight,
+    model.fit(train_windows, validation_data=validation_windows, epochs=settings.epochs,
+              class_weight=class_weights(samples.labels_of("train"), settings.class_weight),
               callbacks=callbacks, shuffle=False, verbose=0)  # the dataset shuffles itself
+    return model
 
 
 def save_model(model: keras.Model, path: Path) -> None:
@@ -170,5 +199,17 @@ def load_model(path: Path, seq_len: int, n_features: int) -> keras.Model:
     return model
 
 
-def predict(model: keras.Model, dataset: tf.data.Dataset) -> np.ndarray:
-    return model.predict(dataset, verbose=0).ravel().astype(np.float64)
+def predict(model: keras.Model, samples: Samples, part: str, seq_len: int) -> np.ndarray:
+    """P(down) for every window of a part, in time order."""
+    windows = window_dataset(samples.features, samples.labels, samples.ends[part], seq_len, PREDICTION_BATCH)
+    return model.predict(windows, verbose=0).ravel().astype(np.float64)
+
+
+def windows_of(samples: Samples, part: str, seq_len: int) -> np.ndarray:
+    """The windows of a part as one (windows, seq_len, features) array, e.g. to permute feature groups."""
+    ends = samples.ends[part]
+    return samples.features[ends[:, None] + np.arange(-seq_len + 1, 1)[None, :]]
+
+
+def predict_windows(model: keras.Model, windows: np.ndarray) -> np.ndarray:
+    return model.predict(windows, batch_size=PREDICTION_BATCH, verbose=0).ravel().astype(np.float64)

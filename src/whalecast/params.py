@@ -40,7 +40,8 @@ def build(settings_class, raw, where: str, path=paths.PARAMS):
         raise InputError(path, f"{where}.{missing[0]} is missing")
     for name, kind in expected.items():
         accepted = (int, float) if kind is float else kind
-        if isinstance(raw[name], bool) or not isinstance(raw[name], accepted):
+        # bool is a subclass of int: true must not pass for a number, nor 1 for a switch
+        if (isinstance(raw[name], bool) != (kind is bool)) or not isinstance(raw[name], accepted):
             raise InputError(path, f"{where}.{name} must be {kind.__name__}, got {raw[name]!r}")
     try:
         return settings_class(**raw)

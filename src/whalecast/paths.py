@@ -11,8 +11,10 @@ RAW = Path("data/raw")
 INTERIM = Path("data/interim")
 FEATURES = Path("data/features")
 SEQUENCES = Path("data/sequences")
+PREDICTIONS = Path("data/predictions")
 MODELS = Path("models")
 METRICS = Path("metrics")
+REPORTS = Path("reports")
 
 
 def raw_prices(currency: str, root: Path = RAW) -> Path:
@@ -61,6 +63,15 @@ def model(currency: str) -> Path:
     return MODELS / currency / f"lstm_model_{currency}.keras"
 
 
+def seed_models(currency: str) -> Path:
+    """The LSTMs of the other seeds (model.n_seeds), for the seed spread; one file per seed."""
+    return MODELS / currency / "seeds"
+
+
+def seed_model(currency: str, seed: int) -> Path:
+    return seed_models(currency) / f"lstm_model_{currency}_seed_{seed}.keras"
+
+
 def training_log(currency: str) -> Path:
     """dvclive directory of the per-epoch training curves."""
     return METRICS / "training" / currency
@@ -77,3 +88,42 @@ def classification_report(currency: str) -> Path:
 def evaluation_plot(currency: str, name: str) -> Path:
     """Data of one test-part plot: roc, precision_recall, confusion_matrix or calibration."""
     return METRICS / "evaluation" / currency / f"{name}.csv"
+
+
+def predictions(currency: str) -> Path:
+    """Every model's P(down) on the test part, with the prices to recompute any metric or backtest."""
+    return PREDICTIONS / f"{currency}.parquet"
+
+
+def walk_forward_metrics(currency: str) -> Path:
+    return METRICS / f"{currency}_walk_forward.json"
+
+
+# Plot data in these directories is drawn by dvc.yaml's top-level plots, one plot per file, one line per model.
+WALK_FORWARD_PLOTS = METRICS / "walk_forward"
+BACKTEST_PLOTS = METRICS / "backtest"
+
+
+def walk_forward_plot(currency: str) -> Path:
+    """ROC AUC of every model in every fold."""
+    return WALK_FORWARD_PLOTS / f"{currency}_auc_per_fold.csv"
+
+
+def backtest_metrics(currency: str) -> Path:
+    return METRICS / f"{currency}_backtest.json"
+
+
+def equity_plot(currency: str) -> Path:
+    """Daily equity of every strategy and buy-and-hold over the test part."""
+    return BACKTEST_PLOTS / f"{currency}_equity.csv"
+
+
+def summary() -> Path:
+    return REPORTS / "summary.md"
+
+
+FIGURES = REPORTS / "figures"
+
+
+def figure(currency: str, name: str) -> Path:
+    return FIGURES / f"{currency}_{name}.png"

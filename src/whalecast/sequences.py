@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from whalecast import paths, storage
+from whalecast import feature_groups, paths, storage
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -100,18 +100,32 @@ def split_in_time(row_times: pd.Series, ends: np.ndarray, split: SplitSettings, 
     """Window ends of train, validation and test, in time order, with >= embargo_hours between parts.
 
     The fractions cut the hourly rows, so the test part is the same whatever seq_len an experiment tries and
-    `dvc metrics diff` compares like with like. The embargo is taken from the end of the earlier part
-    (purging): with embargo = seq_len + h, its last label, close(T + h), is older than the first row of any
-    window of the next part, so no window and no label crosses a boundary.
+    `dvc metrics diff` compares like with like.
     """
-    hours = ((row_times - row_times.iloc[0]) // HOUR).to_numpy()
     first_validation = int(len(row_times) * split.train)
     first_test = first_validation + int(len(row_times) * split.validation)
-    candidates = dict(train=ends[ends < first_validation],
-                      validation=ends[(ends >= first_validation) & (ends < first_test)],
-                      test=ends[ends >= first_test])
+    bounds = {"train": (0, first_validation), "validation": (first_validation, first_test),
+              "test": (first_test, len(row_times))}
+    parts = split_by_rows(row_times, ends, bounds, embargo_hours)
+    log.info("split in time: %s; %d windows purged for the %d-hour embargoes",
+             ", ".join(f"{name} {len(part)} ({span(row_times, part)})" for name, part in parts.items()),
+             len(ends) - sum(map(len, parts.values())), embargo_hours)
+    return parts
+
+
+def split_by_rows(row_times: pd.Series, ends: np.ndarray, bounds: dict[str, tuple[int, int]], embargo_hours: int,
+                  ) -> dict[str, np.ndarray]:
+    """The window ends in each part's rows [start, stop), parts in time order, the embargo purged.
+
+    The embargo is taken from the end of the earlier part (purging): with embargo = seq_len + h, its last
+    label, close(T + h), is older than the first row of any window of the next part, so no window and no
+    label crosses a boundary. The main split and every walk-forward fold cut their parts this way.
+    """
+    hours = ((row_times - row_times.iloc[0]) // HOUR).to_numpy()
+    candidates = {name: ends[(ends >= start) & (ends < stop)] for name, (start, stop) in bounds.items()}
+    names = list(bounds)
     parts = {}
-    for name, next_name in zip(PARTS, (*PARTS[1:], None)):
+    for name, next_name in zip(names, (*names[1:], None)):
         part = candidates[name]
         if next_name is not None and len(candidates[next_name]):
             part = part[hours[part] <= hours[candidates[next_name][0]] - embargo_hours]
@@ -119,21 +133,18 @@ def split_in_time(row_times: pd.Series, ends: np.ndarray, split: SplitSettings, 
             raise ValueError(f"the {name} part is empty after an embargo of {embargo_hours} hours "
                              f"({len(ends)} usable windows in all): use more data or change the fractions")
         parts[name] = part
-    log.info("split in time: %s; %d windows purged for the %d-hour embargoes",
-             ", ".join(f"{name} {len(part)} ({_span(row_times, part)})" for name, part in parts.items()),
-             len(ends) - sum(map(len, parts.values())), embargo_hours)
     return parts
 
 
-def _span(row_times: pd.Series, part: np.ndarray) -> str:
+def span(row_times: pd.Series, part: np.ndarray) -> str:
     return f"{row_times.iloc[part[0]]:%Y-%m-%d %H:%M} to {row_times.iloc[part[-1]]:%Y-%m-%d %H:%M}"
 
 
-def check_both_classes(labels: pd.Series, parts: dict[str, np.ndarray], source) -> None:
+def check_both_classes(labels: pd.Series, parts: dict[str, np.ndarray], source, fold: str = "") -> None:
     for name, part in parts.items():
         counts = np.bincount(labels.to_numpy()[part].astype(int), minlength=2)
         if counts.min() == 0:
-            raise InputError(source, f"the {name} part has only one class ({counts[0]} up/flat, "
+            raise InputError(source, f"the {fold}{name} part has only one class ({counts[0]} up/flat, "
                                      f"{counts[1]} down): a classifier cannot be fit or scored on it "
                                      f"(see also target.min_move and target.horizon_hours)")
 
@@ -162,6 +173,9 @@ class Samples:
     labels: np.ndarray           # (rows,) float32, NaN where unknown
     last_move_down: np.ndarray   # (rows,) bool
     ends: dict[str, np.ndarray]  # part -> row indices where its windows end
+    columns: list[str]           # the feature names, in the order of `features`' columns
+    groups: dict[str, np.ndarray]  # feature group -> its column indices in `features`
+    timestamps: pd.Series        # (rows,) decision times T, UTC
 
     @classmethod
     def read(cls, currency: str, seq_len: int) -> "Samples":
@@ -170,10 +184,14 @@ class Samples:
         table = storage.read_parquet(source)
         feature_columns = [name for name in table.columns if name not in ("timestamp", *NOT_FEATURES)]
         part = table[PART]
+        column_index = {name: index for index, name in enumerate(feature_columns)}
+        groups = {group: np.array([column_index[name] for name in columns])
+                  for group, columns in feature_groups.read(table, source).items()}
         samples = cls(features=table[feature_columns].to_numpy(np.float32),
                       labels=table[LABEL].astype("float32").to_numpy(np.float32, na_value=np.nan),
                       last_move_down=table[LAST_MOVE_DOWN].to_numpy(bool),
-                      ends={name: np.flatnonzero((part == name).to_numpy()) for name in PARTS})
+                      ends={name: np.flatnonzero((part == name).to_numpy()) for name in PARTS},
+                      columns=feature_columns, groups=groups, timestamps=table["timestamp"])
         if samples.ends["train"][0] < seq_len - 1:  # a table made for a shorter window (run outside dvc repro)
             raise InputError(source, f"its first training window ends at row {samples.ends['train'][0]}, too "
                                      f"early for seq_len={seq_len}: run the sequence stage again (dvc repro)")

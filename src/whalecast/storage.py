@@ -1,5 +1,6 @@
 """Files in and out. Writes go to a temporary name first, so a failed run leaves no half file."""
 
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -46,3 +47,14 @@ def write_text(text: str, path: Path) -> None:
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
     log.info("wrote %s", path)
+
+
+def write_metrics(document: dict, path: Path) -> None:
+    """A metrics document as JSON, floats rounded to 6 digits so diffs show changes, not float noise."""
+    write_text(json.dumps(_rounded(document), indent=2) + "\n", path)
+
+
+def _rounded(node):
+    if isinstance(node, dict):
+        return {key: _rounded(value) for key, value in node.items()}
+    return round(node, 6) if isinstance(node, float) else node

@@ -1,0 +1,85 @@
+"""The report's static figures (PNG, matplotlib), so that a reader on a code-review page sees the curves
+without running anything (`dvc plots show` renders HTML that fetches its plotting library from the internet).
+
+Files are byte-stable: the same data give the same PNG (no software or date stamp in the metadata).
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no screen
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn import calibration, metrics  # noqa: E402
+
+from whalecast import storage  # noqa: E402
+
+SIZE, DPI = (6.4, 4.2), 100
+CALIBRATION_BINS = 10
+# One colour per model in every figure.
+COLOURS = {"lstm": "tab:red", "majority_class": "tab:gray", "last_move_repeats": "tab:olive",
+           "logistic_regression": "tab:blue", "gradient_boosting": "tab:green", "buy_and_hold": "black"}
+
+
+def save(figure, path: Path) -> None:
+    with storage.atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=DPI, metadata={"Software": None})
+    plt.close(figure)
+
+
+def roc(currency: str, labels: np.ndarray, probabilities: dict[str, np.ndarray], test: dict, path: Path) -> None:
+    figure, axes = plt.subplots(figsize=SIZE)
+    for model, probability_down in probabilities.items():
+        fpr, tpr, _ = metrics.roc_curve(labels, probability_down)
+        scores = test[model]
+        axes.plot(fpr, tpr, color=COLOURS.get(model), linewidth=1.2,
+                  label=f"{model}: {scores['roc_auc']:.3f} [{scores['roc_auc_ci_low']:.3f}, {scores['roc_auc_ci_high']:.3f}]")
+    axes.plot([0, 1], [0, 1], color="lightgray", linewidth=0.8, linestyle="--")
+    axes.set(xlabel="false positive rate", ylabel="true positive rate", title=f"{currency}: ROC on the test part")
+    axes.legend(title="ROC AUC [95% interval]", fontsize=8, title_fontsize=8, loc="lower right")
+    save(figure, path)
+
+
+def calibration_curves(currency: str, labels: np.ndarray, probabilities: dict[str, np.ndarray], path: Path) -> None:
+    """Reliability diagram of the models that output probabilities (not the 0/1 rule, not the constant)."""
+    figure, axes = plt.subplots(figsize=SIZE)
+    for model, probability_down in probabilities.items():
+        if len(np.unique(probability_down)) <= 2:
+            continue
+        fraction_down, mean_predicted = calibration.calibration_curve(labels, probability_down,
+                                                                      n_bins=CALIBRATION_BINS, strategy="quantile")
+        axes.plot(mean_predicted, fraction_down, marker="o", markersize=3, color=COLOURS.get(model), label=model)
+    low, high = axes.get_xlim()
+    axes.plot([low, high], [low, high], color="lightgray", linewidth=0.8, linestyle="--", label="perfectly calibrated")
+    axes.set(xlabel="mean predicted P(down), per decile of predictions", ylabel="share of hours that went down",
+             title=f"{currency}: calibration on the test part")
+    axes.legend(fontsize=8)
+    save(figure, path)
+
+
+def equity(currency: str, curves: pd.DataFrame, fee_bps: float, path: Path) -> None:
+    figure, axes = plt.subplots(figsize=SIZE)
+    dates = pd.to_datetime(curves["timestamp"])
+    for name in curves.columns.drop(["day", "timestamp"]):
+        axes.plot(dates, curves[name], color=COLOURS.get(name), linewidth=1.2 if name == "lstm" else 0.9, label=name)
+    axes.axhline(1.0, color="lightgray", linewidth=0.8)
+    axes.set(ylabel="equity (start = 1)", title=f"{currency}: backtest after {fee_bps:g} bps per side, test part")
+    axes.set_yscale("log")
+    axes.legend(fontsize=8)
+    figure.autofmt_xdate()
+    save(figure, path)
+
+
+def auc_per_fold(currency: str, per_fold: pd.DataFrame, path: Path) -> None:
+    figure, axes = plt.subplots(figsize=SIZE)
+    for model in per_fold.columns.drop(["fold", "test_start"]):
+        axes.plot(per_fold["fold"], per_fold[model], marker="o", color=COLOURS.get(model), label=model)
+    axes.axhline(0.5, color="lightgray", linewidth=0.8, linestyle="--")
+    axes.set_xticks(per_fold["fold"], [f"{fold}\n{start[:10]}" for fold, start in zip(per_fold["fold"],
+                                                                                        per_fold["test_start"])])
+    axes.set(xlabel="fold (first test hour)", ylabel="test ROC AUC", title=f"{currency}: walk-forward ROC AUC per fold")
+    axes.legend(fontsize=8)
+    save(figure, path)

@@ -1,0 +1,43 @@
+"""Stage report: one summary of every currency that a person reads, with static figures.
+
+Writes reports/summary.md (headline tables with intervals, walk-forward mean ± std, seed spread, the LSTM
+against the best baseline, what each feature group adds, the backtest after fees; then details) and
+reports/figures/{CUR}_{roc,calibration,equity,auc_per_fold}.png. Its headline is the README's Results
+section (`make readme` copies it there).
+"""
+
+import pandas as pd
+
+from whalecast import backtest, figures, params, paths, predictions, report, stage, storage, uncertainty
+
+
+def data_source(data: dict) -> str:
+    if data.get("source") == "synthetic":
+        return f"the built-in sample market, whale_effect {data['synthetic']['whale_effect']:g}"
+    return "files in data/raw"
+
+
+def main() -> None:
+    all_params = params.load()
+    currencies = params.section(all_params, "currencies")
+    rules = params.build(backtest.BacktestSettings, params.section(all_params, "backtest"), "backtest")
+    bootstrap = params.build(uncertainty.BootstrapSettings, params.section(all_params, "bootstrap"), "bootstrap")
+
+    results, spans = [], {}
+    for currency in currencies:
+        result = report.Results.read(currency)
+        frame, probabilities = predictions.read(paths.predictions(currency))
+        labels = frame["label"].to_numpy()
+        spans[currency] = report.test_span(frame)
+        figures.roc(currency, labels, probabilities, result.test, paths.figure(currency, "roc"))
+        figures.calibration_curves(currency, labels, probabilities, paths.figure(currency, "calibration"))
+        figures.equity(currency, pd.read_csv(paths.equity_plot(currency)), rules.fee_bps, paths.figure(currency, "equity"))
+        figures.auc_per_fold(currency, pd.read_csv(paths.walk_forward_plot(currency)),
+                             paths.figure(currency, "auc_per_fold"))
+        results.append(result)
+    text = report.summary(results, data_source(params.section(all_params, "data")), rules, bootstrap, spans)
+    storage.write_text(text, paths.summary())
+
+
+if __name__ == "__main__":
+    stage.run(main, per_currency=False)

@@ -1,0 +1,51 @@
+"""The report a person reads: generated from the metrics, and the README's Results are a copy of its headline."""
+
+from conftest import REPO
+from whalecast import backtest, report
+
+
+def test_the_readme_results_are_the_generated_headline():
+    summary = (REPO / "reports" / "summary.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    headline = report.headline_of(summary)
+    assert "| `lstm` |" in headline  # a real table, not an empty block
+    assert report.headline_of(readme) == headline, "run `make readme` after `make repro`"
+
+
+def test_update_readme_replaces_only_the_headline(tmp_path):
+    summary = tmp_path / "summary.md"
+    summary.write_text(f"# Results\n\n{report.HEADLINE_START}\nnew tables\n{report.HEADLINE_END}\n\ndetails\n")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n\n{report.HEADLINE_START}\nold tables\n{report.HEADLINE_END}\n\nmore\n")
+    report.update_readme(readme, summary)
+    assert readme.read_text() == f"intro\n\n{report.HEADLINE_START}\nnew tables\n{report.HEADLINE_END}\n\nmore\n"
+
+
+def results(difference, p_value):
+    scores = {"roc_auc": 0.6, "roc_auc_ci_low": 0.55, "roc_auc_ci_high": 0.65, "log_loss": 0.68, "brier": 0.24}
+    test = {"base_rate": 0.5, "n_test": 1000, "lstm": scores, "majority_class": {**scores, "roc_auc": 0.5},
+            "comparison": {"best_baseline": "majority_class", "roc_auc_difference": difference,
+                           "roc_auc_difference_ci_low": difference - 0.02, "roc_auc_difference_ci_high": difference + 0.02,
+                           "p_value": p_value},
+            "lstm_seeds": {"n_seeds": 3, "roc_auc_mean": 0.6, "roc_auc_std": 0.01, "log_loss_mean": 0.68,
+                           "log_loss_std": 0.001},
+            "importance": {"lstm": {"whales": {"roc_auc_drop_mean": 0.05, "roc_auc_drop_std": 0.01}}}}
+    folds = {"lstm": {"roc_auc_mean": 0.58, "roc_auc_std": 0.02}, "majority_class": {"roc_auc_mean": 0.5,
+                                                                                      "roc_auc_std": 0.0}}
+    trade = {"total_return": -0.1, "total_return_before_fees": 0.2, "annualised_sharpe": -1.0,
+             "annualised_sharpe_ci_low": -3.0, "annualised_sharpe_ci_high": 1.0, "max_drawdown": 0.2,
+             "n_trades": 10, "break_even_fee_bps": None}
+    return report.Results("BTC", test, {**folds, "fold_1": {}, "fold_2": {}}, {"lstm": trade})
+
+
+def test_the_headline_states_the_verdict_of_the_comparison():
+    rules = backtest.BacktestSettings(upper=0.55, lower=0.45, long_only=False, fee_bps=10)
+    better = "\n".join(report.headline(results(0.1, 0.001), rules, "2024"))
+    assert "+0.100 [+0.080, +0.120], p = 0.001: the LSTM is significantly better at the 5% level" in better
+    worse = "\n".join(report.headline(results(-0.1, 0.01), rules, "2024"))
+    assert "the LSTM is significantly worse" in worse
+    unclear = "\n".join(report.headline(results(0.01, 0.3), rules, "2024"))
+    assert "p = 0.300: no significant difference at the 5% level" in unclear
+    assert "| `lstm` | 0.600 [0.550, 0.650] | 0.6800 | 0.2400 | 0.580 ± 0.020 |" in unclear
+    assert "walk-forward ROC AUC (2 folds)" in unclear
+    assert "| `lstm` | -10.0% | +20.0% | -1.00 [-3.00, +1.00] | 20.0% | 10 | n/a |" in unclear
