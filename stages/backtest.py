@@ -7,12 +7,8 @@ exposure, trades and the break-even fee) and the daily equity curves, metrics/ba
 Only this stage and the report read the backtest rules, so changing them re-runs nothing else.
 """
 
-import logging
-
 from whalecast import backtest, params, paths, predictions, stage, storage, uncertainty
 from whalecast.errors import InputError
-
-log = logging.getLogger("whalecast.backtest")
 
 
 def main(currency: str) -> None:
@@ -26,11 +22,7 @@ def main(currency: str) -> None:
         raise InputError(paths.PARAMS, f"bootstrap: {error}") from None
 
     document, equity = backtest.run(frame, probabilities, settings, weights)
-    for name, result in document.items():
-        log.info("%-19s total return %+.2f%% (%+.2f%% before fees), Sharpe %+.2f [%+.2f, %+.2f], %d trades",
-                 name, 100 * result["total_return"], 100 * result["total_return_before_fees"],
-                 result["annualised_sharpe"], result["annualised_sharpe_ci_low"], result["annualised_sharpe_ci_high"],
-                 result["n_trades"])
+    backtest.log_outcomes(document)
     storage.write_text(equity.to_csv(index=False, float_format="%.6g", date_format="%Y-%m-%dT%H:%MZ"),
                        paths.equity_plot(currency))
     storage.write_metrics(document, paths.backtest_metrics(currency))

@@ -1,9 +1,10 @@
 """Stage evaluate: the trained LSTMs and the baselines on the test part of one currency.
 
 Writes
-- metrics/{CUR}.json: base_rate, n_test; per model (lstm, majority_class, last_move_repeats,
+- metrics/{CUR}.json: base_rate, n_test, test_start, test_end; per model (lstm, majority_class, last_move_repeats,
   logistic_regression, gradient_boosting) the classification metrics and a 95% block-bootstrap interval
-  of roc_auc; `comparison`: the LSTM against the best baseline by AUC (difference, interval, p-value);
+  of roc_auc; `comparison`: the LSTM against the baseline with the best validation AUC (difference,
+  interval, p-value);
   `lstm_seeds`: the spread of the LSTM's AUC and log loss over model.n_seeds seeds; `importance`: the AUC
   drop when a feature group is shuffled, for the LSTM and gradient boosting;
 - metrics/{CUR}_classification_report.txt and the LSTM's ROC, precision-recall, confusion-matrix and
@@ -38,7 +39,9 @@ def main(currency: str) -> None:
     baselines = evaluation.Baselines.fit(samples, settings)
 
     probabilities = {"lstm": lstm.predict(model, samples, "test", seq_len), **baselines.probabilities(samples, "test")}
-    document = evaluation.metrics_document(labels, probabilities, weights)
+    test_times = samples.timestamps.iloc[samples.ends["test"]].reset_index(drop=True)
+    document = evaluation.metrics_document(labels, probabilities, weights,
+                                           evaluation.best_baseline(samples, baselines), test_times)
     document["lstm_seeds"] = evaluation.seed_spread(labels, [probabilities["lstm"], *(
         lstm.predict(other, samples, "test", seq_len) for other in seed_models(currency, seq_len, n_features))])
     windows, last_rows = lstm.windows_of(samples, "test", seq_len), samples.features[samples.ends["test"]]
@@ -52,7 +55,6 @@ def main(currency: str) -> None:
     evaluation.log_headline(document, list(probabilities))
 
     prices = storage.read_parquet(paths.prices(currency), columns=["timestamp", "close"])
-    test_times = samples.timestamps.iloc[samples.ends["test"]].reset_index(drop=True)
     storage.write_parquet(predictions.table(test_times, prices, labels, probabilities), paths.predictions(currency))
     for name, table in evaluation.plot_tables(labels, probabilities["lstm"]).items():
         storage.write_text(table.to_csv(index=False, float_format="%.6g"), paths.evaluation_plot(currency, name))

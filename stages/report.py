@@ -11,31 +11,24 @@ import pandas as pd
 from whalecast import backtest, figures, params, paths, predictions, report, stage, storage, uncertainty
 
 
-def data_source(data: dict) -> str:
-    if data.get("source") == "synthetic":
-        return f"the built-in sample market, whale_effect {data['synthetic']['whale_effect']:g}"
-    return "files in data/raw"
-
-
 def main() -> None:
     all_params = params.load()
     currencies = params.section(all_params, "currencies")
     rules = params.build(backtest.BacktestSettings, params.section(all_params, "backtest"), "backtest")
     bootstrap = params.build(uncertainty.BootstrapSettings, params.section(all_params, "bootstrap"), "bootstrap")
 
-    results, spans = [], {}
+    results = []
     for currency in currencies:
         result = report.Results.read(currency)
         frame, probabilities = predictions.read(paths.predictions(currency))
         labels = frame["label"].to_numpy()
-        spans[currency] = report.test_span(frame)
         figures.roc(currency, labels, probabilities, result.test, paths.figure(currency, "roc"))
         figures.calibration_curves(currency, labels, probabilities, paths.figure(currency, "calibration"))
         figures.equity(currency, pd.read_csv(paths.equity_plot(currency)), rules.fee_bps, paths.figure(currency, "equity"))
         figures.auc_per_fold(currency, pd.read_csv(paths.walk_forward_plot(currency)),
                              paths.figure(currency, "auc_per_fold"))
         results.append(result)
-    text = report.summary(results, data_source(params.section(all_params, "data")), rules, bootstrap, spans)
+    text = report.summary(results, report.data_source(params.section(all_params, "data")), rules, bootstrap)
     storage.write_text(text, paths.summary())
 
 

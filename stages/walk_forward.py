@@ -45,9 +45,9 @@ def main(currency: str) -> None:
                          if metric in walk_forward.METRICS} for name, p in probabilities.items()}
         folds.append(walk_forward.fold_entry(number, rows.timestamps, parts, scores))
 
-    models = list(scores)
-    document = {**walk_forward.summary(folds, models), **{f"fold_{n}": fold for n, fold in enumerate(folds, start=1)}}
-    per_fold = pd.DataFrame([{"fold": n, "test_start": fold["test_start"], **{m: fold[m]["roc_auc"] for m in models}}
+    summary = walk_forward.summary(folds)
+    document = {**summary, **{f"fold_{n}": fold for n, fold in enumerate(folds, start=1)}}
+    per_fold = pd.DataFrame([{"fold": n, "test_start": fold["test_start"], **{m: fold[m]["roc_auc"] for m in summary}}
                              for n, fold in enumerate(folds, start=1)])
     storage.write_text(per_fold.to_csv(index=False, float_format="%.6g"), paths.walk_forward_plot(currency))
     storage.write_metrics(document, paths.walk_forward_metrics(currency))

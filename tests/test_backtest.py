@@ -42,18 +42,25 @@ def test_a_hand_computed_strategy():
     assert result["max_drawdown"] == pytest.approx(1 - min(equity))  # the start, 1, is the peak
     assert (result["turnover"], result["n_trades"], result["exposure"]) == (5.0, 4, 0.75)
     assert result["hit_rate"] == pytest.approx(1 / 3)  # of the three hours in a position, only the last gained
-    assert result["break_even_fee_bps"] == pytest.approx((-0.01 - 2 / 101 + 1 / 99) / 5 * 1e4)
+    assert result["break_even_fee_bps"] < 0  # it loses even before fees
 
 
-def test_at_the_break_even_fee_the_summed_returns_after_fees_are_zero():
+@pytest.mark.parametrize("foresight", [20, 0])
+def test_at_the_break_even_fee_the_compounded_return_after_fees_is_zero(foresight):
     random = np.random.default_rng(3)
     asset = random.normal(0, 0.01, 500)
-    position = backtest.positions(0.5 - asset * 20 + random.normal(0, 0.1, 500), RULES)  # a peek at the future
-    weights = np.ones((1, 500), dtype=np.int32)
-    result = backtest.strategy_metrics(position, asset, RULES.fee_bps, weights)
-    assert result["break_even_fee_bps"] > 0
-    _, net = backtest.hourly_returns(position, asset, result["break_even_fee_bps"])
-    assert net.sum() == pytest.approx(0, abs=1e-12)
+    position = backtest.positions(0.5 - asset * foresight + random.normal(0, 0.1, 500), RULES)  # peeks at the future
+    fee = backtest.break_even_fee_bps(position, asset)
+    assert (fee > 0) == (np.prod(1 + position * asset) > 1)  # positive exactly when it gains before fees
+    _, net = backtest.hourly_returns(position, asset, fee)
+    assert np.prod(1 + net) == pytest.approx(1, abs=1e-9)
+    _, net = backtest.hourly_returns(position, asset, fee + 1)
+    assert np.prod(1 + net) < 1
+
+
+def test_buy_and_hold_breaks_even_at_its_gain_before_fees():
+    asset = np.full(10, 0.01)  # +10.5% in ten hours, one entry
+    assert backtest.break_even_fee_bps(np.ones(10), asset) == pytest.approx((1.01 ** 10 - 1) / 1.01 ** 9 * 1e4)
 
 
 def test_a_strategy_that_never_trades():
@@ -75,10 +82,11 @@ def test_run_adds_buy_and_hold_and_daily_equity():
     # The entry fee comes off the first hour's return; the position is never closed.
     assert held["total_return"] == pytest.approx((1 + 0.001 - 0.001) * 1.001 ** 71 - 1)
     assert document["model"]["n_trades"] == 72 and document["model"]["exposure"] == 0.5
-    # Equity at the last close of each UTC day: decisions from 22:00 on day 1, so closes on days 1 to 4.
-    assert equity["timestamp"].dt.strftime("%m-%d %H:%M").tolist() == ["03-01 23:00", "03-02 23:00", "03-03 23:00",
-                                                                        "03-04 22:00"]
-    assert equity["day"].tolist() == pytest.approx([1 / 24, 1 + 1 / 24, 2 + 1 / 24, 3], abs=1e-4)
+    # Equity 1 at the first decision, then at the last close of each UTC day: decisions from 22:00 on day 1.
+    assert equity["timestamp"].dt.strftime("%m-%d %H:%M").tolist() == ["03-01 22:00", "03-01 23:00", "03-02 23:00",
+                                                                        "03-03 23:00", "03-04 22:00"]
+    assert equity["day"].tolist() == pytest.approx([0, 1 / 24, 1 + 1 / 24, 2 + 1 / 24, 3], abs=1e-4)
+    assert (equity.iloc[0, 2:] == 1).all()
     assert equity["buy_and_hold"].iloc[-1] == pytest.approx(1 + held["total_return"])
     assert list(equity.columns) == ["day", "timestamp", "model", "buy_and_hold"]
 

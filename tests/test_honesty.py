@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import REPORTED_MODELS, TINY_MODEL, copy_project, edit_params, run_stage
-from whalecast import paths
+from whalecast import backtest, paths, predictions, uncertainty
 
 # Enough hours for a test part of ~1000 windows (AUC standard error ~0.018) while training in seconds.
 HONESTY_MARKET = {"currencies": ["BTC"], "data.synthetic.hours": 7000, **TINY_MODEL, "model.units": 8,
@@ -18,9 +18,11 @@ MODEL_STAGES = ("sequence", "train", "evaluate", "walk_forward", "backtest")
 def run_pipeline(project, stages=("ingest", "featurize", *MODEL_STAGES)):
     for stage in stages:
         run_stage(project, stage)
-    return {name: json.loads((project / path("BTC")).read_text())
-            for name, path in (("test", paths.metrics), ("walk_forward", paths.walk_forward_metrics),
-                               ("backtest", paths.backtest_metrics))}
+    results = {name: json.loads((project / path("BTC")).read_text())
+               for name, path in (("test", paths.metrics), ("walk_forward", paths.walk_forward_metrics),
+                                  ("backtest", paths.backtest_metrics))}
+    results["predictions"] = predictions.read(project / paths.predictions("BTC"))
+    return results
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +60,19 @@ def test_when_whales_carry_no_information_no_model_earns_beyond_chance_after_fee
     for model in REPORTED_MODELS:  # majority_class never trades: its Sharpe is 0, interval [0, 0]
         assert no_information["backtest"][model]["annualised_sharpe_ci_low"] <= 0, no_information["backtest"][model]
     assert no_information["backtest"]["lstm"]["n_trades"] > 100  # it did trade
+
+
+def test_when_whales_carry_no_information_no_model_earns_beyond_chance_even_before_fees(no_information):
+    """After fees a coin loses for sure; before fees its Sharpe ratio's interval must cover 0."""
+    frame, probabilities = no_information["predictions"]
+    asset = (frame["next_close"] / frame["close"] - 1).to_numpy()
+    rules = backtest.BacktestSettings(upper=0.55, lower=0.45, long_only=False, fee_bps=0)
+    weights = uncertainty.resample_weights(len(frame), uncertainty.BootstrapSettings(seed=7, resamples=1000, block_days=1))
+    for model in ("lstm", "logistic_regression", "gradient_boosting", "last_move_repeats"):
+        gross = backtest.positions(probabilities[model], rules) * asset
+        sharpe = backtest.annualised_sharpe(*uncertainty.resampled_mean_and_std(gross, weights))
+        low, high = uncertainty.interval(sharpe, "annualised_sharpe")
+        assert low < 0 < high, (model, low, high)
 
 
 def test_a_planted_whale_effect_is_found_and_beats_a_coin_significantly(planted):

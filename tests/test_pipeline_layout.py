@@ -1,5 +1,6 @@
 """dvc.yaml declares what each stage really uses, and agrees with whalecast.paths."""
 
+import dataclasses
 import json
 import sys
 
@@ -70,3 +71,11 @@ def test_the_top_level_plots_draw_a_line_for_every_model():
     plots = {name: settings for entry in PIPELINE["plots"] for name, settings in entry.items()}
     assert plots[str(paths.WALK_FORWARD_PLOTS)]["y"] == REPORTED_MODELS
     assert plots[str(paths.BACKTEST_PLOTS)]["y"] == [*REPORTED_MODELS, "buy_and_hold"]
+
+
+def test_walk_forward_reads_every_model_setting_but_the_number_of_seeds():
+    from whalecast import lstm  # noqa: PLC0415 (TensorFlow only here)
+
+    model_params = [name for name in DVC_YAML["walk_forward"]["params"] if name.startswith("model.")]
+    assert model_params == [f"model.{field.name}" for field in dataclasses.fields(lstm.ModelSettings)
+                            if field.name != "n_seeds"]

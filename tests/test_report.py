@@ -1,15 +1,22 @@
 """The report a person reads: generated from the metrics, and the README's Results are a copy of its headline."""
 
 from conftest import REPO
-from whalecast import backtest, report
+from whalecast import backtest, params, report, uncertainty
 
 
-def test_the_readme_results_are_the_generated_headline():
+def test_the_committed_summary_is_what_the_committed_metrics_make_and_the_readme_shows_its_headline(monkeypatch):
+    monkeypatch.chdir(REPO)  # the metrics paths are relative to the repository root, as in a stage
+    all_params = params.load()
+    regenerated = report.summary([report.Results.read(currency) for currency in all_params["currencies"]],
+                                 report.data_source(all_params["data"]),
+                                 params.build(backtest.BacktestSettings, all_params["backtest"], "backtest"),
+                                 params.build(uncertainty.BootstrapSettings, all_params["bootstrap"], "bootstrap"))
     summary = (REPO / "reports" / "summary.md").read_text(encoding="utf-8")
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert summary == regenerated, "run `dvc repro` (the report stage)"
     headline = report.headline_of(summary)
-    assert "| `lstm` |" in headline  # a real table, not an empty block
-    assert report.headline_of(readme) == headline, "run `make readme` after `make repro`"
+    assert headline.count("| `lstm` |") == 2 * len(all_params["currencies"])  # AUC and backtest tables
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert report.headline_of(readme) == headline, "run `make readme`"
 
 
 def test_update_readme_replaces_only_the_headline(tmp_path):
@@ -23,7 +30,8 @@ def test_update_readme_replaces_only_the_headline(tmp_path):
 
 def results(difference, p_value):
     scores = {"roc_auc": 0.6, "roc_auc_ci_low": 0.55, "roc_auc_ci_high": 0.65, "log_loss": 0.68, "brier": 0.24}
-    test = {"base_rate": 0.5, "n_test": 1000, "lstm": scores, "majority_class": {**scores, "roc_auc": 0.5},
+    test = {"base_rate": 0.5, "n_test": 1000, "test_start": "2024-07-20T19:00Z", "test_end": "2024-12-31T23:00Z",
+            "lstm": scores, "majority_class": {**scores, "roc_auc": 0.5},
             "comparison": {"best_baseline": "majority_class", "roc_auc_difference": difference,
                            "roc_auc_difference_ci_low": difference - 0.02, "roc_auc_difference_ci_high": difference + 0.02,
                            "p_value": p_value},
@@ -40,11 +48,12 @@ def results(difference, p_value):
 
 def test_the_headline_states_the_verdict_of_the_comparison():
     rules = backtest.BacktestSettings(upper=0.55, lower=0.45, long_only=False, fee_bps=10)
-    better = "\n".join(report.headline(results(0.1, 0.001), rules, "2024"))
+    better = "\n".join(report.headline(results(0.1, 0.001), rules))
     assert "+0.100 [+0.080, +0.120], p = 0.001: the LSTM is significantly better at the 5% level" in better
-    worse = "\n".join(report.headline(results(-0.1, 0.01), rules, "2024"))
+    assert "Test part: 1,000 hours, 2024-07-20 19:00 to 2024-12-31 23:00 UTC" in better
+    worse = "\n".join(report.headline(results(-0.1, 0.01), rules))
     assert "the LSTM is significantly worse" in worse
-    unclear = "\n".join(report.headline(results(0.01, 0.3), rules, "2024"))
+    unclear = "\n".join(report.headline(results(0.01, 0.3), rules))
     assert "p = 0.300: no significant difference at the 5% level" in unclear
     assert "| `lstm` | 0.600 [0.550, 0.650] | 0.6800 | 0.2400 | 0.580 ± 0.020 |" in unclear
     assert "walk-forward ROC AUC (2 folds)" in unclear

@@ -69,8 +69,8 @@ def test_each_fold_fits_its_scaler_on_its_training_windows_only():
 
 
 def test_the_summary_is_mean_and_sample_std_across_folds():
-    folds = [{"m": {metric: value for metric in walk_forward.METRICS}} for value in (0.5, 0.6, 0.7)]
-    summary = walk_forward.summary(folds, ["m"])["m"]
+    folds = [{"test_start": "2024", "m": {metric: value for metric in walk_forward.METRICS}} for value in (0.5, 0.6, 0.7)]
+    summary = walk_forward.summary(folds)["m"]
     assert summary["roc_auc_mean"] == pytest.approx(0.6) and summary["roc_auc_std"] == pytest.approx(0.1)
     assert list(summary) == [f"{metric}_{stat}" for metric in walk_forward.METRICS for stat in ("mean", "std")]
 

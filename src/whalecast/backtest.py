@@ -6,14 +6,23 @@ becomes flat. It is held from close(T) to close(T + 1h), and that hour returns
     position x (close(T + 1h) / close(T) - 1) - fee_bps / 10,000 x |position - previous position|,
 the position before the first test hour being flat (so the first entry pays a fee; the last position is not
 closed). Buy-and-hold is long every hour. Returns compound hour by hour.
+
+The rows are the test decision times, i.e. the hours with a label. With horizon_hours = 1 a missing row is an
+hour whose next close falls on a bar that ingest filled (no trade): its recorded return is 0, so skipping it is
+holding the position through it. (With a longer horizon a row can lack a label while its next hour traded;
+such hours, rare and counted in the sequence log, are not booked.)
 """
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
 
 from whalecast import uncertainty
+
+log = logging.getLogger(__name__)
 
 HOURS_PER_YEAR = 8760
 BASIS_POINT = 1e-4
@@ -58,6 +67,24 @@ def annualised_sharpe(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         return np.where(std > 0, mean / std * np.sqrt(HOURS_PER_YEAR), 0.0)
 
 
+def break_even_fee_bps(position: np.ndarray, asset_return: np.ndarray) -> float | None:
+    """The fee per side at which the compounded return after fees is zero (negative: the strategy loses even
+    before fees); None without trades."""
+    gross, changes = position * asset_return, position_changes(position)
+    if not changes.any():
+        return None
+
+    def log_growth(fee):  # falls as the fee rises
+        return np.sum(np.log1p(gross - fee * changes))
+
+    # Fees up to the one that would take an hour's factor to zero; below, as far as it takes to cross zero.
+    highest = np.min((1 + gross[changes > 0]) / changes[changes > 0]) * (1 - 1e-12)
+    lowest = -1.0
+    while log_growth(lowest) < 0:
+        lowest *= 2
+    return float(optimize.brentq(log_growth, lowest, highest, xtol=1e-12) / BASIS_POINT)
+
+
 def strategy_metrics(position: np.ndarray, asset_return: np.ndarray, fee_bps: float, weights: np.ndarray) -> dict:
     """What a strategy earned on the test hours; the Sharpe ratio with its block-bootstrap interval.
 
@@ -80,8 +107,7 @@ def strategy_metrics(position: np.ndarray, asset_return: np.ndarray, fee_bps: fl
         "hit_rate": float(np.mean(gross[in_market] > 0)) if in_market.any() else None,
         "exposure": float(np.mean(in_market)),
         "n_trades": int(np.count_nonzero(position_changes(position))),
-        # The fee per side at which the summed hourly returns after fees are zero.
-        "break_even_fee_bps": float(gross.sum() / turnover / BASIS_POINT) if turnover else None,
+        "break_even_fee_bps": break_even_fee_bps(position, asset_return),
     }
 
 
@@ -94,17 +120,27 @@ def run(frame: pd.DataFrame, probabilities: dict[str, np.ndarray], settings: Bac
     asset_return = (frame["next_close"] / frame["close"] - 1).to_numpy()
     strategies = {model: positions(probability_down, settings) for model, probability_down in probabilities.items()}
     strategies[BUY_AND_HOLD] = np.ones(len(frame))
-    document, equity = {}, {}
-    for name, position in strategies.items():
-        document[name] = strategy_metrics(position, asset_return, settings.fee_bps, weights)
-        equity[name] = np.cumprod(1 + hourly_returns(position, asset_return, settings.fee_bps)[1])
-    return document, daily_equity(frame["timestamp"], equity)
+    document = {name: strategy_metrics(position, asset_return, settings.fee_bps, weights)
+                for name, position in strategies.items()}
+    equity = {name: np.cumprod(1 + hourly_returns(position, asset_return, settings.fee_bps)[1])
+              for name, position in strategies.items()}
+    return document, daily_equity(frame["timestamp"].reset_index(drop=True), equity)
 
 
 def daily_equity(decision_times: pd.Series, equity: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Equity (1 at the start) at the last close of each UTC day; `day` counts days since the first decision."""
-    closes = pd.Series(decision_times).reset_index(drop=True) + pd.Timedelta(hours=1)  # the hour's return is known
+    """Equity at the first decision time (1) and at the last close of each UTC day after it; `day` counts days
+    since the first decision."""
+    closes = decision_times + pd.Timedelta(hours=1)  # when the hour's return is known
     table = pd.DataFrame({"timestamp": closes, **equity})
-    daily = table.groupby(closes.dt.floor("D"), sort=True).tail(1)
+    start = pd.DataFrame({"timestamp": decision_times.iloc[:1], **{name: [1.0] for name in equity}})
+    daily = pd.concat([start, table.groupby(closes.dt.floor("D"), sort=True).tail(1)], ignore_index=True)
     days = (daily["timestamp"] - decision_times.iloc[0]) / pd.Timedelta(days=1)
-    return pd.concat([days.round(4).rename("day"), daily], axis=1).reset_index(drop=True)
+    return pd.concat([days.round(4).rename("day"), daily], axis=1)
+
+
+def log_outcomes(document: dict) -> None:
+    for name, result in document.items():
+        log.info("%-19s total return %+.2f%% (%+.2f%% before fees), Sharpe %+.2f [%+.2f, %+.2f], %d trades",
+                 name, 100 * result["total_return"], 100 * result["total_return_before_fees"],
+                 result["annualised_sharpe"], result["annualised_sharpe_ci_low"], result["annualised_sharpe_ci_high"],
+                 result["n_trades"])

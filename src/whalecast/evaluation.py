@@ -17,7 +17,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
 from whalecast import uncertainty
-from whalecast.sequences import Samples
+from whalecast.sequences import Samples, utc_hour
 
 log = logging.getLogger(__name__)
 
@@ -92,20 +92,27 @@ def classification_metrics(labels: np.ndarray, probability_down: np.ndarray) -> 
     }
 
 
-def metrics_document(labels: np.ndarray, probabilities: dict[str, np.ndarray], weights: np.ndarray) -> dict:
-    """{base_rate, n_test, model: {metric: value}, comparison}, the AUC with its block-bootstrap interval.
+def best_baseline(samples: Samples, baselines: Baselines) -> str:
+    """The baseline with the highest AUC on the validation part: chosen before the test part is looked at."""
+    labels = samples.labels_of("validation")
+    scores = {name: metrics.roc_auc_score(labels, p) for name, p in baselines.probabilities(samples, "validation").items()}
+    return max(scores, key=scores.get)
 
-    `comparison` sets the LSTM against the baseline with the highest test AUC (weights: bootstrap resamples).
+
+def metrics_document(labels: np.ndarray, probabilities: dict[str, np.ndarray], weights: np.ndarray,
+                     best: str, test_times: pd.Series) -> dict:
+    """{base_rate, n_test, test_start, test_end, model: {metric: value}, comparison}, each AUC with its
+    block-bootstrap interval. `comparison` sets the LSTM against the baseline `best` (weights: the resamples).
     """
-    document = {"base_rate": float(labels.mean()), "n_test": int(len(labels))}
+    document = {"base_rate": float(labels.mean()), "n_test": int(len(labels)),
+                "test_start": utc_hour(test_times.iloc[0]), "test_end": utc_hour(test_times.iloc[-1])}
+    resampled = {model: uncertainty.resampled_auc(labels, p, weights) for model, p in probabilities.items()}
     for model, probability_down in probabilities.items():
-        low, high = uncertainty.auc_interval(labels, probability_down, weights)
+        low, high = uncertainty.interval(resampled[model], "roc_auc")
         document[model] = {**classification_metrics(labels, probability_down),
                            "roc_auc_ci_low": low, "roc_auc_ci_high": high}
-    baselines = [model for model in probabilities if model != "lstm"]
-    best = max(baselines, key=lambda model: document[model]["roc_auc"])
-    document["comparison"] = {"best_baseline": best, **uncertainty.compare_auc(
-        labels, probabilities["lstm"], probabilities[best], weights)}
+    document["comparison"] = {"best_baseline": best, **uncertainty.compare(
+        document["lstm"]["roc_auc"] - document[best]["roc_auc"], resampled["lstm"] - resampled[best], "roc_auc")}
     return document
 
 

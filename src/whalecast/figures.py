@@ -16,9 +16,9 @@ import pandas as pd  # noqa: E402
 from sklearn import calibration, metrics  # noqa: E402
 
 from whalecast import storage  # noqa: E402
+from whalecast.evaluation import CALIBRATION_BINS  # noqa: E402
 
 SIZE, DPI = (6.4, 4.2), 100
-CALIBRATION_BINS = 10
 # One colour per model in every figure.
 COLOURS = {"lstm": "tab:red", "majority_class": "tab:gray", "last_move_repeats": "tab:olive",
            "logistic_regression": "tab:blue", "gradient_boosting": "tab:green", "buy_and_hold": "black"}
@@ -35,8 +35,8 @@ def roc(currency: str, labels: np.ndarray, probabilities: dict[str, np.ndarray],
     for model, probability_down in probabilities.items():
         fpr, tpr, _ = metrics.roc_curve(labels, probability_down)
         scores = test[model]
-        axes.plot(fpr, tpr, color=COLOURS.get(model), linewidth=1.2,
-                  label=f"{model}: {scores['roc_auc']:.3f} [{scores['roc_auc_ci_low']:.3f}, {scores['roc_auc_ci_high']:.3f}]")
+        interval = f"[{scores['roc_auc_ci_low']:.3f}, {scores['roc_auc_ci_high']:.3f}]"
+        axes.plot(fpr, tpr, color=COLOURS.get(model), linewidth=1.2, label=f"{model}: {scores['roc_auc']:.3f} {interval}")
     axes.plot([0, 1], [0, 1], color="lightgray", linewidth=0.8, linestyle="--")
     axes.set(xlabel="false positive rate", ylabel="true positive rate", title=f"{currency}: ROC on the test part")
     axes.legend(title="ROC AUC [95% interval]", fontsize=8, title_fontsize=8, loc="lower right")

@@ -80,6 +80,11 @@ def make_deterministic(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def window_offsets(seq_len: int) -> np.ndarray:
+    """Row offsets of a window from the row it ends at: -seq_len + 1, ..., 0."""
+    return np.arange(-seq_len + 1, 1, dtype=np.int64)
+
+
 def window_dataset(features: np.ndarray, labels: np.ndarray, ends: np.ndarray, seq_len: int,
                    batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
     """Batches of (features[end - seq_len + 1 .. end], labels[end]) gathered on the fly from the rows.
@@ -88,7 +93,7 @@ def window_dataset(features: np.ndarray, labels: np.ndarray, ends: np.ndarray, s
     """
     rows = tf.constant(features, dtype=tf.float32)
     targets = tf.constant(labels, dtype=tf.float32)
-    offsets = tf.range(-seq_len + 1, 1, dtype=tf.int64)
+    offsets = tf.constant(window_offsets(seq_len))
     dataset = tf.data.Dataset.from_tensor_slices(ends.astype(np.int64))
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(ends), seed=shuffle_seed, reshuffle_each_iteration=True)
@@ -207,8 +212,7 @@ def predict(model: keras.Model, samples: Samples, part: str, seq_len: int) -> np
 
 def windows_of(samples: Samples, part: str, seq_len: int) -> np.ndarray:
     """The windows of a part as one (windows, seq_len, features) array, e.g. to permute feature groups."""
-    ends = samples.ends[part]
-    return samples.features[ends[:, None] + np.arange(-seq_len + 1, 1)[None, :]]
+    return samples.features[samples.ends[part][:, None] + window_offsets(seq_len)]
 
 
 def predict_windows(model: keras.Model, windows: np.ndarray) -> np.ndarray:

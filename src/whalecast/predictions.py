@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 
 from whalecast import storage
+from whalecast.sequences import HOUR, closes
 
-HOUR = pd.Timedelta(hours=1)
 PROBABILITY_PREFIX = "p_down_"
 
 
 def table(timestamps: pd.Series, prices: pd.DataFrame, labels: np.ndarray,
           probabilities: dict[str, np.ndarray]) -> pd.DataFrame:
-    """prices: hourly bars (open time `timestamp`, `close`); the bar opening at T - 1h closes at T."""
-    close_at = pd.Series(prices["close"].to_numpy(), index=prices["timestamp"] + HOUR)
+    """prices: hourly bars (open time `timestamp`, `close`)."""
+    close_at = closes(prices)
     frame = pd.DataFrame({"timestamp": timestamps.to_numpy(),
                           "close": close_at.reindex(timestamps).to_numpy(),
                           "next_close": close_at.reindex(timestamps + HOUR).to_numpy(),

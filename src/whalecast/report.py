@@ -9,8 +9,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from whalecast import paths
 from whalecast.backtest import BacktestSettings
 from whalecast.errors import InputError
@@ -52,8 +50,7 @@ def read_json(path: Path) -> dict:
         raise InputError(path, f"not valid JSON: {error}") from None
 
 
-def summary(results: list[Results], source: str, backtest: BacktestSettings, bootstrap: BootstrapSettings,
-            test_span: dict[str, str]) -> str:
+def summary(results: list[Results], source: str, backtest: BacktestSettings, bootstrap: BootstrapSettings) -> str:
     lines = [
         "# Results",
         "",
@@ -65,16 +62,17 @@ def summary(results: list[Results], source: str, backtest: BacktestSettings, boo
         HEADLINE_START,
     ]
     for result in results:
-        lines += headline(result, backtest, test_span[result.currency])
+        lines += headline(result, backtest)
     lines += [HEADLINE_END, ""]
     for result in results:
         lines += details(result)
     return "\n".join(lines) + "\n"
 
 
-def headline(result: Results, rules: BacktestSettings, span: str) -> list[str]:
+def headline(result: Results, rules: BacktestSettings) -> list[str]:
     test, seeds, comparison = result.test, result.test["lstm_seeds"], result.test["comparison"]
     n_folds = len(result.folds)
+    span = f"{test['test_start'].replace('T', ' ')[:16]} to {test['test_end'].replace('T', ' ')[:16]} UTC"
     lines = [
         f"### {result.currency}",
         "",
@@ -93,7 +91,7 @@ def headline(result: Results, rules: BacktestSettings, span: str) -> list[str]:
         "",
         f"- LSTM over {seeds['n_seeds']} seeds: ROC AUC {seeds['roc_auc_mean']:.3f} ± {seeds['roc_auc_std']:.3f}, "
         f"log loss {seeds['log_loss_mean']:.4f} ± {seeds['log_loss_std']:.4f}.",
-        f"- LSTM minus the best baseline (`{comparison['best_baseline']}`) in test ROC AUC: "
+        f"- LSTM minus the best baseline on the validation part (`{comparison['best_baseline']}`) in test ROC AUC: "
         f"{comparison['roc_auc_difference']:+.3f} [{comparison['roc_auc_difference_ci_low']:+.3f}, "
         f"{comparison['roc_auc_difference_ci_high']:+.3f}], p = {comparison['p_value']:.3f}: "
         + (f"the LSTM is significantly {'better' if comparison['roc_auc_difference'] > 0 else 'worse'}"
@@ -167,6 +165,13 @@ def details(result: Results) -> list[str]:
 FIGURE_NAMES = ("roc", "calibration", "equity", "auc_per_fold")
 
 
+def data_source(data: dict) -> str:
+    """What the results were measured on, from params.yaml data."""
+    if data.get("source") == "synthetic":
+        return f"the built-in sample market, whale_effect {data['synthetic']['whale_effect']:g}"
+    return "files in data/raw"
+
+
 def headline_of(summary_text: str) -> str:
     """The headline part of a summary, markers included: the README's Results section."""
     start, end = summary_text.index(HEADLINE_START), summary_text.index(HEADLINE_END) + len(HEADLINE_END)
@@ -179,10 +184,6 @@ def update_readme(readme: Path, summary_path: Path = paths.summary()) -> None:
     block = headline_of(summary_path.read_text(encoding="utf-8"))
     readme.write_text(text.replace(headline_of(text), block), encoding="utf-8")
 
-
-def test_span(predictions: pd.DataFrame) -> str:
-    first, last = predictions["timestamp"].iloc[[0, -1]]
-    return f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
 
 
 if __name__ == "__main__":

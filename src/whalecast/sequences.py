@@ -66,7 +66,7 @@ def label_rows(row_times: pd.Series, prices: pd.DataFrame, target: TargetSetting
     prices has one row per hourly bar (open time `timestamp`, `close`, `filled`); the bar opening at T - 1h
     closes at T. A filled bar has no trade, so a label whose close(T + h) falls on one is unknown too.
     """
-    close_at = pd.Series(prices["close"].to_numpy(), index=prices["timestamp"] + HOUR)
+    close_at = closes(prices)
     filled_at = pd.Series(prices["filled"].to_numpy(), index=close_at.index)
     horizon = target.horizon_hours * HOUR
     now = close_at.reindex(row_times).to_numpy()
@@ -81,6 +81,11 @@ def label_rows(row_times: pd.Series, prices: pd.DataFrame, target: TargetSetting
              "%d more fall on a filled (no-trade) bar; all %d are unlabelled",
              target.horizon_hours, target.min_move, int(np.isnan(later).sum()), unknown_future, int(label.isna().sum()))
     return pd.DataFrame({LABEL: label, LAST_MOVE_DOWN: now < earlier * threshold})
+
+
+def closes(prices: pd.DataFrame) -> pd.Series:
+    """close(T) by decision time T: the bar that opens at T - 1h closes at T."""
+    return pd.Series(prices["close"].to_numpy(), index=prices["timestamp"] + HOUR)
 
 
 def usable_window_ends(row_times: pd.Series, labels: pd.Series, seq_len: int) -> np.ndarray:
@@ -134,6 +139,11 @@ def split_by_rows(row_times: pd.Series, ends: np.ndarray, bounds: dict[str, tupl
                              f"({len(ends)} usable windows in all): use more data or change the fractions")
         parts[name] = part
     return parts
+
+
+def utc_hour(time: pd.Timestamp) -> str:
+    """A decision time as the metrics files write it, e.g. 2024-07-20T19:00Z."""
+    return f"{time:%Y-%m-%dT%H:%MZ}"
 
 
 def span(row_times: pd.Series, part: np.ndarray) -> str:

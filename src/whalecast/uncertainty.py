@@ -2,10 +2,12 @@
 
 Hourly outcomes are not independent: volatility clusters, and so do a model's errors. Resampling single hours
 would understate the spread, so whole blocks of `block_days` x 24 consecutive test hours are drawn with
-replacement (Kuensch's moving-block bootstrap, as arch.bootstrap.MovingBlockBootstrap draws it) until a resample
-is as long as the test part, and the statistic is recomputed on every resample. A 95% interval is the 2.5th to
-97.5th percentile of the resampled values. Resamples are kept as weights (how often each hour is drawn), so one
-sort of a model's scores serves every resample, and every model is scored on the same resamples (paired).
+replacement until a resample is as long as the test part, and the statistic is recomputed on every resample.
+The blocks wrap around the end of the test part (Politis and Romano's circular block bootstrap, a moving-block
+bootstrap in which every hour is equally likely to be drawn; arch.bootstrap.CircularBlockBootstrap draws them).
+A 95% interval is the 2.5th to 97.5th percentile of the resampled values. Resamples are kept as weights (how
+often each hour is drawn), so one sort of a model's scores serves every resample, and every model is scored on
+the same resamples (paired).
 """
 
 import logging
@@ -13,8 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from arch.bootstrap import MovingBlockBootstrap
-from sklearn import metrics
+from arch.bootstrap import CircularBlockBootstrap
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def block_resamples(n_hours: int, settings: BootstrapSettings) -> Iterator[np.nd
     block = settings.block_days * HOURS_PER_DAY
     if n_hours < 2 * block:
         raise ValueError(f"the test part has {n_hours} hours, fewer than two bootstrap blocks of {block} hours")
-    bootstrap = MovingBlockBootstrap(block, np.arange(n_hours), seed=np.random.default_rng(settings.seed))
+    bootstrap = CircularBlockBootstrap(block, np.arange(n_hours), seed=np.random.default_rng(settings.seed))
     for positional, _ in bootstrap.bootstrap(settings.resamples):
         yield positional[0]
 
@@ -81,24 +82,19 @@ def interval(resampled: np.ndarray, what: str) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def auc_interval(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
-    return interval(resampled_auc(labels, scores, weights), "roc_auc")
+def compare(observed: float, resampled: np.ndarray, what: str) -> dict:
+    """A difference of two models' statistic, its interval and a two-sided p-value for "no difference", from
+    the differences on the same resamples (paired).
 
-
-def compare_auc(labels: np.ndarray, scores: np.ndarray, other_scores: np.ndarray, weights: np.ndarray) -> dict:
-    """AUC(scores) - AUC(other_scores), its interval, and a two-sided p-value for "no difference".
-
-    Both are scored on the same resamples. The p-value is that of the bootstrap distribution moved to the
-    null (Hall and Wilson's rule): the share of resamples whose difference lies at least as far from the
-    observed one as the observed one lies from 0, counting the observed sample itself.
+    The p-value is that of the bootstrap distribution moved to the null (Hall and Wilson's rule): the share of
+    resamples whose difference lies at least as far from the observed one as the observed one lies from 0,
+    counting the observed sample itself.
     """
-    observed = metrics.roc_auc_score(labels, scores) - metrics.roc_auc_score(labels, other_scores)
-    resampled = resampled_auc(labels, scores, weights) - resampled_auc(labels, other_scores, weights)
-    low, high = interval(resampled, "roc_auc difference")
+    low, high = interval(resampled, f"{what} difference")
     defined = resampled[~np.isnan(resampled)]
     p_value = (1 + np.sum(np.abs(defined - observed) >= abs(observed))) / (1 + len(defined))
-    return {"roc_auc_difference": float(observed), "roc_auc_difference_ci_low": low,
-            "roc_auc_difference_ci_high": high, "p_value": float(p_value)}
+    return {f"{what}_difference": float(observed), f"{what}_difference_ci_low": low,
+            f"{what}_difference_ci_high": high, "p_value": float(p_value)}
 
 
 def resampled_mean_and_std(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -72,7 +72,7 @@ def fold_entry(number: int, timestamps: pd.Series, parts: dict[str, np.ndarray],
     every model's metrics."""
     entry = {}
     for name, ends in parts.items():
-        entry[f"{name}_start"], entry[f"{name}_end"] = (f"{timestamps.iloc[ends[index]]:%Y-%m-%dT%H:%MZ}"
+        entry[f"{name}_start"], entry[f"{name}_end"] = (sequences.utc_hour(timestamps.iloc[ends[index]])
                                                         for index in (0, -1))
         entry[f"n_{name}"] = int(len(ends))
     log.info("fold %d: %s", number, ", ".join(f"{name} {entry[f'n_{name}']} ({sequences.span(timestamps, ends)})"
@@ -82,10 +82,10 @@ def fold_entry(number: int, timestamps: pd.Series, parts: dict[str, np.ndarray],
     return {**entry, **scores}
 
 
-def summary(folds: list[dict], models: list[str]) -> dict:
+def summary(folds: list[dict]) -> dict:
     """Per model, the mean and standard deviation (ddof 1) of each metric across folds."""
     result = {}
-    for model in models:
+    for model in [key for key, value in folds[0].items() if isinstance(value, dict)]:
         result[model] = {}
         for metric in METRICS:
             values = [fold[model][metric] for fold in folds]
