@@ -124,7 +124,6 @@ def _parse_spec(raw, where: str, source) -> FeatureSpec:
     return FeatureSpec(source_name, agg, window, column, event_filter, name, transaction_type, group.strip())
 
 
-
 def _check_choice(fail, key, value, allowed) -> None:
     if value not in allowed:
         raise fail(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
