@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from sklearn import metrics
 
-from conftest import AFTER_SEQUENCE, HOURS, REPORTED_MODELS, TINY_MODEL, UP_TO_DATE, copy_project, edit_params, run, stages_run
-from whalecast import backtest, params, paths, predictions, report, uncertainty
+from conftest import (AFTER_SEQUENCE, HOURS, REPORTED_MODELS, TINY_MODEL, UP_TO_DATE, copy_project, edit_params, run,
+                      stages_run)
+from whalecast import params, paths, predictions, report
 
 STAGES = ["ingest", "featurize", "sequence", "train", "evaluate", "walk_forward", "backtest"]
 METRIC_NAMES = ["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier",
