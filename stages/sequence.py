@@ -52,14 +52,14 @@ def main(currency: str) -> None:
         raise InputError(paths.PARAMS, f"split: {error}") from None
     sequences.check_both_classes(labels[sequences.LABEL], parts, paths.prices(currency))
 
-    group_of = {column: name for name, columns in enabled.items() for column in columns}
-    feature_columns = [name for name in table.columns if name in group_of]
+    kept = {column for columns in enabled.values() for column in columns}
+    feature_columns = [name for name in table.columns if name in kept]
     training_rows = sequences.rows_of_windows(len(table), parts["train"], seq_len)
     scaler = scaling.Scaler.fit(table.loc[training_rows], feature_columns, scaling_settings)
     scaled = pd.DataFrame(scaler.transform(table), columns=feature_columns)
     output = pd.concat([table[["timestamp"]], scaled, labels], axis=1)
     output[sequences.PART] = sequences.part_column(len(table), parts)
-    feature_groups.record(output, {column: group_of[column] for column in feature_columns})
+    feature_groups.record(output, enabled)
     storage.write_parquet(output, paths.sequences(currency))
     scaler.save(paths.scaler(currency))
 

@@ -92,8 +92,7 @@ def strategy_metrics(position: np.ndarray, asset_return: np.ndarray, fee_bps: fl
     """
     gross, net = hourly_returns(position, asset_return, fee_bps)
     equity = np.cumprod(1 + net)
-    in_market = position != 0
-    turnover = float(position_changes(position).sum())
+    in_market, changes = position != 0, position_changes(position)
     low, high = uncertainty.interval(annualised_sharpe(*uncertainty.resampled_mean_and_std(net, weights)),
                                      "annualised_sharpe")
     return {
@@ -103,10 +102,10 @@ def strategy_metrics(position: np.ndarray, asset_return: np.ndarray, fee_bps: fl
         "annualised_sharpe_ci_low": low,
         "annualised_sharpe_ci_high": high,
         "max_drawdown": float(np.max(1 - equity / np.maximum.accumulate(np.r_[1.0, equity])[1:])),
-        "turnover": turnover,
+        "turnover": float(changes.sum()),
         "hit_rate": float(np.mean(gross[in_market] > 0)) if in_market.any() else None,
         "exposure": float(np.mean(in_market)),
-        "n_trades": int(np.count_nonzero(position_changes(position))),
+        "n_trades": int(np.count_nonzero(changes)),
         "break_even_fee_bps": break_even_fee_bps(position, asset_return),
     }
 
@@ -120,10 +119,10 @@ def run(frame: pd.DataFrame, probabilities: dict[str, np.ndarray], settings: Bac
     asset_return = (frame["next_close"] / frame["close"] - 1).to_numpy()
     strategies = {model: positions(probability_down, settings) for model, probability_down in probabilities.items()}
     strategies[BUY_AND_HOLD] = np.ones(len(frame))
-    document = {name: strategy_metrics(position, asset_return, settings.fee_bps, weights)
-                for name, position in strategies.items()}
-    equity = {name: np.cumprod(1 + hourly_returns(position, asset_return, settings.fee_bps)[1])
-              for name, position in strategies.items()}
+    document, equity = {}, {}
+    for name, position in strategies.items():
+        document[name] = strategy_metrics(position, asset_return, settings.fee_bps, weights)
+        equity[name] = np.cumprod(1 + hourly_returns(position, asset_return, settings.fee_bps)[1])
     return document, daily_equity(frame["timestamp"].reset_index(drop=True), equity)
 
 

@@ -44,9 +44,6 @@ class BaselineSettings:
             raise ValueError("boosting_max_iter must be >= 1 and boosting_max_leaf_nodes >= 2")
 
 
-LAST_ROW_MODELS = ("logistic_regression", "gradient_boosting")
-
-
 @dataclass(frozen=True)
 class Baselines:
     """The baselines, fit on the training part of a sequence table."""

@@ -18,11 +18,16 @@ log = logging.getLogger(__name__)
 ATTRIBUTE = "feature_groups"  # {group: [column, ...]} in the table's attrs
 
 
-def record(table: pd.DataFrame, group_of: dict[str, str]) -> None:
-    """Store the columns of each group, in column order, in the table's attrs."""
+def of_specs(specs) -> dict[str, list[str]]:
+    """The feature names of each group, in spec order (specs have .name and .group)."""
     groups: dict[str, list[str]] = {}
-    for column, group in group_of.items():
-        groups.setdefault(group, []).append(column)
+    for spec in specs:
+        groups.setdefault(spec.group, []).append(spec.name)
+    return groups
+
+
+def record(table: pd.DataFrame, groups: dict[str, list[str]]) -> None:
+    """Store the columns of each group in the table's attrs (kept in its parquet file)."""
     table.attrs[ATTRIBUTE] = groups
 
 

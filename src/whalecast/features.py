@@ -164,7 +164,7 @@ def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[
             columns[spec.name] = rolling(series[spec.column], spec.window, spec.agg)
     table = pd.DataFrame(columns).iloc[warmup:].reset_index(drop=True)
     table.insert(0, "timestamp", pd.to_datetime(decision_ns[warmup:], utc=True))
-    feature_groups.record(table, {spec.name: spec.group for spec in specs})
+    feature_groups.record(table, feature_groups.of_specs(specs))
     log.info(
         "features: %d rows x %d features, %d warm-up rows dropped (longest lookback %d h), "
         "%d filled (missing) bars in the input, %d whale records in range, %d outside the price range ignored",
