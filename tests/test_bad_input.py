@@ -324,7 +324,7 @@ MODEL_PARAM_CASES = {
     "unknown class weighting": ("train", {"model.class_weight": "auto"}, "model: class_weight must be one of none, "
                                                                          "balanced, got 'auto'"),
     "dropout of 1": ("train", {"model.dropout": 1}, "model: dropout must be in [0, 1), got 1"),
-    "text learning rate": ("train", {"model.learning_rate": "1e-3"}, "model.learning_rate must be float, got '1e-3'"),
+    "text learning rate": ("train", {"model.learning_rate": "fast"}, "model.learning_rate must be float, got 'fast'"),
     "no boosting rounds": ("evaluate", {"baselines.boosting_max_iter": 0}, "baselines: boosting_max_iter must be >= 1"),
 }
 

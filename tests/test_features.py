@@ -240,5 +240,5 @@ def test_with_a_delay_rows_depend_only_on_transfers_known_by_then(cutoff_hours):
 
 @pytest.mark.parametrize("value", [-1, "60", True, None])
 def test_a_bad_report_delay_is_named(value):
-    with pytest.raises(InputError, match="params.yaml: whale_report_delay_seconds must be a number >= 0"):
+    with pytest.raises(InputError, match="params.yaml: whale_report_delay_seconds must be a number of seconds in 0..2592000"):
         features.parse_report_delay(value)

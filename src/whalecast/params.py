@@ -1,6 +1,7 @@
 """Reading params.yaml, once per stage."""
 
 import dataclasses
+import re
 from typing import Any
 
 import yaml
@@ -9,10 +10,19 @@ from whalecast import paths
 from whalecast.errors import InputError
 
 
+class _Yaml12Numbers(yaml.SafeLoader):
+    """PyYAML reads YAML 1.1, in which 1e-3 is text; YAML 1.2 (and DVC, which writes params with ruamel.yaml)
+    reads it as a number, and so does a user."""
+
+
+_Yaml12Numbers.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+                                     list("-+.0123456789"))
+
+
 def load(path=paths.PARAMS) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as handle:
-            params = yaml.safe_load(handle)
+            params = yaml.load(handle, Loader=_Yaml12Numbers)
     except FileNotFoundError:
         raise InputError(path, "file not found (run from the repository root)") from None
     except yaml.YAMLError as error:

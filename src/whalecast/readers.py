@@ -158,6 +158,8 @@ def _cryptodatadownload(table: RawTable, currency: str) -> RawTable:
 def _check_not_empty(path: Path) -> None:
     if not path.exists():
         raise InputError(path, "file not found")
+    if path.is_dir():
+        raise InputError(path, "is a directory, not a file")
     if path.stat().st_size == 0:
         raise InputError(path, "file is empty")
 

@@ -1,28 +1,78 @@
-"""Entry point shared by the stage scripts: logging set-up, the currency argument, clean failures."""
+"""Entry point shared by the stage scripts: logging set-up, the currency argument, clean failures.
+
+Every line a stage logs reads `<stage> <CUR>: <level>: <message>` (level info, warning or error), so that
+`dvc repro 2>&1 | grep -i warning` finds every warning; the last line before any error counts them.
+"""
 
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from whalecast import storage
 from whalecast.errors import InputError
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM: raised where the stage is, so that its temporary files are removed on the way out."""
+
+    def __init__(self, signal_number: int):
+        self.signal_number = signal_number
+        super().__init__(signal.Signals(signal_number).name)
+
+
+class _LevelFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        record.level = record.levelname.lower()
+        return super().format(record)
+
+
+class _WarningCounter(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+def _interrupt(signal_number, frame):
+    raise Interrupted(signal_number)
 
 
 def run(main: Callable[..., None], per_currency: bool = True) -> None:
     """Call main(currency) from `python stages/<name>.py CURRENCY` (or main() from `python stages/<name>.py`
-    for a stage of all currencies); bad input exits 1 with one line."""
+    for a stage of all currencies); bad input exits 1 with one line, an interrupt 128 + the signal number.
+    The stage's output files replace the old ones together, when main returns."""
     stage_name = Path(sys.argv[0]).stem
     if len(sys.argv) != 1 + per_currency:
         sys.exit(f"usage: python stages/{stage_name}.py{' CURRENCY' if per_currency else ''}")
     arguments = sys.argv[1:]
     prefix = " ".join([stage_name, *arguments])
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"{prefix}: %(message)s"))
-    package_log = logging.getLogger("whalecast")
-    package_log.addHandler(handler)
-    package_log.setLevel(logging.INFO)
+    handler.setFormatter(_LevelFormatter(f"{prefix}: %(level)s: %(message)s"))
+    counter = _WarningCounter()
+    # On the root logger: the package logs from info on, other libraries (and Python warnings) their warnings.
+    logging.getLogger().handlers = [handler, counter]
+    logging.getLogger("whalecast").setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, _interrupt)
+
+    def finish(message: str, code: int = 0) -> None:
+        print(f"{prefix}: info: {message}{counter.count} warning{'' if counter.count == 1 else 's'}", file=sys.stderr)
+        if code:
+            sys.exit(code)
+
     try:
-        main(*arguments)
+        with storage.outputs_together():
+            main(*arguments)
     except InputError as error:
+        finish("")
         print(f"{prefix}: error: {error}", file=sys.stderr)
         sys.exit(1)
+    except Interrupted as interruption:
+        print(f"{prefix}: error: interrupted ({interruption}); outputs left as they were", file=sys.stderr)
+        sys.exit(128 + interruption.signal_number)
+    finish("done, ")

@@ -1,8 +1,10 @@
-"""Files in and out. Writes go to a temporary name first, so a failed run leaves no half file."""
+"""Files in and out. Writes go to a temporary name first, so a failed or interrupted run leaves no half file
+and, within a stage, no mix of new and old outputs."""
 
 import json
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,17 +26,46 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
         raise InputError(path, f"not a readable parquet file with columns {columns or 'any'}: {error}") from None
 
 
+# Set while a stage runs (see outputs_together): its finished files, temporary name -> final path.
+_held_outputs: dict[Path, Path] | None = None
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path to write to; it replaces `path` only when the block ends without error."""
+    """A temporary path to write to; it replaces `path` when the block ends without error, or, inside
+    outputs_together, when that block does."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
         yield temporary
-        os.replace(temporary, path)
-    finally:
+    except BaseException:
         temporary.unlink(missing_ok=True)
+        raise
+    if _held_outputs is None:
+        os.replace(temporary, path)
+    else:
+        _held_outputs[temporary] = path
+
+
+@contextmanager
+def outputs_together() -> Iterator[None]:
+    """Every file written in the block replaces its target only when the whole block ends without error,
+    with SIGINT and SIGTERM held back during the renames: a stage's outputs are all new or all old."""
+    global _held_outputs
+    _held_outputs = {}
+    try:
+        yield
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            for temporary, path in _held_outputs.items():
+                os.replace(temporary, path)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    finally:
+        for temporary in _held_outputs:
+            temporary.unlink(missing_ok=True)
+        _held_outputs = None
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:

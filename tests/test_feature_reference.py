@@ -1,0 +1,462 @@
+"""Every feature the specs allow, against an independent, deliberately naive reference.
+
+features.build_feature_table puts each whale transfer into an hour bucket once and then runs online
+rolling windows over hourly values (fast, and easy to get subtly wrong at an edge). The reference below
+is written straight from the definition in README.md ("featurize: semantics") instead: for every decision
+time T it loops over every event and every bar, compares timestamps directly and aggregates with exact
+arithmetic (math.fsum, statistics.stdev). No buckets, no pandas rolling.
+
+- A feature row T is the close time of an hourly bar (its open time + 1 h).
+- A whale window of w hours at T covers events with T - w h < timestamp + report_delay <= T.
+- A price window of w hours at T holds the w bars that closed in (T - w h, T].
+- Empty whale windows give 0; rows whose longest window reaches before the data are dropped.
+
+The specs are generated from the module's own option lists (WHALE_FILTERS, WHALE_AGGS, ...), so a new
+option is compared automatically; the reference has no entry for an option it does not know, and fails
+loudly (KeyError) until someone writes down what the option means.
+"""
+
+import math
+import statistics
+from itertools import product
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import REPO, clean_market, small_market
+from whalecast import features, ingest, params
+from whalecast.errors import InputError
+from whalecast.readers import RawTable
+
+HOUR = pd.Timedelta(hours=1)
+SECOND = pd.Timedelta(seconds=1)
+START = pd.Timestamp("2024-03-01 00:00", tz="UTC")
+
+# Why a tolerance at all: production sums in a different order (a per-hour bincount, then a compensated
+# running sum that adds each hour as it enters the window and subtracts it as it leaves), computes log returns
+# as log(close) - log(previous close) and variances with an online (Welford) update; the reference sums
+# exactly (math.fsum, statistics.stdev) and takes log(close / previous close). The rounding error of the
+# production side is a few ulps of the magnitudes it adds up, not of the result, so the absolute part of the
+# tolerance is ABS_TOLERANCE times that magnitude (see Reference: `scale`), which is 0 for counts, maxima,
+# minima and empty windows: those must match exactly.
+REL_TOLERANCE = 1e-9
+ABS_TOLERANCE = 1e-9
+
+WHALE_WINDOWS = (1, 2, 5)
+PRICE_WINDOWS = (1, 3, 7)
+# None: the spec leaves transaction_type out, which means "transfer".
+TRANSACTION_TYPES = (None, "any", "mint")
+TYPES_IN_DATA = ("transfer", "mint", "burn")
+OWNER_TYPES = ("exchange", "unknown", "wallet")
+
+
+# --- the specs: every combination the parser allows ---------------------------------------------------------
+
+
+def whale_spec_combinations():
+    """(accepted, refused) raw whale specs: filter x agg x column x transaction_type x window."""
+    accepted, refused = [], []
+    for event_filter, agg, transaction_type, window in product(
+            features.WHALE_FILTERS, features.WHALE_AGGS, TRANSACTION_TYPES, WHALE_WINDOWS):
+        for column in [None] if agg == "count" else features.WHALE_VALUE_COLUMNS:
+            raw = {"source": "whales", "filter": event_filter, "agg": agg, "window": window}
+            if column is not None:
+                raw["column"] = column
+            if transaction_type is not None:
+                raw["transaction_type"] = transaction_type
+            # README: net_inflow (inflow minus outflow) is `sum` only
+            (refused if event_filter == "net_inflow" and agg != "sum" else accepted).append(raw)
+    return accepted, refused
+
+
+def price_spec_combinations():
+    """(accepted, refused) raw price specs: agg x column x window; std needs 2 bars, so 1 becomes 2 for it."""
+    accepted, refused = [], []
+    for agg, column, window in product(features.PRICE_AGGS, features.PRICE_SERIES_LAG, PRICE_WINDOWS):
+        raw = {"source": "prices", "agg": agg, "column": column, "window": window}
+        if agg == "std" and window < 2:  # README: std (ddof 1) needs a window >= 2
+            refused.append(raw)
+            raw = {**raw, "window": 2}
+        accepted.append(raw)
+    return accepted, refused
+
+
+WHALE_SPECS, REFUSED_WHALE_SPECS = whale_spec_combinations()
+PRICE_SPECS, REFUSED_PRICE_SPECS = price_spec_combinations()
+
+
+def default_specs():
+    return params.load(REPO / "params.yaml")["features"]
+
+
+# --- the reference -----------------------------------------------------------------------------------------
+
+
+def is_inflow(event):
+    return event["to_owner_type"] == "exchange" and event["from_owner_type"] != "exchange"
+
+
+def is_outflow(event):
+    return event["from_owner_type"] == "exchange" and event["to_owner_type"] != "exchange"
+
+
+# How much an event counts under each filter: 1 in, 0 out, -1 subtracted (net_inflow's outflows).
+WHALE_FILTER_SIGN = {
+    "all": lambda event: 1,
+    "inflow": lambda event: int(is_inflow(event)),
+    "outflow": lambda event: int(is_outflow(event)),
+    "exchange_to_exchange": lambda event: int(event["from_owner_type"] == "exchange"
+                                              and event["to_owner_type"] == "exchange"),
+    "net_inflow": lambda event: int(is_inflow(event)) - int(is_outflow(event)),
+}
+# Over the (signed) values of the selected events; an empty window gives 0.
+WHALE_AGGREGATIONS = {
+    "sum": math.fsum,
+    "count": len,
+    "max": lambda values: max(values, default=0.0),
+    "mean": lambda values: math.fsum(values) / len(values) if values else 0.0,
+}
+# Each hourly series from a bar and the bar before it (None: the series needs that earlier bar).
+PRICE_SERIES = {
+    "log_return": lambda bar, before: None if before is None else math.log(bar["close"] / before["close"]),
+    "log_volume_change": lambda bar, before: (
+        None if before is None else math.log1p(bar["volume"]) - math.log1p(before["volume"])),
+    "high_low_range": lambda bar, before: math.log(bar["high"] / bar["low"]),
+    "filled": lambda bar, before: float(bar["filled"]),
+}
+# The magnitude production's rounding is relative to, per bar: it takes log returns as a difference of two
+# logs, and the others as the reference does.
+PRICE_SERIES_MAGNITUDE = {
+    "log_return": lambda bar, before: abs(math.log(bar["close"])) + abs(math.log(before["close"])),
+    "log_volume_change": lambda bar, before: math.log1p(bar["volume"]) + math.log1p(before["volume"]),
+    "high_low_range": lambda bar, before: abs(math.log(bar["high"] / bar["low"])),
+    "filled": lambda bar, before: 0.0,
+}
+PRICE_AGGREGATIONS = {
+    "sum": math.fsum,
+    "mean": lambda values: math.fsum(values) / len(values),
+    "std": statistics.stdev,  # ddof 1, computed exactly
+    "min": min,
+    "max": max,
+}
+# Which aggregations have rounding error at all (the others select one of the inputs, or count).
+ROUNDED = {"sum", "mean", "std"}
+
+
+class Reference:
+    """The features at decision time T by loops over every event and bar: slow, and obviously right."""
+
+    def __init__(self, prices: pd.DataFrame, whales: pd.DataFrame, report_delay_seconds=0):
+        self.bars = prices.to_dict("records")
+        self.bar_opening_at = {bar["timestamp"]: bar for bar in self.bars}
+        self.first_open = min(bar["timestamp"] for bar in self.bars)
+        delay = pd.Timedelta(seconds=report_delay_seconds)
+        self.events = [{**event, "known": event["timestamp"] + delay} for event in whales.to_dict("records")]
+        self._in_window = {}  # (T, w) -> events known in (T - w h, T]: the loop is the same for many specs
+
+    def decision_times(self):
+        return [bar["timestamp"] + HOUR for bar in self.bars]
+
+    def events_known_in_window(self, decision_time, window):
+        key = (decision_time, window)
+        if key not in self._in_window:
+            start = decision_time - window * HOUR
+            self._in_window[key] = [event for event in self.events if start < event["known"] <= decision_time]
+        return self._in_window[key]
+
+    def feature(self, raw, decision_time):
+        """(value, scale) of one raw spec at T, or None where its window reaches before the first bar."""
+        if raw["source"] == "whales":
+            return self.whale_feature(raw, decision_time)
+        return self.price_feature(raw, decision_time)
+
+    def whale_feature(self, raw, decision_time):
+        window, agg = raw["window"], raw["agg"]
+        if decision_time - window * HOUR < self.first_open:
+            return None  # warm-up: part of the window lies before the data
+        sign_of = WHALE_FILTER_SIGN[raw.get("filter", "all")]
+        wanted_type = raw.get("transaction_type", "transfer").strip().lower()
+        values = []
+        for event in self.events_known_in_window(decision_time, window):
+            if wanted_type != "any" and event["transaction_type"] != wanted_type:
+                continue
+            sign = sign_of(event)
+            if sign != 0:
+                values.append(sign * event[raw["column"]] if agg != "count" else sign)
+        value = WHALE_AGGREGATIONS[agg](values)
+        magnitude = math.fsum(abs(value) for value in values) / max(len(values), 1)
+        scale = {"sum": magnitude * max(len(values), 1), "mean": magnitude}.get(agg, 0.0)
+        return value, scale
+
+    def price_feature(self, raw, decision_time):
+        window, column, agg = raw["window"], raw["column"], raw["agg"]
+        start = decision_time - window * HOUR
+        closed = [bar for bar in self.bars if start < bar["timestamp"] + HOUR <= decision_time]
+        values = [PRICE_SERIES[column](bar, self.bar_before(bar)) for bar in closed]
+        if len(values) < window or None in values:
+            return None  # warm-up: a bar of the window, or the bar one of them needs, is not in the data
+        value = PRICE_AGGREGATIONS[agg](values)
+        # The online accumulators have seen every value since the start, not only this window's.
+        magnitudes = [PRICE_SERIES_MAGNITUDE[column](bar, self.bar_before(bar)) for bar in self.bars
+                      if bar["timestamp"] + HOUR <= decision_time and PRICE_SERIES[column](bar, self.bar_before(bar))
+                      is not None]
+        return value, max(magnitudes) if agg in ROUNDED else 0.0
+
+    def bar_before(self, bar):
+        return self.bar_opening_at.get(bar["timestamp"] - HOUR)
+
+    def table(self, raw_specs, names):
+        """Decision times where every spec has a complete window, values and scales as {name: [...]}."""
+        times, values, scales = [], {name: [] for name in names}, {name: [] for name in names}
+        for decision_time in self.decision_times():
+            row = [self.feature(raw, decision_time) for raw in raw_specs]
+            if any(cell is None for cell in row):
+                continue
+            times.append(decision_time)
+            for name, (value, scale) in zip(names, row):
+                values[name].append(value)
+                scales[name].append(scale)
+        return times, values, scales
+
+
+def assert_matches_reference(prices, whales, raw_specs, report_delay_seconds=0):
+    """build_feature_table on raw_specs equals the reference, row for row and column for column."""
+    specs = features.parse_specs(raw_specs)
+    names = [spec.name for spec in specs]
+    actual = features.build_feature_table(prices, whales, specs,
+                                          report_delay=features.parse_report_delay(report_delay_seconds))
+    times, expected, scales = Reference(prices, whales, report_delay_seconds).table(raw_specs, names)
+    assert times, "no complete row: the data is too short for the test to say anything"
+    assert actual["timestamp"].tolist() == times
+    assert actual.columns.tolist() == ["timestamp", *names]
+    mismatches = []
+    for name in names:
+        got, want = actual[name].to_numpy(dtype=float), np.array(expected[name], dtype=float)
+        allowed = REL_TOLERANCE * np.abs(want) + ABS_TOLERANCE * np.array(scales[name])
+        for row in np.flatnonzero(~(np.abs(got - want) <= allowed)):  # NaN counts as a mismatch
+            mismatches.append(f"{name} at {times[row]}: got {got[row]!r}, reference {want[row]!r}")
+    assert not mismatches, f"{len(mismatches)} values differ, e.g.\n" + "\n".join(mismatches[:8])
+    return actual
+
+
+# --- hand-made data with events on every window edge ------------------------------------------------------
+
+EDGE_HOURS = 48
+# Decision times (whole hours after START) with events on them and one second either side. Every whole hour
+# is both some row's T and some other row's T - w h, so these are the edges of every window: both ends.
+EDGE_EVENT_HOURS = (0, 1, 2, 3, 5, 8, 9, 13, 14, 20, 26, 27, 31, 40, 47, 48)
+# Owner pairs by the flow they make; 16 slots (one per edge hour) cover every flow x type and every pair.
+FLOWS = {
+    "inflow": [("unknown", "exchange"), ("wallet", "exchange")],
+    "outflow": [("exchange", "unknown"), ("exchange", "wallet")],
+    "exchange_to_exchange": [("exchange", "exchange")],
+    "neither": [("unknown", "unknown"), ("unknown", "wallet"), ("wallet", "unknown"), ("wallet", "wallet")],
+}
+MISSING_HOURS = (6, 7, 11, 30)  # bars an exchange did not deliver: ingest fills them flat, volume 0
+
+
+def flow_of(source, target):
+    return next(flow for flow, pairs in FLOWS.items() if (source, target) in pairs)
+
+
+def edge_prices():
+    """EDGE_HOURS hourly bars through ingest, some hours missing, one real bar with zero volume."""
+    rng = np.random.default_rng(5)
+    rows, close = [], 2_000.0
+    for hour in range(EDGE_HOURS):
+        open_ = close * math.exp(rng.normal(0, 0.002))  # not the previous close: open and close differ
+        close = open_ * math.exp(rng.normal(0, 0.01))
+        high, low = max(open_, close) * math.exp(rng.uniform(0, 0.01)), min(open_, close) * math.exp(-rng.uniform(0, 0.01))
+        volume = 0.0 if hour == 17 else float(rng.uniform(10, 5_000))
+        if hour not in MISSING_HOURS:
+            rows.append({"timestamp": (START + hour * HOUR).isoformat(), "open": open_, "high": high, "low": low,
+                         "close": close, "volume": volume})
+    prices = ingest.clean_prices(RawTable(pd.DataFrame(rows), "edge prices"), max_gap_hours=72)
+    assert prices["filled"].sum() == len(MISSING_HOURS) and (prices["volume"] == 0).sum() == len(MISSING_HOURS) + 1
+    return prices
+
+
+def edge_whales(report_delay_seconds):
+    """Events known exactly on whole hours and one second either side, mixed owners and types, through ingest."""
+    delay = pd.Timedelta(seconds=report_delay_seconds)
+    rows = []
+    for index, (hour, offset) in enumerate(product(EDGE_EVENT_HOURS, (-1, 0, 1))):
+        slot = (index // 3 + 5 * (offset + 1)) % len(EDGE_EVENT_HOURS)  # rotated, so each offset gets its own mix
+        pairs = FLOWS[list(FLOWS)[slot % len(FLOWS)]]
+        source, target = pairs[(slot // len(FLOWS)) % len(pairs)]
+        rows.append({
+            "timestamp": (START + hour * HOUR + offset * SECOND - delay).isoformat(), "symbol": "btc",
+            # distinct sizes, and amount not proportional to amount_usd, so a mixed-up column shows
+            "amount_usd": 1_000_000.0 + 37_000.0 * index, "amount": 10.0 + (index * 7) % 13,
+            "from_owner_type": source, "to_owner_type": target,
+            "transaction_type": TYPES_IN_DATA[(slot // len(FLOWS)) % len(TYPES_IN_DATA)],
+        })
+    rows += [  # known before the first bar opened, and after the last row: in no window at all
+        {"timestamp": (START - 3 * HOUR - delay).isoformat(), "symbol": "BTC", "amount_usd": 5e6, "amount": 99.0,
+         "from_owner_type": "unknown", "to_owner_type": "exchange", "transaction_type": "transfer"},
+        {"timestamp": (START + (EDGE_HOURS + 2) * HOUR - delay).isoformat(), "symbol": "BTC", "amount_usd": 6e6,
+         "amount": 98.0, "from_owner_type": "exchange", "to_owner_type": "unknown", "transaction_type": "transfer"},
+    ]
+    whales = ingest.clean_whales(RawTable(pd.DataFrame(rows), "edge whales"), "BTC")
+    return whales[features.WHALE_INPUT_COLUMNS]
+
+
+def test_edge_data_has_every_flow_type_and_owner_pair_on_and_beside_the_hour():
+    # The edge tests below are only as good as this data: each flow of each transaction type, and each owner
+    # pair, sits on a whole hour (an edge) and one second either side of one.
+    whales = edge_whales(0)
+    offset = (whales["timestamp"] - whales["timestamp"].dt.floor("h") + SECOND) % HOUR - SECOND
+    for seconds in (-1, 0, 1):
+        beside = whales[offset == seconds * SECOND]
+        pairs = list(zip(beside["from_owner_type"].astype(str), beside["to_owner_type"].astype(str)))
+        assert set(pairs) == {pair for flow_pairs in FLOWS.values() for pair in flow_pairs}, seconds
+        assert {(flow_of(*pair), kind) for pair, kind in zip(pairs, beside["transaction_type"])} == set(
+            product(FLOWS, TYPES_IN_DATA)), seconds
+
+
+def test_the_reference_agrees_with_values_worked_out_by_hand():
+    # Guards the reference itself: two transfers and two bars, the answers computed on paper.
+    prices = pd.DataFrame({
+        "timestamp": pd.to_datetime([START, START + HOUR, START + 2 * HOUR]), "open": [100.0, 100.0, 110.0],
+        "high": [101.0, 112.0, 121.0], "low": [99.0, 100.0, 110.0], "close": [100.0, 110.0, 121.0],
+        "volume": [0.0, 1.0, 3.0], "filled": [False, False, False]})
+    whales = pd.DataFrame({
+        "timestamp": [START + 2 * HOUR, START + 3 * HOUR - SECOND, START + 3 * HOUR],
+        "amount": [1.0, 2.0, 4.0], "amount_usd": [10.0, 20.0, 40.0],
+        "from_owner_type": ["unknown", "exchange", "wallet"], "to_owner_type": ["exchange", "unknown", "exchange"],
+        "transaction_type": ["transfer", "transfer", "mint"]})
+    reference = Reference(prices, whales)
+    at = START + 3 * HOUR  # the close of the third bar
+
+    def value(**raw):
+        return reference.feature(raw, at)[0]
+
+    # window 1 h at T: (T - 1 h, T]: the transfer exactly at T - 1 h is out, the one a second before T is in
+    assert value(source="whales", agg="count", window=1) == 1
+    assert value(source="whales", filter="net_inflow", agg="sum", column="amount_usd", window=2) == 10.0 - 20.0
+    assert value(source="whales", agg="mean", column="amount", window=2) == 1.5
+    assert value(source="whales", agg="max", column="amount_usd", window=1, transaction_type="mint") == 40.0
+    assert value(source="whales", filter="inflow", agg="max", column="amount_usd", window=1) == 0.0
+    assert value(source="prices", agg="sum", column="log_return", window=2) == pytest.approx(math.log(1.21))
+    assert value(source="prices", agg="std", column="log_return", window=2) == pytest.approx(0.0, abs=1e-15)
+    assert value(source="prices", agg="sum", column="log_volume_change", window=1) == math.log(4) - math.log(2)
+    assert value(source="prices", agg="max", column="high_low_range", window=3) == math.log(1.12)
+    assert reference.feature({"source": "prices", "agg": "sum", "column": "log_return", "window": 3}, at) is None
+    assert reference.feature({"source": "whales", "agg": "count", "window": 4}, at) is None
+
+
+@pytest.mark.parametrize("spec", REFUSED_WHALE_SPECS + REFUSED_PRICE_SPECS, ids=str)
+def test_the_parser_refuses_what_the_readme_rules_out(spec):
+    problem = "net_inflow.*only supports agg: sum" if spec["source"] == "whales" else "std needs a window of at least 2"
+    with pytest.raises(InputError, match=problem):
+        features.parse_specs([spec])
+
+
+def test_the_parser_accepts_every_other_combination_with_its_fields():
+    specs = features.parse_specs(WHALE_SPECS + PRICE_SPECS)
+    assert len({spec.name for spec in specs}) == len(WHALE_SPECS) + len(PRICE_SPECS)
+    for raw, spec in zip(WHALE_SPECS + PRICE_SPECS, specs):
+        assert (spec.source, spec.agg, spec.window, spec.column) == (raw["source"], raw["agg"], raw["window"],
+                                                                      raw.get("column"))
+        if raw["source"] == "whales":
+            assert (spec.filter, spec.transaction_type) == (raw["filter"], raw.get("transaction_type", "transfer"))
+
+
+@pytest.mark.parametrize("report_delay_seconds", [0, 90, 5 * 3600 + 90])
+def test_every_whale_combination_matches_the_reference_on_the_window_edges(report_delay_seconds):
+    # Whale specs alone: the warm-up is then 4 rows, so the first row's 5 h window starts exactly at the first
+    # bar's open, and events just before and at it must stay out.
+    assert_matches_reference(edge_prices(), edge_whales(report_delay_seconds), WHALE_SPECS, report_delay_seconds)
+
+
+def test_every_price_combination_matches_the_reference_with_filled_bars():
+    assert_matches_reference(edge_prices(), edge_whales(0), PRICE_SPECS)
+
+
+def test_whale_and_price_combinations_together_match_the_reference():
+    # The price windows set the warm-up here (7 bars + the bar before), and every column must still line up.
+    assert_matches_reference(edge_prices(), edge_whales(90), WHALE_SPECS + PRICE_SPECS, 90)
+
+
+@pytest.mark.parametrize("report_delay_seconds", [0, 90, 5 * 3600 + 90])
+def test_the_default_specs_match_the_reference_on_the_window_edges(report_delay_seconds):
+    assert_matches_reference(edge_prices(), edge_whales(report_delay_seconds), default_specs(), report_delay_seconds)
+
+
+@pytest.mark.parametrize("report_delay_seconds", [0, 1_200])
+def test_the_default_specs_match_the_reference_on_the_sample_market(report_delay_seconds):
+    prices, whales = clean_market(small_market(hours=120, seed=3))
+    whales = whales[features.WHALE_INPUT_COLUMNS]
+    assert len(whales) > 200
+    assert_matches_reference(prices, whales, default_specs(), report_delay_seconds)
+
+
+# --- property-based: random bars, random events --------------------------------------------------------------
+
+PROPERTY_SETTINGS = settings(deadline=None, derandomize=True, database=None, max_examples=25,
+                             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@st.composite
+def hourly_bars(draw, min_hours, max_hours):
+    """A complete hourly grid as ingest writes it: random moves, open away from the previous close, some
+    hours missing (flat at the previous close, zero volume, filled)."""
+    hours = draw(st.integers(min_hours, max_hours))
+    close = draw(st.floats(0.01, 1e5))
+    rows = []
+    for hour in range(hours):
+        timestamp = START + hour * HOUR
+        if hour > 0 and draw(st.integers(0, 4)) == 0:
+            rows.append((timestamp, close, close, close, close, 0.0, True))
+            continue
+        open_ = close * math.exp(draw(st.floats(-0.05, 0.05)))
+        close = close * math.exp(draw(st.floats(-0.2, 0.2)))
+        high = max(open_, close) * math.exp(draw(st.floats(0, 0.05)))
+        low = min(open_, close) * math.exp(-draw(st.floats(0, 0.05)))
+        volume = draw(st.one_of(st.just(0.0), st.floats(0, 1e7)))
+        rows.append((timestamp, open_, high, low, close, volume, False))
+    prices = pd.DataFrame(rows, columns=["timestamp", "open", "high", "low", "close", "volume", "filled"])
+    prices["timestamp"] = prices["timestamp"].astype("datetime64[ns, UTC]")
+    return prices
+
+
+@st.composite
+def whale_events(draw, hours, report_delay_seconds):
+    """Transfers in any order, known within and around the bars; many exactly on or a second off an hour."""
+    first, last = -3 * 3600, (hours + 2) * 3600  # seconds after START at which they become known
+    on_an_edge = st.builds(lambda hour, offset: hour * 3600 + offset, st.integers(first // 3600, last // 3600),
+                           st.sampled_from([-1, 0, 1]))
+    event = st.tuples(
+        st.one_of(st.integers(first, last), on_an_edge), st.sampled_from(OWNER_TYPES), st.sampled_from(OWNER_TYPES),
+        st.sampled_from(TYPES_IN_DATA), st.floats(0, 1e10), st.floats(0, 1e6))
+    rows = draw(st.lists(event, max_size=30))
+    whales = pd.DataFrame(rows, columns=["known", "from_owner_type", "to_owner_type", "transaction_type",
+                                         "amount_usd", "amount"])
+    whales["timestamp"] = (START + pd.to_timedelta(whales["known"] - report_delay_seconds, unit="s")).astype(
+        "datetime64[ns, UTC]")
+    # As ingest writes them: owner types categorical, types as text.
+    for column in ("from_owner_type", "to_owner_type"):
+        whales[column] = whales[column].astype("category")
+    whales["transaction_type"] = whales["transaction_type"].astype("string")
+    return whales[features.WHALE_INPUT_COLUMNS]
+
+
+report_delays = st.one_of(st.just(0), st.sampled_from([1, 90, 3600, 5 * 3600 + 90]), st.integers(0, 6 * 3600))
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data(), report_delay_seconds=report_delays)
+def test_random_whale_events_match_the_reference_for_every_whale_combination(data, report_delay_seconds):
+    prices = data.draw(hourly_bars(5, 14), label="prices")
+    whales = data.draw(whale_events(len(prices), report_delay_seconds), label="whales")
+    assert_matches_reference(prices, whales, WHALE_SPECS, report_delay_seconds)
+
+
+@PROPERTY_SETTINGS
+@given(prices=hourly_bars(8, 30))
+def test_random_bars_match_the_reference_for_every_price_combination(prices):
+    assert_matches_reference(prices, pd.DataFrame(columns=features.WHALE_INPUT_COLUMNS).astype(
+        {"timestamp": "datetime64[ns, UTC]", "amount": float, "amount_usd": float}), PRICE_SPECS)
