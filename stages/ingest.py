@@ -12,7 +12,7 @@ file except Binance's monthly kline dumps, which are published after the month c
 
 from dataclasses import dataclass
 
-from whalecast import ingest, params, paths, readers, stage, storage, synthetic
+from whalecast import features, ingest, params, paths, readers, stage, storage, synthetic
 
 SOURCES = ("synthetic", "files")
 PARTIAL_CANDLE = ("auto", "drop", "keep")
@@ -58,7 +58,9 @@ def clean_prices_from_files(currency: str, settings: DataSettings):
 
 
 def main(currency: str) -> None:
-    settings = params.build(DataSettings, params.section(params.load(), "data"), "data")
+    all_params = params.load()
+    settings = params.build(DataSettings, params.section(all_params, "data"), "data")
+    report_delay = features.parse_report_delay(params.section(all_params, "whale_report_delay_seconds"))
     if settings.source == "files":
         raw_whales = readers.read_whales(currency, skip_bad_pages=settings.skip_bad_rows)
         prices = clean_prices_from_files(currency, settings)
@@ -67,6 +69,7 @@ def main(currency: str) -> None:
         raw_prices, raw_whales = synthetic.generate_market(currency, market_settings).raw_tables()
         prices = ingest.clean_prices(raw_prices, max_gap_hours=settings.max_gap_hours)
     whales = ingest.clean_whales(raw_whales, currency, skip_bad_rows=settings.skip_bad_rows)
+    ingest.check_time_resolution(whales, raw_whales.source, report_delay)
     # Both tables are checked before either is written, so bad input leaves no output behind.
     storage.write_parquet(prices, paths.prices(currency))
     storage.write_parquet(whales, paths.whales(currency))

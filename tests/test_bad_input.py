@@ -70,7 +70,7 @@ PRICE_CASES = {
                         "line 5: timestamp '1709262000' is an epoch number, but other rows are ISO-8601 text"),
     "year typo": (GOOD_PRICES.replace("2024-03-01T03:00:00Z", "2124-03-01T03:00:00Z"),
                   "line 5: timestamp '2124-03-01T03:00:00Z' is outside 1970..2100"),
-    "semicolons": (GOOD_PRICES.replace(",", ";"), "must be comma-separated"),
+    "semicolons": (GOOD_PRICES.replace(",", ";"), "looks like `;`-separated (a spreadsheet's export"),
 }
 
 

@@ -156,6 +156,7 @@ class Reference:
         delay = pd.Timedelta(seconds=report_delay_seconds)
         self.events = [{**event, "known": event["timestamp"] + delay} for event in whales.to_dict("records")]
         self._in_window = {}  # (T, w) -> events known in (T - w h, T]: the loop is the same for many specs
+        self._series = {}
 
     def decision_times(self):
         return [bar["timestamp"] + HOUR for bar in self.bars]
@@ -194,19 +195,25 @@ class Reference:
     def price_feature(self, raw, decision_time):
         window, column, agg = raw["window"], raw["column"], raw["agg"]
         start = decision_time - window * HOUR
-        closed = [bar for bar in self.bars if start < bar["timestamp"] + HOUR <= decision_time]
-        values = [PRICE_SERIES[column](bar, self.bar_before(bar)) for bar in closed]
+        values = [value for closes, value, _ in self.series(column) if start < closes <= decision_time]
         if len(values) < window or None in values:
             return None  # warm-up: a bar of the window, or the bar one of them needs, is not in the data
-        value = PRICE_AGGREGATIONS[agg](values)
         # The online accumulators have seen every value since the start, not only this window's.
-        magnitudes = [PRICE_SERIES_MAGNITUDE[column](bar, self.bar_before(bar)) for bar in self.bars
-                      if bar["timestamp"] + HOUR <= decision_time and PRICE_SERIES[column](bar, self.bar_before(bar))
-                      is not None]
-        return value, max(magnitudes) if agg in ROUNDED else 0.0
+        seen = [magnitude for closes, value, magnitude in self.series(column)
+                if closes <= decision_time and value is not None]
+        return PRICE_AGGREGATIONS[agg](values), max(seen) if agg in ROUNDED else 0.0
 
-    def bar_before(self, bar):
-        return self.bar_opening_at.get(bar["timestamp"] - HOUR)
+    def series(self, column):
+        """[(close time, value, magnitude)] of one hourly series, bar by bar (computed once per column)."""
+        if column not in self._series:
+            rows = []
+            for bar in self.bars:
+                before = self.bar_opening_at.get(bar["timestamp"] - HOUR)
+                value = PRICE_SERIES[column](bar, before)
+                magnitude = None if value is None else PRICE_SERIES_MAGNITUDE[column](bar, before)
+                rows.append((bar["timestamp"] + HOUR, value, magnitude))
+            self._series[column] = rows
+        return self._series[column]
 
     def table(self, raw_specs, names):
         """Decision times where every spec has a complete window, values and scales as {name: [...]}."""
@@ -396,7 +403,7 @@ def test_the_default_specs_match_the_reference_on_the_sample_market(report_delay
 
 # --- property-based: random bars, random events --------------------------------------------------------------
 
-PROPERTY_SETTINGS = settings(deadline=None, derandomize=True, database=None, max_examples=25,
+PROPERTY_SETTINGS = settings(deadline=None, derandomize=True, database=None, max_examples=3000,
                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -416,7 +423,9 @@ def hourly_bars(draw, min_hours, max_hours):
         close = close * math.exp(draw(st.floats(-0.2, 0.2)))
         high = max(open_, close) * math.exp(draw(st.floats(0, 0.05)))
         low = min(open_, close) * math.exp(-draw(st.floats(0, 0.05)))
-        volume = draw(st.one_of(st.just(0.0), st.floats(0, 1e7)))
+        # 0, or at least a satoshi: the variance of numbers below ~1e-154 underflows in any float64 code,
+        # which the exact reference does not model.
+        volume = draw(st.one_of(st.just(0.0), st.floats(1e-8, 1e7)))
         rows.append((timestamp, open_, high, low, close, volume, False))
     prices = pd.DataFrame(rows, columns=["timestamp", "open", "high", "low", "close", "volume", "filled"])
     prices["timestamp"] = prices["timestamp"].astype("datetime64[ns, UTC]")

@@ -85,7 +85,7 @@ def test_whale_json_keeps_the_currency_in_any_case_and_counts_the_rest(tmp_path,
                                             pd.Timestamp(1709269400, unit="s", tz="UTC")]
     assert whales["to_owner"].tolist() == ["binance", "binance"]
     assert whales["from_owner"].isna().all()  # `owner` is absent for unknown wallets
-    assert "1 of other symbols skipped, 1 exact duplicates dropped" in caplog.text
+    assert "1 of other symbols skipped, 1 duplicates dropped (0 with an id seen before, 1 identical" in caplog.text
 
 
 def test_an_empty_api_response_is_a_currency_without_whales(tmp_path):
@@ -105,9 +105,9 @@ def test_whale_csv_with_only_the_required_columns(tmp_path):
     path = tmp_path / "BTC.csv"
     path.write_text("timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type,note\n"
                     "2024-03-01T05:10:00Z,BTC,10,600000,exchange,unknown,x\n"
-                    "2024-03-01T05:20:00Z,btc,12,720000,,exchange,y\n")
+                    "2024-03-01T05:20:00Z,btc,12,720000,Unknown,exchange,y\n")
     whales = ingest.clean_whales(readers.read_csv(path), "BTC")
-    assert whales["from_owner_type"].tolist() == ["exchange", "unknown"]  # blank owner type reads as unknown
+    assert whales["from_owner_type"].tolist() == ["exchange", "unknown"]
     assert whales["hash"].isna().all()
     assert "note" not in whales.columns
 
@@ -142,10 +142,9 @@ def test_cursor_pages_are_merged_without_repeats(tmp_path, monkeypatch, caplog):
     with caplog.at_level(logging.INFO, logger="whalecast"):
         table = readers.read_whales("BTC")
         whales = ingest.clean_whales(table, "BTC")
-    assert "2 pages" in caplog.text and "1 repeated (same blockchain and hash) dropped" in caplog.text
-    assert list(table.frame.index) == ["0001.json: transactions[0]", "0001.json: transactions[1]",
-                                       "0001.json: transactions[2]", "0002.json: transactions[1]",
-                                       "0002.json: transactions[2]"]
+    assert "2 pages" in caplog.text and "1 duplicates dropped (0 with an id seen before, 1 identical" in caplog.text
+    assert list(table.frame.index) == [f"{page}.json: transactions[{index}]" for page in ("0001", "0002")
+                                       for index in range(3)]
     assert whales["transaction_type"].tolist() == ["transfer"] * 4 + ["mint"]
     assert "types: transfer 4, mint 1" in caplog.text
 

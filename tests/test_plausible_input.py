@@ -12,7 +12,8 @@ import pytest
 
 from conftest import edit_params, run, run_stage
 from test_bad_input import GOOD_PRICES, GOOD_WHALES, assert_clean_failure, files_project
-from whalecast import params, paths
+from whalecast import ingest, params, paths, readers
+from whalecast.errors import InputError
 
 # --- params ----------------------------------------------------------------------------------------------
 
@@ -36,10 +37,8 @@ def test_a_learning_rate_in_exponent_notation_trains(project):
 
 def test_a_huge_report_delay_is_named_with_its_range(project):
     edit_params(project, whale_report_delay_seconds=1.0e12)
-    run_stage(project, "ingest")
-    result = run_stage(project, "featurize", check=False)
-    assert_clean_failure(result, project, "params.yaml: whale_report_delay_seconds must be",
-                         "0..2592000", "1e+12", outputs=(paths.FEATURES,))
+    assert_clean_failure(run_stage(project, "ingest", check=False), project,
+                         "params.yaml: whale_report_delay_seconds must be", "0..2592000", "1e+12")
 
 
 def test_a_price_path_that_is_a_directory_is_named(project):
@@ -131,3 +130,128 @@ def test_outputs_of_a_stage_are_replaced_together(tmp_path):
         storage.write_text("new b", second)
     assert (first.read_text(), second.read_text()) == ("new a", "new b")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+# --- whale records: duplicates (1c) ----------------------------------------------------------------------
+
+def whale_record(id_=None, symbol="eth", amount=100, amount_usd=300000, hash_="0xabc", timestamp=1709254855,
+                 source="unknown", target="exchange"):
+    record = {"blockchain": "ethereum", "symbol": symbol, "hash": hash_, "timestamp": timestamp, "amount": amount,
+              "amount_usd": amount_usd, "transaction_type": "transfer", "from": {"owner_type": source},
+              "to": {"owner": "binance", "owner_type": target}}
+    return {"id": id_, **record} if id_ is not None else record
+
+
+def write_json(path, transactions):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"result": "success", "count": len(transactions), "transactions": transactions}))
+    return path
+
+
+def test_two_transfers_of_one_transaction_with_equal_amounts_are_two_records(tmp_path, caplog):
+    path = write_json(tmp_path / "ETH.json", [whale_record("1"), whale_record("2")])
+    with caplog.at_level("INFO"):
+        whales = ingest.clean_whales(readers.read_whales_json(path), "ETH")
+    assert len(whales) == 2 and whales["id"].tolist() == ["1", "2"]
+    assert "0 duplicates dropped" in caplog.text
+
+
+def test_a_record_seen_again_is_dropped_by_id_and_counted(tmp_path, caplog):
+    path = write_json(tmp_path / "ETH.json", [whale_record("1"), whale_record("1"), whale_record("2", amount=5)])
+    with caplog.at_level("INFO"):
+        whales = ingest.clean_whales(readers.read_whales_json(path), "ETH")
+    assert whales["id"].tolist() == ["1", "2"]
+    assert "1 duplicates dropped (1 with an id seen before, 0 identical records without an id)" in caplog.text
+
+
+def test_without_ids_only_identical_records_are_duplicates(tmp_path, caplog):
+    path = write_json(tmp_path / "ETH.json", [whale_record(), whale_record(), whale_record(amount=5)])
+    with caplog.at_level("INFO"):
+        whales = ingest.clean_whales(readers.read_whales_json(path), "ETH")
+    assert whales["amount"].tolist() == [100, 5]
+    assert "1 duplicates dropped (0 with an id seen before, 1 identical records without an id)" in caplog.text
+
+
+def test_pages_keep_a_transfer_whose_transaction_also_carries_another_symbol(tmp_path, caplog):
+    # Page 2 repeats page 1's last record (cursor overlap) and has a USDT record of the same on-chain transaction.
+    write_json(tmp_path / "ETH" / "00001.json", [whale_record("7", amount=1), whale_record("8")])
+    write_json(tmp_path / "ETH" / "00002.json", [whale_record("9", symbol="usdt"), whale_record("8"),
+                                                 whale_record("10", hash_="0xdef")])
+    with caplog.at_level("INFO"):
+        whales = ingest.clean_whales(readers.read_whale_pages(tmp_path / "ETH"), "ETH")
+    assert whales["id"].tolist() == ["7", "8", "10"]
+    assert "1 duplicates dropped (1 with an id seen before" in caplog.text
+
+
+# --- whale timestamps that lost precision (1a) ------------------------------------------------------------
+
+WHALE_CSV_HEADER = "timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type\n"
+
+
+def test_epochs_in_scientific_notation_are_refused(project):
+    files_project(project, whales_name="BTC.csv", whales=WHALE_CSV_HEADER
+                  + "1709254855000,btc,1,600000,unknown,exchange\n1.70925E+12,btc,1,600000,unknown,exchange\n")
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/whales/BTC.csv",
+                         "line 3: timestamp '1.70925E+12' is in scientific notation")
+
+
+@pytest.mark.parametrize("step, described, delay", [(60, "a whole minute", 60), (3600, "a whole hour", 3600),
+                                                     (10_000, "a multiple of 10000 s", 10_000)])
+def test_whale_timestamps_rounded_to_a_minute_or_more_need_a_report_delay(project, step, described, delay):
+    times = [1709254800 // step * step + step * k for k in (1, 4, 9)]  # multiples of step, and of no more
+    files_project(project, whales=json.dumps({"result": "success", "count": 3, "transactions": [
+        whale_record(str(k), symbol="btc", timestamp=time) for k, time in enumerate(times)]}))
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/whales/BTC.json",
+                         f"every timestamp is {described}", f"whale_report_delay_seconds to at least {delay}")
+    edit_params(project, whale_report_delay_seconds=delay)
+    assert "every timestamp is" in run_stage(project, "ingest").stderr  # still said, as info
+
+
+def test_a_few_whole_minute_timestamps_are_not_taken_for_rounding(tmp_path):
+    path = write_json(tmp_path / "BTC.json", [whale_record("1", symbol="btc", timestamp=1709254800),
+                                              whale_record("2", symbol="btc", timestamp=1709254860)])
+    assert len(ingest.clean_whales(readers.read_whales_json(path), "BTC")) == 2
+
+
+# --- parse errors that name the real problem (1g) --------------------------------------------------------
+
+def test_semicolons_with_comma_decimals_are_named(project):
+    text = GOOD_PRICES.replace(",", ";").replace("100.5", "100,5")
+    files_project(project, prices=text)
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
+                         "looks like `;`-separated with `,` decimals")
+
+
+def test_a_tab_separated_file_is_named(project):
+    files_project(project, prices=GOOD_PRICES.replace(",", "\t"))
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
+                         "looks tab-separated")
+
+
+def test_excel_serial_dates_are_named(project):
+    text = "timestamp,open,high,low,close,volume\n" + "".join(
+        f"{45352 + hour / 24:.6f},100,101,99,100.5,10\n" for hour in range(5))
+    files_project(project, prices=text)
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
+                         "line 2: timestamp '45352.000000' looks like an Excel serial date (2024-03-01 00:00)")
+
+
+def test_a_quoted_field_spanning_lines_keeps_row_numbers_as_an_editor_shows_them(tmp_path):
+    path = tmp_path / "BTC.csv"
+    path.write_text(WHALE_CSV_HEADER.replace("\n", ",note\n")
+                    + '2024-03-01T05:10:07Z,BTC,10,600000,exchange,unknown,"a note\nover\nthree lines"\n'
+                    + "2024-03-01T05:20:07Z,btc,12,lots,unknown,exchange,x\n")
+    with pytest.raises(InputError, match="line 5: amount_usd 'lots' is not a number"):
+        ingest.clean_whales(readers.read_csv(path), "BTC")
+
+
+@pytest.mark.parametrize("owner_type", [None, ""])
+def test_a_null_owner_type_is_a_bad_row(tmp_path, caplog, owner_type):
+    records = [whale_record("1", symbol="btc"), whale_record("2", symbol="btc", target=owner_type)]
+    path = write_json(tmp_path / "BTC.json", records)
+    with pytest.raises(InputError, match=r"BTC.json: transactions\[1\]: to_owner_type is empty"):
+        ingest.clean_whales(readers.read_whales_json(path), "BTC")
+    with caplog.at_level("INFO"):
+        whales = ingest.clean_whales(readers.read_whales_json(path), "BTC", skip_bad_rows=True)
+    assert whales["id"].tolist() == ["1"]
+    assert "1 malformed rows" in caplog.text and "1 empty to_owner_type" in caplog.text

@@ -20,6 +20,8 @@ HOUR = pd.Timedelta(hours=1)
 _EPOCH_UNITS_NS = [(1e11, 10**9), (1e14, 10**6), (1e17, 10**3)]
 _EARLIEST, _LATEST = pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2100-01-01", tz="UTC")
 _LATEST_EPOCH_SECONDS = _LATEST.timestamp()
+# Spreadsheets count days from 1899-12-30: 20000..80000 is 1954..2119, and as epoch seconds it would be 1 January 1970.
+_EXCEL_EPOCH, _EXCEL_SERIAL_DAYS = pd.Timestamp("1899-12-30"), (20_000, 80_000)
 
 
 def _require_columns(table: RawTable, required: list[str]) -> None:
@@ -80,7 +82,17 @@ def _timestamps(table: RawTable, bad_rows: BadRows) -> pd.Series:
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
         return raw.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
     numbers = pd.to_numeric(raw, errors="coerce")
+    if not pd.api.types.is_numeric_dtype(raw):
+        scientific = raw.astype("string").str.fullmatch(r"\s*[-+]?\d+(\.\d*)?[eE][-+]?\d+\s*").fillna(False)
+        bad_rows.reject(scientific, "timestamps in scientific notation", lambda label: (
+            f"timestamp '{raw.loc[label]}' is in scientific notation, as a spreadsheet shows large numbers: rounded "
+            "to a few digits it can be hours off; export the column as whole numbers or ISO-8601 text"))
     if len(raw) and numbers.notna().all():  # an empty column has no numbers to go by
+        excel = (numbers >= _EXCEL_SERIAL_DAYS[0]) & (numbers < _EXCEL_SERIAL_DAYS[1])
+        bad_rows.reject(excel, "Excel serial dates", lambda label: (
+            f"timestamp '{raw.loc[label]}' looks like an Excel serial date "
+            f"({_EXCEL_EPOCH + pd.Timedelta(days=float(numbers.loc[label])):%Y-%m-%d %H:%M}); export the column as "
+            "ISO-8601 text or epoch seconds"))
         return _from_epoch(table, numbers, bad_rows)
     parsed = pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce")
     empty = raw.isna() | (raw.astype("string").str.strip() == "")
@@ -215,9 +227,11 @@ def _fill_missing_hours(table: RawTable, bars: pd.DataFrame, max_gap_hours: int)
 
 
 def clean_whales(table: RawTable, currency: str, skip_bad_rows: bool = False) -> pd.DataFrame:
-    """The currency's whale records (symbol match, any case), typed, sorted by time, exact duplicates dropped.
+    """The currency's whale records (symbol match, any case), typed, sorted by time, duplicates dropped.
 
-    A malformed record is an error, or with skip_bad_rows dropped and counted."""
+    Records with distinct ids are distinct, even of one on-chain transaction with equal amounts; a duplicate
+    is a record whose id was seen before or, without an id, an identical record. A malformed record (a
+    number or owner type missing, say) is an error, or with skip_bad_rows dropped and counted."""
     _require_columns(table, WHALE_REQUIRED)
     frame = table.frame
     symbol = _text(frame, "symbol").str.upper()
@@ -228,20 +242,21 @@ def clean_whales(table: RawTable, currency: str, skip_bad_rows: bool = False) ->
     for column in ("amount", "amount_usd"):
         transfers[column] = _numbers(mine, column, bad_rows)
         bad_rows.reject(transfers[column] < 0, f"negative {column}", lambda label, column=column: f"{column} is negative")
-    transfers = bad_rows.without(transfers)
-    mine = RawTable(bad_rows.without(mine.frame), mine.source, mine.row_format)
-    bad_rows.log_skipped("whales")
-    unknown_owner_types = 0
     for column in ("from_owner_type", "to_owner_type"):
-        owner_type = _text(mine.frame, column).str.lower()
-        unknown_owner_types += int(owner_type.isna().sum() + (owner_type == "").sum())
-        transfers[column] = owner_type.replace("", pd.NA).fillna("unknown")
+        transfers[column] = _text(mine.frame, column).str.lower()
+        bad_rows.reject(transfers[column].isna() | (transfers[column] == ""), f"empty {column}",
+                        lambda label, column=column: f"{column} is empty")
     for column in WHALE_OPTIONAL:
         transfers[column] = _text(mine.frame, column)
+    transfers = bad_rows.without(transfers)
+    bad_rows.log_skipped("whales")
     # The flat CSV may leave the type out: such a row is read as a plain transfer (counted below).
     untyped = transfers["transaction_type"].isna() | (transfers["transaction_type"] == "")
     transfers["transaction_type"] = transfers["transaction_type"].str.lower().mask(untyped, "transfer")
-    transfers, exact_duplicates = _drop_exact_duplicates(transfers)
+    with_id = transfers["id"].notna() & (transfers["id"] != "")
+    seen_id = with_id & transfers["id"].duplicated(keep="first")
+    identical = ~with_id & transfers.duplicated(keep="first")
+    transfers = transfers[~(seen_id | identical)]
     was_sorted = transfers["timestamp"].is_monotonic_increasing
     transfers = transfers.sort_values("timestamp", kind="stable").reset_index(drop=True)
     for column in ("from_owner_type", "to_owner_type"):
@@ -249,12 +264,36 @@ def clean_whales(table: RawTable, currency: str, skip_bad_rows: bool = False) ->
     owner_types = pd.concat([transfers["from_owner_type"], transfers["to_owner_type"]]).astype(str).value_counts()
     transaction_types = transfers["transaction_type"].value_counts()
     log.info(
-        "whales: %d records from %s, %d of other symbols skipped, %d exact duplicates dropped, "
-        "%d blank owner types read as 'unknown', %d without a transaction_type read as 'transfer', "
+        "whales: %d records from %s, %d of other symbols skipped, %d duplicates dropped (%d with an id seen before, "
+        "%d identical records without an id), %d without a transaction_type read as 'transfer', "
         "%d %s records kept (%s; types: %s; owner types: %s)",
-        len(frame), table.source, int((~ours).sum()), exact_duplicates, unknown_owner_types, int(untyped.sum()),
-        len(transfers), currency, "ascending" if was_sorted else "re-sorted",
+        len(frame), table.source, int((~ours).sum()), int(seen_id.sum() + identical.sum()), int(seen_id.sum()),
+        int(identical.sum()), int(untyped.sum()), len(transfers), currency, "ascending" if was_sorted else "re-sorted",
         ", ".join(f"{name} {count}" for name, count in transaction_types.items()) or "none",
         ", ".join(f"{name} {count}" for name, count in owner_types.items()) or "none",
     )
     return transfers
+
+
+_RESOLUTION_NAMES = {60: "a whole minute", 3600: "a whole hour", 86400: "a whole day"}
+
+
+def check_time_resolution(whales: pd.DataFrame, source: str, report_delay: pd.Timedelta) -> None:
+    """Refuse whale timestamps rounded to a minute or more, unless each counts from its stamp + the rounding
+    step (whale_report_delay_seconds): a rounded stamp can put a transfer in the hour before it happened.
+
+    Rounding is inferred when every timestamp is a multiple of the step; three records make that unlikely
+    by chance (1 in 216,000 for whole minutes)."""
+    nanoseconds = whales["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    if len(nanoseconds) < 3 or np.any(nanoseconds % 10**9):
+        return
+    step = int(np.gcd.reduce(nanoseconds // 10**9))
+    if step < 60:
+        return
+    described = _RESOLUTION_NAMES.get(step, f"a multiple of {step} s")
+    if report_delay.total_seconds() < step:
+        raise InputError(source, f"every timestamp is {described} ({len(nanoseconds)} records): rounded times can put "
+                                 f"a transfer in the hour before it happened; if the source is that coarse, set "
+                                 f"whale_report_delay_seconds to at least {step}")
+    log.info("whales: every timestamp is %s; each counts from its stamp + whale_report_delay_seconds (%g s)",
+             described, report_delay.total_seconds())

@@ -6,6 +6,7 @@ response, so that every error can point at the row to fix.
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,8 @@ PRICE_FORMATS = ("auto", "generic", "binance_kline", "cryptodatadownload")
 BINANCE_KLINE_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume", "close_time", "quote_volume",
                          "trades", "taker_buy_base", "taker_buy_quote", "ignore"]
 WHALE_REQUIRED = ["timestamp", "symbol", "amount", "amount_usd", "from_owner_type", "to_owner_type"]
-WHALE_OPTIONAL = ["blockchain", "hash", "from_owner", "to_owner", "transaction_type"]
+# `id` is Whale Alert's id of a record: one on-chain transaction (hash) can carry several records.
+WHALE_OPTIONAL = ["id", "blockchain", "hash", "from_owner", "to_owner", "transaction_type"]
 WHALE_COLUMNS = WHALE_REQUIRED + WHALE_OPTIONAL
 
 
@@ -50,6 +52,8 @@ def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None) -
     """
     path = Path(path)
     _check_not_empty(path)
+    if not names:
+        _check_separator(path, header_line)
     skipped = 0 if names else header_line - 1
     try:
         # header=None: pandas would silently rename a repeated column; blank lines are kept so that row
@@ -65,16 +69,40 @@ def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None) -
     if names:
         if frame.shape[1] != len(names):
             raise InputError(path, f"line 1 has {frame.shape[1]} columns; this layout has {len(names)}")
-        frame = frame.set_axis(names, axis=1).set_axis(np.arange(1, len(frame) + 1))
+        frame = frame.set_axis(names, axis=1).set_axis(_line_numbers(path, frame, 1))
         return RawTable(frame[frame.notna().any(axis=1)], str(path), "line {}")
     header = [str(name).strip().lower() for name in frame.iloc[0]]
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise InputError(path, f"column '{repeated[0]}' appears more than once in the header")
-    if len(header) == 1 and ";" in header[0]:
-        raise InputError(path, "the header has a single column with ';' in it: the file must be comma-separated")
-    frame = frame.iloc[1:].set_axis(header, axis=1).set_axis(np.arange(header_line + 1, header_line + len(frame)))
+    frame = frame.set_axis(header, axis=1).set_axis(_line_numbers(path, frame, header_line)).iloc[1:]
     return RawTable(frame[frame.notna().any(axis=1)], str(path), "line {}")
+
+
+def _check_separator(path: Path, header_line: int) -> None:
+    """A header without commas: name the separator a spreadsheet used, rather than report one wide column."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        lines = [handle.readline() for _ in range(header_line + 1)]
+    header, first_row = lines[header_line - 1], lines[header_line]
+    if "," in header:
+        return
+    if "\t" in header:
+        raise InputError(path, "looks tab-separated; save it comma-separated (CSV)")
+    if ";" in header:
+        decimals = " with `,` decimals" if re.search(r"\d,\d", first_row) else ""
+        raise InputError(path, f"looks like `;`-separated{decimals} (a spreadsheet's export in some locales); save it "
+                               "comma-separated with `.` decimals")
+
+
+def _line_numbers(path: Path, frame: pd.DataFrame, first_line: int) -> np.ndarray:
+    """The line each row of the file starts on, as an editor numbers them: a quoted field can span lines."""
+    with open(path, "rb") as handle:
+        physical_lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 24), b""))
+    numbers = np.arange(first_line, first_line + len(frame))
+    if physical_lines <= first_line - 1 + len(frame):  # one line per row (the last may lack its newline)
+        return numbers
+    breaks = sum(frame[column].str.count("\n").fillna(0).astype(int).to_numpy() for column in frame.columns)
+    return numbers + np.concatenate([[0], np.cumsum(breaks)[:-1]])
 
 
 def detect_price_format(path: Path) -> str:
@@ -201,8 +229,9 @@ def _whale_json_row(path: Path, index: int, transaction) -> tuple:
     for side in ("from", "to"):
         if not isinstance(transaction[side], dict) or "owner_type" not in transaction[side]:
             raise InputError(path, f"{where}.{side}: missing field 'owner_type'")
-        if not isinstance(transaction[side]["owner_type"], str):
-            raise InputError(path, f"{where}.{side}.owner_type: {transaction[side]['owner_type']!r} is not text")
+        owner_type = transaction[side]["owner_type"]
+        if owner_type is not None and not isinstance(owner_type, str):  # null: a bad row, checked by ingest
+            raise InputError(path, f"{where}.{side}.owner_type: {owner_type!r} is not text")
     source, target = transaction["from"], transaction["to"]
     return (
         transaction["timestamp"],
@@ -211,6 +240,7 @@ def _whale_json_row(path: Path, index: int, transaction) -> tuple:
         transaction["amount_usd"],
         source["owner_type"],
         target["owner_type"],
+        None if transaction.get("id") is None else str(transaction["id"]),
         transaction.get("blockchain"),
         transaction.get("hash"),
         source.get("owner"),
@@ -222,9 +252,8 @@ def _whale_json_row(path: Path, index: int, transaction) -> tuple:
 def read_whale_pages(directory: Path, skip_bad_pages: bool = False) -> RawTable:
     """Saved Whale Alert responses, one per cursor page (*.json, read in name order), as one table.
 
-    Pages fetched by cursor can overlap; a transaction seen again (same blockchain and hash) is dropped
-    and counted. Records without a hash are kept as they are. A page that cannot be read is an error, or
-    with skip_bad_pages left out and counted.
+    Pages fetched by cursor can overlap; ingest drops a record seen again. A page that cannot be read is an
+    error, or with skip_bad_pages left out and counted.
     """
     pages = sorted(Path(directory).glob("*.json"))
     if not pages:
@@ -240,12 +269,8 @@ def read_whale_pages(directory: Path, skip_bad_pages: bool = False) -> RawTable:
     if skipped:
         log.warning("whales: %d of %d pages in %s skipped (data.bad_rows: skip); first: %s", len(skipped),
                     len(pages), directory, skipped[0])
-    frame = _one_table(directory, tables, WHALE_COLUMNS).frame
-    hashed = frame["hash"].notna() & (frame["hash"].astype(str).str.strip() != "")
-    repeated = hashed & frame.duplicated(subset=["blockchain", "hash"], keep="first")
-    log.info("whales: %d pages in %s, %d records, %d repeated (same blockchain and hash) dropped",
-             len(tables), directory, len(frame), int(repeated.sum()))
-    return RawTable(frame[~repeated], str(directory), "{}")
+    log.info("whales: %d pages in %s", len(tables), directory)
+    return _one_table(directory, tables, WHALE_COLUMNS)
 
 
 def read_whales(currency: str, skip_bad_pages: bool = False) -> RawTable:
