@@ -255,3 +255,52 @@ def test_a_null_owner_type_is_a_bad_row(tmp_path, caplog, owner_type):
         whales = ingest.clean_whales(readers.read_whales_json(path), "BTC", skip_bad_rows=True)
     assert whales["id"].tolist() == ["1"]
     assert "1 malformed rows" in caplog.text and "1 empty to_owner_type" in caplog.text
+
+
+# --- time zones (1f) -------------------------------------------------------------------------------------
+
+def price_csv(timestamps) -> str:
+    return "timestamp,open,high,low,close,volume\n" + "".join(f"{time},100,101,99,100.5,10\n" for time in timestamps)
+
+
+@pytest.mark.parametrize("written", ["2024-03-01T14:00:00+02:00", "2024-03-01 14:00:00+0200", "2024-03-01T12:00:00Z",
+                                     "2024-03-01 13:00:00 Europe/Berlin", "2024-03-01 12:00:00 UTC",
+                                     "2024-03-01 07:00:00 America/New_York"])
+def test_a_timestamp_with_an_offset_or_zone_name_is_converted_to_utc(tmp_path, written):
+    path = tmp_path / "BTC.csv"
+    path.write_text(price_csv([written]))
+    bars = ingest.clean_prices(readers.read_csv(path), max_gap_hours=0)
+    assert bars["timestamp"].tolist() == [pd.Timestamp("2024-03-01 12:00", tz="UTC")]
+
+
+def test_an_unknown_zone_name_is_named(tmp_path):
+    path = tmp_path / "BTC.csv"
+    path.write_text(price_csv(["2024-03-01 13:00:00 Mars/Olympus"]))
+    with pytest.raises(InputError, match="line 2: timestamp '2024-03-01 13:00:00 Mars/Olympus' names an unknown "
+                                         "time zone 'Mars/Olympus'"):
+        ingest.clean_prices(readers.read_csv(path), max_gap_hours=0)
+
+
+def local_clock(zone: str, start: str, hours: int) -> list[str]:
+    """Hourly bars as an export in local time writes them: wall-clock labels without an offset."""
+    utc = pd.date_range(start, periods=hours, freq="h", tz="UTC")
+    return [f"{time:%Y-%m-%d %H:%M:%S}" for time in utc.tz_convert(zone)]
+
+
+@pytest.mark.parametrize("zone, start, hours, named", [
+    ("Europe/Berlin", "2024-03-30", 48, "2024-03-31 02:00 is missing"),
+    ("Europe/Berlin", "2024-10-26", 48, "2024-10-27 02:00 appears twice"),
+    ("America/New_York", "2024-03-09", 48, "2024-03-10 02:00 is missing"),
+    ("Europe/London", "2024-03-30", 24 * 220, "2024-03-31 01:00 is missing and 2024-10-27 01:00 appears twice"),
+])
+def test_an_hourly_file_in_local_time_is_refused(project, zone, start, hours, named):
+    files_project(project, prices=price_csv(local_clock(zone, start, hours)))
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
+                         "looks like local time, not UTC", named, zone)
+
+
+def test_a_utc_file_with_an_outage_is_not_taken_for_local_time(tmp_path):
+    utc = pd.date_range("2024-03-30", periods=48, freq="h")
+    path = tmp_path / "BTC.csv"
+    path.write_text(price_csv([f"{time:%Y-%m-%d %H:%M:%S}" for time in utc if time != pd.Timestamp("2024-03-31 05:00")]))
+    assert ingest.clean_prices(readers.read_csv(path), max_gap_hours=2)["filled"].sum() == 1

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from threadpoolctl import threadpool_limits
 
 from conftest import REPORTED_MODELS, TINY_MODEL, commit, copy_project, edit_params, run, stages_run
 from whalecast import evaluation, paths, synthetic
@@ -443,7 +444,8 @@ def baseline_fits(project: Path, monkeypatch) -> dict[str, np.ndarray]:
     monkeypatch.chdir(project)
     samples = Samples.read("ETH", SEQ_LEN)
     settings = params.build(evaluation.BaselineSettings, params.load()["baselines"], "baselines")
-    baselines = evaluation.Baselines.fit(samples, settings)
+    with threadpool_limits(limits=1, user_api="openmp"):  # no OpenMP spinning against TensorFlow's idle threads
+        baselines = evaluation.Baselines.fit(samples, settings)
     probe = np.random.default_rng(2).normal(0, 1.5, (500, samples.features.shape[1])).astype(np.float32)
     logistic = baselines.last_row_models["logistic_regression"]
     return {"base_rate": np.array([baselines.base_rate]), "logistic": np.r_[logistic.coef_.ravel(), logistic.intercept_],

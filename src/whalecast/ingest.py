@@ -4,6 +4,7 @@ Every check raises InputError naming the source, the row (see whalecast.readers)
 """
 
 import logging
+import zoneinfo
 from collections.abc import Callable
 
 import numpy as np
@@ -22,6 +23,12 @@ _EARLIEST, _LATEST = pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2100-01
 _LATEST_EPOCH_SECONDS = _LATEST.timestamp()
 # Spreadsheets count days from 1899-12-30: 20000..80000 is 1954..2119, and as epoch seconds it would be 1 January 1970.
 _EXCEL_EPOCH, _EXCEL_SERIAL_DAYS = pd.Timestamp("1899-12-30"), (20_000, 80_000)
+# A zone name after the time ("2024-03-01 13:00:00 Europe/Berlin"), and any zone or offset at all.
+_ZONE_NAME = r"^(?P<local>.*\d)\s+(?P<zone>[A-Za-z][A-Za-z_]*(?:/[A-Za-z0-9_+\-]+)*)$"
+_ANY_ZONE = r"(?:Z|[+-]\d{2}:?\d{2}|\s[A-Za-z][A-Za-z_]*(?:/[A-Za-z0-9_+\-]+)*)$"
+# Zones whose daylight-saving changes a local-time export would show; most exchange users live in one of them.
+_DAYLIGHT_SAVING_ZONES = ("Europe/London", "Europe/Berlin", "Europe/Athens", "America/New_York", "America/Chicago",
+                          "America/Denver", "America/Los_Angeles", "Australia/Sydney", "Pacific/Auckland")
 
 
 def _require_columns(table: RawTable, required: list[str]) -> None:
@@ -94,8 +101,13 @@ def _timestamps(table: RawTable, bad_rows: BadRows) -> pd.Series:
             f"({_EXCEL_EPOCH + pd.Timedelta(days=float(numbers.loc[label])):%Y-%m-%d %H:%M}); export the column as "
             "ISO-8601 text or epoch seconds"))
         return _from_epoch(table, numbers, bad_rows)
-    parsed = pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce")
-    empty = raw.isna() | (raw.astype("string").str.strip() == "")
+    text = raw.astype("string").str.strip()
+    zoned = text.str.extract(_ZONE_NAME)
+    named = zoned["zone"].notna()
+    parsed = pd.to_datetime(text.mask(named), utc=True, format="ISO8601", errors="coerce")
+    if named.any():
+        parsed[named] = _in_named_zones(raw, zoned[named], bad_rows)
+    empty = raw.isna() | (text == "")
     bad_rows.reject(empty, "empty timestamps", lambda label: "timestamp is empty")
     bad_rows.reject(parsed.isna() & numbers.notna(), "epoch timestamps among ISO-8601 text", lambda label: (
         f"timestamp '{raw.loc[label]}' is an epoch number, but other rows are ISO-8601 text"))
@@ -104,6 +116,28 @@ def _timestamps(table: RawTable, bad_rows: BadRows) -> pd.Series:
     bad_rows.reject((parsed < _EARLIEST) | (parsed > _LATEST), "timestamps outside 1970..2100", lambda label: (
         f"timestamp '{raw.loc[label]}' is outside 1970..2100"))
     return parsed.astype("datetime64[ns, UTC]")
+
+
+def _in_named_zones(raw: pd.Series, zoned: pd.DataFrame, bad_rows: BadRows) -> pd.Series:
+    """Wall-clock times followed by a zone name (`2024-03-01 13:00:00 Europe/Berlin`), in UTC."""
+    result = pd.Series(pd.NaT, index=zoned.index, dtype="datetime64[ns, UTC]")
+    for zone in zoned["zone"].unique():
+        rows = zoned["zone"] == zone
+        in_zone = rows.reindex(raw.index, fill_value=False)
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            bad_rows.reject(in_zone, "unknown time zones", lambda label, zone=zone: (
+                f"timestamp '{raw.loc[label]}' names an unknown time zone '{zone}'"))
+            continue
+        wall_clock = pd.to_datetime(zoned.loc[rows, "local"], format="ISO8601", errors="coerce")
+        localized = wall_clock.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+        unclear = (localized.isna() & wall_clock.notna()).reindex(raw.index, fill_value=False)
+        bad_rows.reject(unclear, "times skipped or repeated by a clock change", lambda label, zone=zone: (
+            f"timestamp '{raw.loc[label]}' is skipped or repeated when clocks change in {zone}; write it with an "
+            "offset (+01:00) instead"))
+        result[rows] = localized.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    return result
 
 
 def _from_epoch(table: RawTable, numbers: pd.Series, bad_rows: BadRows) -> pd.Series:
@@ -150,6 +184,8 @@ def clean_prices(table: RawTable, max_gap_hours: int, skip_bad_rows: bool = Fals
     for column in PRICE_COLUMNS[1:]:
         bars[column] = _numbers(table, column, bad_rows)
     _check_bars(bars, bad_rows)
+    if _written_without_zone(table.frame["timestamp"]):
+        _check_not_local_time(table, bad_rows.without(bars)["timestamp"])
     bars, exact_duplicates = _drop_exact_duplicates(bad_rows.without(bars))
     repeated = bars["timestamp"].duplicated(keep="first")
     if repeated.any() and not skip_bad_rows:
@@ -200,6 +236,33 @@ def _check_bars(bars: pd.DataFrame, bad_rows: BadRows) -> None:
     bad_rows.reject(bars["timestamp"] != bars["timestamp"].dt.floor("h"), "timestamps not on the hour", lambda label: (
         f"timestamp {bars.loc[label, 'timestamp']:%Y-%m-%d %H:%M:%S} is not on the hour "
         "(hourly bars are stamped with their open time)"))
+
+
+def _written_without_zone(raw: pd.Series) -> bool:
+    """ISO-8601 text with neither offset nor zone name: UTC by contract, unless the file says otherwise."""
+    if pd.api.types.is_numeric_dtype(raw) or isinstance(raw.dtype, pd.DatetimeTZDtype):
+        return False
+    text = raw.astype("string").str.strip()
+    return not (text.str.contains(_ANY_ZONE) | text.str.fullmatch(r"[-+]?\d+(\.\d*)?")).fillna(False).any()
+
+
+def _check_not_local_time(table: RawTable, times: pd.Series) -> None:
+    """Refuse an hourly file written on a local clock: it lacks an hour where clocks go forward and has one
+    twice where they go back. A zone matches when every such hour of it in the file's span shows that."""
+    labels = pd.DatetimeIndex(times.dropna().dt.tz_localize(None))
+    counts = labels.value_counts()
+    present, repeated = counts.index, counts.index[counts > 1]
+    grid = pd.date_range(present.min(), present.max(), freq="h")
+    missing = grid.difference(present)
+    lone_missing = missing[(missing - HOUR).isin(present) & (missing + HOUR).isin(present)]
+    for zone in _DAYLIGHT_SAVING_ZONES:
+        skipped = grid[grid.tz_localize(zone, ambiguous=np.ones(len(grid), bool), nonexistent="NaT").isna()]
+        doubled = grid[grid.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward").isna()]
+        shown = ([f"{hour:%Y-%m-%d %H:%M} is missing" for hour in skipped if hour in lone_missing]
+                 + [f"{hour:%Y-%m-%d %H:%M} appears twice" for hour in doubled if hour in repeated])
+        if (len(skipped) and skipped.isin(lone_missing).all()) or (len(doubled) and doubled.isin(repeated).all()):
+            raise InputError(table.source, f"looks like local time, not UTC: {' and '.join(shown[:4])}, as when "
+                                           f"clocks change in {zone}; export it in UTC, or with an offset (+01:00)")
 
 
 def _fill_missing_hours(table: RawTable, bars: pd.DataFrame, max_gap_hours: int) -> tuple[pd.DataFrame, int, int]:
