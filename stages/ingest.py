@@ -28,6 +28,7 @@ class DataSettings:
     max_gap_hours: int
     partial_candle: str
     bad_rows: str
+    warn_whales_outside_prices: float
     synthetic: dict
 
     def __post_init__(self):
@@ -40,6 +41,8 @@ class DataSettings:
             raise ValueError(f"partial_candle must be one of {', '.join(PARTIAL_CANDLE)}, got {self.partial_candle!r}")
         if self.bad_rows not in BAD_ROWS:
             raise ValueError(f"bad_rows must be one of {', '.join(BAD_ROWS)}, got {self.bad_rows!r}")
+        if not 0 <= self.warn_whales_outside_prices <= 1:
+            raise ValueError(f"warn_whales_outside_prices must be a share in 0..1, got {self.warn_whales_outside_prices}")
         if self.max_gap_hours < 0:
             raise ValueError(f"max_gap_hours cannot be negative, got {self.max_gap_hours}")
 
@@ -70,6 +73,7 @@ def main(currency: str) -> None:
         prices = ingest.clean_prices(raw_prices, max_gap_hours=settings.max_gap_hours)
     whales = ingest.clean_whales(raw_whales, currency, skip_bad_rows=settings.skip_bad_rows)
     ingest.check_time_resolution(whales, raw_whales.source, report_delay)
+    ingest.check_overlap(prices, whales, raw_whales.source, settings.warn_whales_outside_prices)
     # Both tables are checked before either is written, so bad input leaves no output behind.
     storage.write_parquet(prices, paths.prices(currency))
     storage.write_parquet(whales, paths.whales(currency))

@@ -10,9 +10,9 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import edit_params, run, run_stage
+from conftest import clean_market, edit_params, run, run_stage, small_market
 from test_bad_input import GOOD_PRICES, GOOD_WHALES, assert_clean_failure, files_project
-from whalecast import ingest, params, paths, readers
+from whalecast import features, ingest, params, paths, readers, scaling
 from whalecast.errors import InputError
 
 # --- params ----------------------------------------------------------------------------------------------
@@ -304,3 +304,60 @@ def test_a_utc_file_with_an_outage_is_not_taken_for_local_time(tmp_path):
     path = tmp_path / "BTC.csv"
     path.write_text(price_csv([f"{time:%Y-%m-%d %H:%M:%S}" for time in utc if time != pd.Timestamp("2024-03-31 05:00")]))
     assert ingest.clean_prices(readers.read_csv(path), max_gap_hours=2)["filled"].sum() == 1
+
+
+# --- feature specs that match nothing (1b) ---------------------------------------------------------------
+
+def test_a_transaction_type_no_record_has_is_refused_listing_the_types_present():
+    prices, whales = clean_market(small_market(hours=100))
+    whales.loc[whales.index[:3], "transaction_type"] = "mint"
+    specs = features.parse_specs([{"source": "whales", "agg": "count", "window": 2, "transaction_type": "transfers"}])
+    with pytest.raises(InputError, match=r"params.yaml: feature whale_transfers_all_count_2h: transaction_type "
+                                         r"'transfers' matches no whale record \(types in the data: transfer \d+, "
+                                         r"mint 3\)"):
+        features.build_feature_table(prices, whales, specs)
+    for present in ("mint", "any"):
+        specs = features.parse_specs([{"source": "whales", "agg": "count", "window": 2, "transaction_type": present}])
+        assert features.build_feature_table(prices, whales, specs).iloc[:, 1].sum() > 0
+
+
+def test_a_feature_constant_over_the_training_rows_is_warned_about_by_name(caplog):
+    frame = pd.DataFrame({"moves": [1.0, 2.0, 4.0], "never_fires": [0.0, 0.0, 0.0], "always_one": [1.0, 1.0, 1.0]})
+    settings = scaling.ScalingSettings(signed_log_columns=[])
+    with caplog.at_level("INFO", logger="whalecast"):
+        scaling.Scaler.fit(frame, list(frame.columns), settings)
+    warned = [record for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warned) == 1 and "2 features are constant over the training part" in warned[0].message
+    assert "never_fires (0)" in warned[0].message and "always_one (1)" in warned[0].message
+    assert "moves" not in warned[0].message
+
+
+# --- whale records that barely overlap the prices (1e) ---------------------------------------------------
+
+def test_whales_mostly_outside_the_price_range_are_warned_about_naming_both_ranges(caplog):
+    prices, whales = clean_market(small_market(hours=100))
+    later = whales.assign(timestamp=whales["timestamp"] + pd.Timedelta(days=30))
+    mostly_later = pd.concat([whales.iloc[:1], later.iloc[1:]])
+    with caplog.at_level("INFO", logger="whalecast"):
+        ingest.check_overlap(prices, whales, "data/raw/whales/BTC.json", warn_share=0.9)
+        assert not [record for record in caplog.records if record.levelname == "WARNING"]
+        ingest.check_overlap(prices, mostly_later, "data/raw/whales/BTC.json", warn_share=0.9)
+    warned = [record.message for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warned) == 1 and f"{len(whales) - 1} of {len(whales)} whale records" in warned[0]
+    assert "data/raw/whales/BTC.json" in warned[0]
+    assert "prices 2024-01-01 00:00 .. 2024-01-05 04:00" in warned[0]
+    assert f"whales {mostly_later['timestamp'].min():%Y-%m-%d %H:%M} .. " in warned[0]
+
+
+def test_a_whale_file_of_another_currency_is_warned_about(tmp_path, caplog):
+    path = write_json(tmp_path / "BTC.json", [whale_record("1"), whale_record("2")])  # ETH records
+    with caplog.at_level("INFO", logger="whalecast"):
+        assert ingest.clean_whales(readers.read_whales_json(path), "BTC").empty
+    warned = [record.message for record in caplog.records if record.levelname == "WARNING"]
+    assert warned == [f"whales: none of the 2 records of {path} is BTC (symbols: ETH 2); is it another currency's file?"]
+
+
+def test_the_overlap_share_is_a_checked_param(project):
+    edit_params(project, **{"data.warn_whales_outside_prices": 1.5})
+    assert_clean_failure(run_stage(project, "ingest", check=False), project,
+                         "params.yaml: data: warn_whales_outside_prices must be a share in 0..1, got 1.5")

@@ -159,6 +159,7 @@ def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[
         raise InputError(
             prices_source, f"{hours} hourly bars, but the longest feature lookback needs {warmup + 1}"
         )
+    _check_transaction_types(specs, whales)
     decision_ns = bar_open_ns + HOUR_NS
     # Known at timestamp + delay: bucketing against decision times moved back by the delay is the same.
     buckets = WhaleBuckets(whales, decision_ns[0] - report_delay.value, hours)
@@ -180,6 +181,16 @@ def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[
     )
     _log_whale_coverage(whales["timestamp"], table["timestamp"])
     return table
+
+
+def _check_transaction_types(specs: list[FeatureSpec], whales: pd.DataFrame) -> None:
+    """A type no record has (a typo such as `transfers`) would give an all-zero column without complaint."""
+    present = whales["transaction_type"].value_counts()
+    for spec in specs:
+        if spec.source == "whales" and len(present) and spec.transaction_type not in (*present.index, ANY_TRANSACTION_TYPE):
+            raise InputError(paths.PARAMS, f"feature {spec.name}: transaction_type '{spec.transaction_type}' matches no "
+                                           f"whale record (types in the data: "
+                                           f"{', '.join(f'{name} {count}' for name, count in present.items())})")
 
 
 def _log_whale_coverage(whale_times: pd.Series, row_times: pd.Series) -> None:

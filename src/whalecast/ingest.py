@@ -301,6 +301,10 @@ def clean_whales(table: RawTable, currency: str, skip_bad_rows: bool = False) ->
     ours = (symbol == currency.upper()).fillna(False).astype(bool)
     mine = RawTable(frame[ours], table.source, table.row_format)
     bad_rows = BadRows(mine, skip_bad_rows)
+    if len(frame) and not ours.any():
+        symbols = symbol.value_counts()
+        log.warning("whales: none of the %d records of %s is %s (symbols: %s); is it another currency's file?",
+                    len(frame), table.source, currency, ", ".join(f"{name} {count}" for name, count in symbols.items()))
     transfers = pd.DataFrame({"timestamp": _timestamps(mine, bad_rows)})
     for column in ("amount", "amount_usd"):
         transfers[column] = _numbers(mine, column, bad_rows)
@@ -336,6 +340,18 @@ def clean_whales(table: RawTable, currency: str, skip_bad_rows: bool = False) ->
         ", ".join(f"{name} {count}" for name, count in owner_types.items()) or "none",
     )
     return transfers
+
+
+def check_overlap(prices: pd.DataFrame, whales: pd.DataFrame, source: str, warn_share: float) -> None:
+    """Warn when at least warn_share of the whale records fall outside the price range: their hours get no
+    features, and the whale features of the price hours read "no whales", which then means "no data"."""
+    first, last = prices["timestamp"].iloc[0], prices["timestamp"].iloc[-1] + HOUR
+    outside = int(((whales["timestamp"] < first) | (whales["timestamp"] > last)).sum())
+    if len(whales) and outside >= warn_share * len(whales):
+        log.warning("whales: %d of %d whale records of %s fall outside the price range (prices %s .. %s, whales %s .. "
+                    "%s; data.warn_whales_outside_prices: %g)", outside, len(whales), source, f"{first:%Y-%m-%d %H:%M}",
+                    f"{last:%Y-%m-%d %H:%M}", f"{whales['timestamp'].min():%Y-%m-%d %H:%M}",
+                    f"{whales['timestamp'].max():%Y-%m-%d %H:%M}", warn_share)
 
 
 _RESOLUTION_NAMES = {60: "a whole minute", 3600: "a whole hour", 86400: "a whole day"}

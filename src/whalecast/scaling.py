@@ -42,10 +42,10 @@ class Scaler:
                       for name in columns]
         values = _signed_log(frame[columns].to_numpy(np.float64), np.array(signed_log))
         mean, std = values.mean(axis=0), values.std(axis=0)
-        constant = [name for name, spread in zip(columns, std) if spread == 0]
+        constant = [f"{name} ({frame[name].iloc[0]:g})" for name, spread in zip(columns, std) if spread == 0]
         if constant:
-            log.info("%d columns are constant on the training rows and pass through centred: %s",
-                     len(constant), ", ".join(constant))
+            log.warning("%d features are constant over the training part, so they tell the models nothing (a spec "
+                        "that matches no data?): %s", len(constant), ", ".join(constant))
         std = np.where(std == 0, 1.0, std)  # a constant column carries no information; keep it finite
         return cls(list(columns), signed_log, mean.tolist(), std.tolist())
 
