@@ -3,6 +3,7 @@ warned about under a `warning:` tag; and the stage machinery (params, logs, inte
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 
 from conftest import clean_market, edit_params, run, run_stage, small_market
 from test_bad_input import GOOD_PRICES, GOOD_WHALES, assert_clean_failure, files_project
-from whalecast import features, ingest, params, paths, readers, scaling
+from whalecast import features, ingest, params, paths, readers, sample_files, scaling
 from whalecast.errors import InputError
 
 # --- params ----------------------------------------------------------------------------------------------
@@ -361,3 +362,42 @@ def test_the_overlap_share_is_a_checked_param(project):
     edit_params(project, **{"data.warn_whales_outside_prices": 1.5})
     assert_clean_failure(run_stage(project, "ingest", check=False), project,
                          "params.yaml: data: warn_whales_outside_prices must be a share in 0..1, got 1.5")
+
+
+# --- linked data folders (1d) ----------------------------------------------------------------------------
+
+@pytest.fixture
+def linked_repo(tmp_path):
+    """A git + DVC repository whose data/raw/prices is a link to a folder kept elsewhere."""
+    from conftest import commit, copy_project
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    market = small_market(hours=120)
+    sample_files.write_prices_csv(market.prices, elsewhere / "BTC.csv")
+    project = copy_project(tmp_path / "project")
+    sample_files.write_whales_json(market.whales, project / paths.raw_whales_json("BTC"))
+    shutil.rmtree(project / "data/raw/prices", ignore_errors=True)
+    (project / "data/raw/prices").symlink_to(elsewhere, target_is_directory=True)
+    edit_params(project, **{"currencies": ["BTC"], "data.source": "files"})
+    run(["git", "init", "-q"], project)
+    commit(project, "linked")
+    return project, elsewhere
+
+
+def test_a_change_behind_a_linked_prices_folder_is_seen_by_dvc(linked_repo):
+    project, elsewhere = linked_repo
+    run(["dvc", "repro", "ingest@BTC"], project)
+    assert "ingest@BTC" not in run(["dvc", "status", "ingest@BTC"], project).stdout
+    lines = (elsewhere / "BTC.csv").read_text().splitlines(keepends=True)
+    (elsewhere / "BTC.csv").write_text("".join(lines[:-5]))
+    assert "modified:           data/raw/prices" in run(["dvc", "status", "ingest@BTC"], project).stdout
+
+
+def test_a_linked_folder_inside_the_raw_folders_is_refused(project, tmp_path):
+    files_project(project, prices=None)
+    (tmp_path / "monthly").mkdir()
+    (tmp_path / "monthly" / "2024-03.csv").write_text(GOOD_PRICES)
+    (project / paths.raw_prices_dir("BTC")).symlink_to(tmp_path / "monthly", target_is_directory=True)
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC: a linked folder",
+                         "DVC does not follow", "link data/raw/prices itself")

@@ -139,6 +139,7 @@ def read_price_files(currency: str, price_format: str = "auto") -> tuple[RawTabl
     monthly dumps as downloaded) as one table with rows named "file: line N"; and the layout ("mixed" when
     the files differ)."""
     single, directory = paths.raw_prices(currency), paths.raw_prices_dir(currency)
+    _refuse_linked_folder(directory)
     if single.exists() and directory.exists():
         raise InputError(single, f"both {single} and the directory {directory}/ exist; keep one")
     if not directory.exists():
@@ -181,6 +182,15 @@ def _cryptodatadownload(table: RawTable, currency: str) -> RawTable:
             log.info("prices: %d of %d rows of %s had '%s' and '%s' swapped (volume x close matched the other "
                      "column); swapped back", swapped.sum(), len(frame), table.source, base, quotes[0])
     return RawTable(frame, table.source, table.row_format)
+
+
+def _refuse_linked_folder(directory: Path) -> None:
+    """DVC hashes data/raw/prices and data/raw/whales, following them when they are links, but not a linked
+    folder inside them: a change behind it would leave the pipeline "up to date" with stale results."""
+    if directory.is_symlink():
+        raise InputError(directory, f"a linked folder inside {directory.parent}, which DVC does not follow (a change "
+                                    f"behind the link would go unnoticed); copy the files in, or link "
+                                    f"{directory.parent} itself to the folder that holds them")
 
 
 def _check_not_empty(path: Path) -> None:
@@ -283,6 +293,7 @@ def read_whales(currency: str, skip_bad_pages: bool = False) -> RawTable:
     if not present:
         raise InputError(candidates[0], f"file not found (nor {candidates[1].name} or a directory {candidates[2].name}/)")
     path = present[0]
+    _refuse_linked_folder(paths.raw_whales_pages(currency))
     if path.is_dir():
         return read_whale_pages(path, skip_bad_pages)
     return read_whales_json(path) if path.suffix == ".json" else read_csv(path)
