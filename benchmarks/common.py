@@ -1,5 +1,8 @@
-"""What the benchmarks share: running one child process and reading its wall time and peak memory."""
+"""What the benchmarks share: running one child process and reading its wall time and peak memory, and
+recording a run (its figures, targets, checks and verdict) in benchmarks/results/{name}.json."""
 
+import datetime
+import json
 import os
 import subprocess
 import sys
@@ -7,6 +10,10 @@ import time
 from pathlib import Path
 
 MiB = 2**20
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+# What the figures depend on: a change here that is not committed is recorded beside the commit.
+MEASURED_CODE = ("src", "stages", "benchmarks/*.py", "params.yaml", "dvc.yaml", "requirements.lock")
 
 
 def measure(argv: list[str], cwd: Path) -> tuple[float, int]:
@@ -22,3 +29,44 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, int]:
     if returncode:
         sys.exit(f"{' '.join(argv)} failed (exit {returncode}):\n{log_path.read_text()}")
     return seconds, usage.ru_maxrss * 1024  # ru_maxrss is in KiB on Linux
+
+
+def git(checkout: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(checkout), *args], check=True, capture_output=True, text=True).stdout
+
+
+def record(name: str, size: dict, measured: dict, targets: dict[str, bool], checks: dict[str, bool],
+           checkout: Path = REPO) -> int:
+    """Write benchmarks/results/{name}.json and print the verdict line; the exit code is 1 unless every
+    target is met and every check holds.
+
+    targets and checks map a claim ("stage under 10 s") to whether it held: targets are speed and memory,
+    checks are whether what was timed is correct. `checkout` is the working tree whose code ran.
+    """
+    result = {
+        "benchmark": name,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "commit": git(checkout, "rev-parse", "HEAD").strip(),
+        "uncommitted_changes": bool(git(checkout, "status", "--porcelain", "--", *MEASURED_CODE)),
+        "cores": os.cpu_count(),
+        "size": size,
+        "measured": measured,
+        "targets": targets,
+        "checks": checks,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(f"{name} benchmark: {verdict(result)} ({path.relative_to(REPO)})")
+    return 1 if failures(result) else 0
+
+
+def failures(result: dict) -> list[str]:
+    """The targets missed and the checks failed, by claim."""
+    return [claim for claim, held in {**result["targets"], **result["checks"]}.items() if not held]
+
+
+def verdict(result: dict) -> str:
+    """PASS or FAIL naming what did not hold: the same words in the benchmark's output and in the README."""
+    failed = failures(result)
+    return f"FAIL, not so: {'; '.join(failed)}" if failed else "PASS, every target met and every check held"

@@ -8,11 +8,20 @@ metrics/training/{CUR}/ (dvclive). The same model with the next `model.n_seeds -
 models/{CUR}/seeds/, so that evaluate can tell how much of a result is the luck of one seed.
 """
 
-import shutil
-
 from dvclive import Live
+from scmrepo.exceptions import SCMError
 
 from whalecast import lstm, params, paths, sequences, stage
+from whalecast.errors import InputError
+
+
+def training_log(currency: str) -> Live:
+    """The per-epoch log. It is a plots output declared in dvc.yaml, so dvclive writes no dvc.yaml of its own."""
+    try:
+        return Live(str(paths.training_log(currency)), dvcyaml=None, save_dvc_exp=False, report=None)
+    except SCMError as error:  # dvclive asks git for HEAD
+        raise InputError(".", f"the git repository has no commit yet ({error}), and dvclive needs one for the "
+                              "training log: commit the project first (git add -A && git commit)") from None
 
 
 def main(currency: str) -> None:
@@ -21,15 +30,13 @@ def main(currency: str) -> None:
     settings = params.build(lstm.ModelSettings, params.section(all_params, "model"), "model")
     samples = sequences.Samples.read(currency, seq_len)
 
-    # The training log is a plots output declared in dvc.yaml, so dvclive writes no dvc.yaml of its own.
-    live = Live(str(paths.training_log(currency)), dvcyaml=None, save_dvc_exp=False, report=None)
-    model = lstm.train(samples, seq_len, settings, settings.seed, live=live)
+    model = lstm.train(samples, seq_len, settings, settings.seed, live=training_log(currency))
     lstm.save_model(model, paths.model(currency))
-    shutil.rmtree(paths.seed_models(currency), ignore_errors=True)  # no model of an earlier n_seeds stays
-    paths.seed_models(currency).mkdir(parents=True)
-    for seed in range(settings.seed + 1, settings.seed + settings.n_seeds):
-        model = lstm.train(samples, seq_len, settings, seed, name=f"seed {seed}")
-        lstm.save_model(model, paths.seed_model(currency, seed))
+    seed_models = [paths.seed_model(currency, seed) for seed in range(settings.seed + 1, settings.seed + settings.n_seeds)]
+    for seed, path in zip(range(settings.seed + 1, settings.seed + settings.n_seeds), seed_models):
+        lstm.save_model(lstm.train(samples, seq_len, settings, seed, name=f"seed {seed}"), path)
+    for stale in set(paths.seed_models(currency).glob("lstm_model_*.keras")) - set(seed_models):
+        stale.unlink()  # the model of a seed an earlier n_seeds had
 
 
 if __name__ == "__main__":

@@ -366,3 +366,11 @@ def test_missing_and_corrupt_inputs_of_the_model_stages_are_named(model_project)
     (model_project / paths.model("BTC")).write_bytes(b"not a zip archive")
     assert_clean_failure(run_stage(model_project, "evaluate", check=False), model_project,
                          "models/BTC/lstm_model_BTC.keras: not a readable Keras model", outputs=[paths.METRICS])
+
+
+def test_training_in_a_git_repository_without_commits_is_a_one_line_error(model_project):
+    # dvclive asks git for HEAD when it starts the training log; a fresh `git init` has none.
+    run(["git", "init", "-q"], model_project)
+    run_stage(model_project, "sequence")
+    assert_clean_failure(run_stage(model_project, "train", check=False), model_project,
+                         "the git repository has no commit yet", "git commit", outputs=(paths.MODELS / "BTC" / "seeds",))

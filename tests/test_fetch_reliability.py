@@ -2,11 +2,14 @@
 grow or that the server names (Retry-After), never forever, and a still-open hour is never saved as complete.
 
 What the code does (and these tests pin): fetch_prices retries ccxt's rate-limit errors (HTTP 429 and 418)
-up to RETRIES times per request, waiting 2, 4, 8, ... s; fetch_whales retries HTTP 429 up to RETRIES times per
-page, waiting Retry-After seconds when the server sends it, else 1, 2, 4, ... s. Neither retries 5xx. Both take
-`sleep` as a parameter, so the waits are recorded here instead of slept.
+and passing server errors (5xx) up to RETRIES times per request, fetch_whales HTTP 429 and 5xx up to RETRIES
+times per page; each waits as long as the server's Retry-After says (seconds or an HTTP date; longer than
+10 minutes stops the run with the wait named), else 2, 4, 8, ... s (prices) or 1, 2, 4, ... s (whales). Both
+take `sleep` as a parameter, so the waits are recorded here instead of slept.
 """
 
+import datetime
+import email.utils
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
@@ -81,7 +84,9 @@ class FakeExchange:
         scripted = self.script(len(self.klines_requests))
         if scripted is not None:
             status, extra = scripted
-            return status, {"code": -1003, "msg": f"HTTP {status}"}, extra
+            if status in (418, 429):  # Binance's rate-limit answer
+                return status, {"code": -1003, "msg": "Too much request weight used"}, extra
+            return status, f"<html><body>{status} from the load balancer</body></html>".encode(), extra
         first = max(0, (int(query["startTime"]) - START_MS + HOUR_MS - 1) // HOUR_MS)
         open_hour = (self.now_ms - START_MS) // HOUR_MS
         return 200, [self.kline(index, index == open_hour)
@@ -184,6 +189,19 @@ def test_the_retries_are_counted_per_request_not_per_run(tmp_path, exchange):
     assert sleeps == [2] * 8 and len(sleeps) > fetch_prices.RETRIES
 
 
+def test_a_rate_limit_waits_as_long_as_the_exchange_says(tmp_path, exchange):
+    # Binance sends Retry-After with 418 and 429 and bans an address that comes back earlier.
+    api, sleeps = exchange(START_MS + 40 * HOUR_MS, [(418, {"Retry-After": "120"}), (429, {})]), Sleeps()
+    assert fetch_prices_from(api, tmp_path / "BTC.csv", page_size=20, sleep=sleeps) == 40
+    assert sleeps == [120.0, 4]
+
+
+def test_a_passing_server_error_is_retried(tmp_path, exchange):
+    api, sleeps = exchange(START_MS + 40 * HOUR_MS, [(503, {}), (502, {})]), Sleeps()
+    assert fetch_prices_from(api, tmp_path / "BTC.csv", page_size=20, sleep=sleeps) == 40
+    assert sleeps == [2, 4]
+
+
 @pytest.mark.parametrize("status", [500, 503])
 def test_a_server_error_stops_cleanly_after_a_bounded_number_of_tries(tmp_path, exchange, status):
     api, sleeps = exchange(START_MS + 40 * HOUR_MS, lambda number: (status, {})), Sleeps()
@@ -273,3 +291,32 @@ def test_a_whale_alert_server_error_stops_cleanly_after_a_bounded_number_of_trie
     with pytest.raises(InputError, match=rf"^page 1: HTTP {status} .* from the Whale Alert API$"):
         fetch_whales_from(api, tmp_path / "BTC", sleeps)
     assert len(api.cursors) <= fetch_whales.RETRIES + 1 and len(sleeps) <= fetch_whales.RETRIES
+
+
+def test_a_retry_after_date_is_waited_until(tmp_path, whale_alert):
+    soon = email.utils.format_datetime(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=30),
+                                       usegmt=True)
+    api, sleeps = whale_alert([(429, {"Retry-After": soon})]), Sleeps()
+    assert fetch_whales_from(api, tmp_path / "BTC", sleeps) == 3
+    assert len(sleeps) == 1 and 25 <= sleeps[0] <= 30
+
+
+@pytest.mark.parametrize("retry_after", ["-5", "soon", ""])
+def test_a_retry_after_that_is_no_wait_backs_off_exponentially(tmp_path, whale_alert, retry_after):
+    api, sleeps = whale_alert([(429, {"Retry-After": retry_after})] * 2), Sleeps()
+    assert fetch_whales_from(api, tmp_path / "BTC", sleeps) == 3
+    assert sleeps == [1, 2]
+
+
+def test_a_retry_after_longer_than_ten_minutes_stops_with_the_wait_named(tmp_path, whale_alert):
+    api, sleeps = whale_alert(lambda number: (429, {"Retry-After": "86400"}) if number > 1 else None), Sleeps()
+    with pytest.raises(InputError, match=r"^page 2: HTTP 429 from the Whale Alert API, which asks to wait 86400 s "
+                                         r"\(more than 600\): run again later to resume$"):
+        fetch_whales_from(api, tmp_path / "BTC", sleeps)
+    assert sleeps == []
+
+
+def test_a_passing_whale_alert_server_error_is_retried(tmp_path, whale_alert):
+    api, sleeps = whale_alert([(503, {}), (502, {})]), Sleeps()
+    assert fetch_whales_from(api, tmp_path / "BTC", sleeps) == 3
+    assert sleeps == [1, 2]

@@ -17,7 +17,7 @@ import pytest
 from sklearn import calibration, metrics
 
 from conftest import REPO, REPORTED_MODELS
-from whalecast import evaluation, importance, storage, uncertainty
+from whalecast import evaluation, importance, storage
 from whalecast.sequences import Samples
 
 # One test part of 30 hours, 10 of them down. Ties within and across classes (0.35, 0.5, ...), four values
@@ -53,8 +53,8 @@ def reference_metrics(labels, probability_down, weights):
 
 
 @pytest.fixture(scope="module")
-def test_part():
-    """Probabilities of every reported model for the 30 hours, and 300 resamples (counts per hour)."""
+def scored_hours():
+    """Probabilities of every reported model for the 30 hours, and 200 resamples (counts per hour)."""
     random = np.random.default_rng(0)
     probabilities = {
         "lstm": P_LSTM,
@@ -63,35 +63,28 @@ def test_part():
         "logistic_regression": np.round(np.clip(0.35 + 0.2 * LABELS + random.normal(0, 0.15, 30), 0.02, 0.98), 2),
         "gradient_boosting": np.round(np.clip(0.4 + 0.1 * LABELS + random.normal(0, 0.2, 30), 0.02, 0.98), 2),
     }
-    weights = random.multinomial(30, np.full(30, 1 / 30), size=300).astype(np.int32)
+    weights = random.multinomial(30, np.full(30, 1 / 30), size=200).astype(np.int32)
     times = pd.Series(pd.date_range("2024-07-20 19:00", periods=30, freq="h", tz="UTC"))
     return probabilities, weights, times
 
 
 @pytest.fixture(scope="module")
-def written_document(test_part, tmp_path_factory):
+def written_document(scored_hours, tmp_path_factory):
     """metrics_document as the stage writes it (storage.write_metrics: floats rounded to 6 digits), read back."""
-    probabilities, weights, times = test_part
+    probabilities, weights, times = scored_hours
     document = evaluation.metrics_document(LABELS, probabilities, weights, "last_move_repeats", times)
     path = tmp_path_factory.mktemp("metrics") / "BTC.json"
     storage.write_metrics(document, path)
     return json.loads(path.read_text())
 
 
-def test_the_fixed_arrays_tell_the_mistakes_apart():
-    """Guards for the data, not the code: each swap or off-by-one the tests look for changes a number."""
-    assert LABELS.sum() == 10 and len(LABELS) == 30
-    assert metrics.precision_score(LABELS, PREDICTED) != metrics.recall_score(LABELS, PREDICTED)
-    assert metrics.precision_score(LABELS, P_LSTM > 0.5) != metrics.precision_score(LABELS, PREDICTED)
-    fpr, tpr, _ = metrics.roc_curve(LABELS, P_LSTM)
-    assert not np.allclose(fpr, tpr)
-    quantile = calibration.calibration_curve(LABELS, P_LSTM, n_bins=10, strategy="quantile")
-    uniform = calibration.calibration_curve(LABELS, P_LSTM, n_bins=10, strategy="uniform")
-    assert len(quantile[0]) != len(uniform[0]) and not np.allclose(*quantile)
-
-
-def test_each_models_metrics_are_scikit_learns_under_the_names_of_the_metrics_file(test_part, written_document):
-    probabilities, weights, _ = test_part
+def test_each_models_metrics_are_scikit_learns_under_the_names_of_the_metrics_file(scored_hours, written_document):
+    probabilities, weights, _ = scored_hours
+    # The LSTM's precision and recall differ, and so do its precision at ">= 0.5" and "> 0.5": a swap of the
+    # two or another threshold rule changes a number.
+    lstm = reference_metrics(LABELS, P_LSTM, weights)
+    assert lstm["precision"] != lstm["recall"]
+    assert lstm["precision"] != metrics.precision_score(LABELS, P_LSTM > 0.5)
     for model in REPORTED_MODELS:
         expected = reference_metrics(LABELS, probabilities[model], weights)
         # The same names, in the same order, as the committed file of the real pipeline.
@@ -100,7 +93,7 @@ def test_each_models_metrics_are_scikit_learns_under_the_names_of_the_metrics_fi
             assert written_document[model][name] == pytest.approx(value, abs=1e-6), (model, name)
 
 
-def test_the_headline_fields_describe_the_test_part(test_part, written_document):
+def test_the_headline_fields_describe_the_test_part(written_document):
     assert list(written_document)[:4] == list(COMMITTED)[:4] == ["base_rate", "n_test", "test_start", "test_end"]
     assert written_document["base_rate"] == pytest.approx(10 / 30, abs=1e-6)  # the test part's own, as labelled
     assert written_document["n_test"] == 30
@@ -108,8 +101,8 @@ def test_the_headline_fields_describe_the_test_part(test_part, written_document)
     assert (written_document["test_start"], written_document["test_end"]) == ("2024-07-20T19:00Z", "2024-07-22T00:00Z")
 
 
-def test_the_comparison_is_the_lstm_minus_the_given_best_baseline_on_the_same_resamples(test_part, written_document):
-    probabilities, weights, _ = test_part
+def test_the_comparison_is_the_lstm_minus_the_given_best_baseline_on_the_same_resamples(scored_hours, written_document):
+    probabilities, weights, _ = scored_hours
     best = probabilities["last_move_repeats"]
     observed = metrics.roc_auc_score(LABELS, P_LSTM) - metrics.roc_auc_score(LABELS, best)
     paired = np.array([metrics.roc_auc_score(LABELS, P_LSTM, sample_weight=w)
@@ -126,8 +119,8 @@ def test_the_comparison_is_the_lstm_minus_the_given_best_baseline_on_the_same_re
     assert comparison["p_value"] == pytest.approx(p_value, abs=1e-6)
 
 
-def test_the_seed_spread_is_the_mean_and_sample_std_of_scikit_learns_auc_and_log_loss(test_part):
-    probabilities, _, _ = test_part
+def test_the_seed_spread_is_the_mean_and_sample_std_of_scikit_learns_auc_and_log_loss(scored_hours):
+    probabilities, _, _ = scored_hours
     by_seed = [P_LSTM, probabilities["logistic_regression"], probabilities["gradient_boosting"]]
     auc = [metrics.roc_auc_score(LABELS, p) for p in by_seed]
     loss = [metrics.log_loss(LABELS, p) for p in by_seed]
@@ -140,16 +133,20 @@ def test_the_seed_spread_is_the_mean_and_sample_std_of_scikit_learns_auc_and_log
 def test_importance_is_the_unshuffled_auc_minus_each_shuffled_auc():
     """Whatever the shuffles are: the drops are recomputed by scikit-learn from the inputs the model was given."""
     inputs = np.stack([P_LSTM, np.linspace(0, 1, 30)], axis=1)
-    seen = []
 
-    def predict(x):
-        seen.append(x.copy())
+    def model(x):
         return x[:, 0] + 0.1 * x[:, 1]
 
-    result = importance.group_importance(predict, inputs, LABELS, {"used": np.array([0])},
+    given = []  # the unshuffled inputs, then one shuffled copy per repeat
+
+    def recording_model(x):
+        given.append(x.copy())
+        return model(x)
+
+    result = importance.group_importance(recording_model, inputs, LABELS, {"used": np.array([0])},
                                          importance.ImportanceSettings(seed=2, repeats=4))
-    unshuffled = metrics.roc_auc_score(LABELS, predict(inputs))
-    drops = [unshuffled - metrics.roc_auc_score(LABELS, predict(x)) for x in seen[1:5]]
+    assert len(given) == 5 and np.array_equal(given[0], inputs)
+    drops = [metrics.roc_auc_score(LABELS, model(inputs)) - metrics.roc_auc_score(LABELS, model(x)) for x in given[1:]]
     assert list(result["used"]) == list(COMMITTED["importance"]["lstm"]["whales"])
     assert result["used"] == pytest.approx({"roc_auc_drop_mean": np.mean(drops),
                                             "roc_auc_drop_std": np.std(drops, ddof=1)}, abs=1e-12)
@@ -183,6 +180,7 @@ def test_the_roc_points_are_scikit_learns_under_fpr_and_tpr(plots):
     roc = plots["roc"]
     assert list(roc.columns) == ["threshold", "fpr", "tpr"]  # dvc.yaml draws x: fpr, y: tpr
     fpr, tpr, thresholds = metrics.roc_curve(LABELS, P_LSTM, drop_intermediate=False)
+    assert not np.allclose(fpr, tpr)  # the data tell the two columns apart
     for row in roc.itertuples():
         index = point_at(row.threshold, thresholds)
         assert (row.fpr, row.tpr) == pytest.approx((fpr[index], tpr[index])), row
@@ -199,7 +197,8 @@ def test_the_precision_recall_points_are_scikit_learns(plots):
     for row in curve.itertuples():
         index = point_at(row.threshold, thresholds)
         assert (row.recall, row.precision) == pytest.approx((recall[index], precision[index])), row
-    assert set(thresholds) <= set(P_LSTM) and len(set(zip(curve["recall"], curve["precision"]))) == len(thresholds)
+    # Every point of scikit-learn's curve is on it (but its last, (0, 1), which has no threshold).
+    assert set(zip(curve["recall"], curve["precision"])) == set(zip(recall[:-1], precision[:-1]))
 
 
 def test_the_confusion_matrix_file_has_one_row_per_hour_and_scikit_learns_cells(plots):
@@ -220,6 +219,9 @@ def test_the_calibration_bins_are_scikit_learns_ten_quantile_bins(plots):
     table = plots["calibration"]
     assert list(table.columns) == ["mean_predicted", "fraction_down"]  # dvc.yaml: x mean_predicted, y fraction_down
     fraction_down, mean_predicted = calibration.calibration_curve(LABELS, P_LSTM, n_bins=10, strategy="quantile")
+    # The data tell the columns apart (miscalibrated), and quantile bins from uniform ones.
+    assert not np.allclose(fraction_down, mean_predicted)
+    assert len(calibration.calibration_curve(LABELS, P_LSTM, n_bins=10, strategy="uniform")[0]) != len(fraction_down)
     np.testing.assert_allclose(table["mean_predicted"], mean_predicted)
     np.testing.assert_allclose(table["fraction_down"], fraction_down)
 
@@ -231,9 +233,9 @@ PARTS = {"train": np.arange(0, 180), "validation": np.arange(180, 240), "test": 
 BASE_RATES = {"train": 0.25, "validation": 0.5, "test": 0.75}
 
 
-def baseline_samples(seed=0, **changes) -> Samples:
+def baseline_samples(**changes) -> Samples:
     """Rows whose labels have the part's base rate exactly and lean on feature 0; `changes` replace fields."""
-    random = np.random.default_rng(seed)
+    random = np.random.default_rng(0)
     labels = np.zeros(300, np.float32)
     for part, rows in PARTS.items():
         labels[random.choice(rows, int(len(rows) * BASE_RATES[part]), replace=False)] = 1
@@ -246,11 +248,11 @@ def baseline_samples(seed=0, **changes) -> Samples:
 
 def test_the_majority_class_baseline_predicts_the_training_base_rate_everywhere():
     samples = baseline_samples()
+    assert samples.labels_of("train").mean() == 0.25 != samples.labels_of("test").mean()
     baselines = evaluation.Baselines.fit(samples, BASELINE_SETTINGS)
     for part in PARTS:  # not the test part's 0.75 nor the validation part's 0.5
         np.testing.assert_array_equal(baselines.probabilities(samples, part)["majority_class"],
-                                      np.full(len(PARTS[part]), samples.labels_of("train").mean()))
-    assert samples.labels_of("train").mean() == 0.25
+                                      np.full(len(PARTS[part]), 0.25))
 
 
 def test_no_baseline_sees_the_validation_or_test_rows_when_fit():
@@ -282,7 +284,7 @@ def test_last_move_repeats_predicts_down_exactly_when_the_last_move_was_down():
 
 def test_the_best_baseline_is_the_best_on_the_validation_part_not_the_test_part():
     samples = baseline_samples()
-    # The last move "knows" every validation label and none of the test labels.
+    # The last move "knows" every validation label, and every test label backwards.
     last_move_down = samples.last_move_down.copy()
     last_move_down[PARTS["validation"]] = samples.labels[PARTS["validation"]] == 1
     last_move_down[PARTS["test"]] = samples.labels[PARTS["test"]] == 0

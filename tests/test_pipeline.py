@@ -64,7 +64,7 @@ def test_outputs_have_the_documented_shape(repo, first_repro):
     assert (repo / paths.equity_plot("BTC")).read_text().splitlines()[0] == \
         "day,timestamp," + ",".join(REPORTED_MODELS) + ",buy_and_hold"
     summary = (repo / paths.summary()).read_text()
-    assert report.headline_of(summary).count("| `lstm` |") == 2  # the AUC table and the backtest table
+    assert report.marked_block(summary).count("| `lstm` |") == 2  # the AUC table and the backtest table
     for name in report.FIGURE_NAMES:
         assert (repo / paths.figure("BTC", name)).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     classification_report = (repo / paths.classification_report("BTC")).read_text()

@@ -13,10 +13,10 @@ def test_the_committed_summary_is_what_the_committed_metrics_make_and_the_readme
                                  params.build(uncertainty.BootstrapSettings, all_params["bootstrap"], "bootstrap"))
     summary = (REPO / "reports" / "summary.md").read_text(encoding="utf-8")
     assert summary == regenerated, "run `dvc repro` (the report stage)"
-    headline = report.headline_of(summary)
+    headline = report.marked_block(summary)
     assert headline.count("| `lstm` |") == 2 * len(all_params["currencies"])  # AUC and backtest tables
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert report.headline_of(readme) == headline, "run `make readme`"
+    assert report.marked_block(readme) == headline, "run `make readme`"
 
 
 def test_update_readme_replaces_only_the_headline(tmp_path):

@@ -3,7 +3,8 @@ part boundary and fit in them is checked against values computed here, independe
 
 One real `dvc repro` of two currencies other than BTC (ETH, and SOL, which the sample market has no profile
 for) with a horizon of 3 hours and a minimum move is shared by all tests; a scratch copy of it re-runs the
-sequence stage with a horizon of 1 hour, and other copies re-run sequence and train on poisoned inputs.
+sequence stage with a horizon of 1 hour, and other copies re-run the sequence stage (as a process) and the train
+stage (its main, in this process) on poisoned inputs.
 """
 
 import dataclasses
@@ -314,6 +315,7 @@ def test_the_scaler_is_the_training_windows_statistics_and_scales_every_row(pipe
     for currency in CURRENCIES:
         table, features = read(project, currency)
         scaler = json.loads((project / paths.scaler(currency)).read_text())
+        assert yaml.safe_load((project / "params.yaml").read_text())["scaling"]["signed_log_columns"] == ["*whale*"]
         columns = [name for name in table.columns if name not in ("timestamp", "label", "last_move_down", "part")]
         assert list(scaler) == columns and set(columns) == set(features.columns) - {"timestamp"}
         rows = training_rows(part_rows(table)["train"], len(table))

@@ -1,7 +1,8 @@
 """whalecast-fetch-prices: hourly OHLCV from an exchange through ccxt -> data/raw/prices/{CUR}.csv.
 
 Pages forward from --since with the exchange's page size, within ccxt's rate limiter (plus a back-off
-and retry when the exchange still answers "too many requests"), and writes the generic price layout
+and retry when the exchange still answers "too many requests" or fails for a moment, as long as its
+Retry-After says, up to 10 minutes), and writes the generic price layout
 (`timestamp` = bar open time, ISO-8601 UTC). Only closed hours are written. A second run resumes after
 the last hour in the file. The file is replaced atomically after every page, so an interruption loses at
 most the page in flight.
@@ -20,7 +21,7 @@ import ccxt
 import pandas as pd
 from tqdm import tqdm
 
-from whalecast import cli, paths, storage
+from whalecast import backoff, cli, paths, storage
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -68,12 +69,14 @@ def _page(exchange: ccxt.Exchange, symbol: str, since_ms: int, page_size: int, s
         except json.JSONDecodeError:
             raise InputError(where, f"malformed answer from the exchange ({exchange.last_http_response[:60]!r}); "
                                     "the hours before it are saved, run again to resume") from None
-        except (ccxt.DDoSProtection, ccxt.RateLimitExceeded):
+        except ccxt.NetworkError as error:  # rate limits (418, 429), 5xx, timeouts: the next try may pass
+            problem = "rate limited" if isinstance(error, ccxt.DDoSProtection) else f"failing ({type(error).__name__})"
             retries += 1
             if retries > RETRIES:
-                raise InputError(where, f"still rate limited after {RETRIES} retries") from None
-            log.info("%s: rate limited, waiting %d s (retry %d of %d)", where, 2 ** retries, retries, RETRIES)
-            sleep(2 ** retries)
+                raise InputError(where, f"still {problem} after {RETRIES} retries") from None
+            wait = backoff.wait_seconds(exchange.last_response_headers, 2 ** retries, where, f"{exchange.id} {problem}")
+            log.info("%s: %s, waiting %.0f s (retry %d of %d)", where, problem, wait, retries, RETRIES)
+            sleep(wait)
         except ccxt.BadSymbol:
             raise InputError(where, f"{exchange.id} has no market {symbol}") from None
         except ccxt.BaseError as error:

@@ -3,8 +3,8 @@
 The pages are the raw API responses, the layout ingest reads as a directory of cursor pages. A run that
 stops (network, rate limit, Ctrl-C) resumes from the cursor of the last page on disk. The API key comes
 from the environment variable WHALE_ALERT_API_KEY only and travels in a request header, so it appears in
-no file, URL, log line or dvc.lock. An HTTP 429 (rate limit) waits as the server asks (Retry-After) or
-backs off exponentially, then retries.
+no file, URL, log line or dvc.lock. An HTTP 429 (rate limit) or a passing server error (5xx) waits as the
+server asks (Retry-After, up to 10 minutes) or backs off exponentially, then retries.
 """
 
 import argparse
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from whalecast import cli, paths, storage
+from whalecast import backoff, cli, paths, storage
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ API_URL = "https://api.whale-alert.io/v1"
 KEY_VARIABLE = "WHALE_ALERT_API_KEY"
 PAGE_LIMIT = 100  # the API's maximum transactions per page
 RETRIES = 6
+RETRIED_STATUSES = {429, 500, 502, 503, 504}  # a rate limit, or a server that may answer on the next try
 
 
 def fetch(currency: str, start: int, end: int, min_value: int, out: Path, api_key: str, api_url: str = API_URL,
@@ -75,10 +76,11 @@ def _get_page(url: str, api_key: str, page_number: int, sleep: Callable[[float],
                 body = reply.read()
             break
         except urllib.error.HTTPError as error:
-            if error.code != 429 or attempt == RETRIES:
+            if error.code not in RETRIED_STATUSES or attempt == RETRIES:
                 raise InputError(where, f"HTTP {error.code} {error.reason} from the Whale Alert API") from None
-            wait = float(error.headers.get("Retry-After") or 2 ** attempt)
-            log.info("%s: rate limited (HTTP 429), waiting %.0f s (retry %d of %d)", where, wait, attempt + 1, RETRIES)
+            wait = backoff.wait_seconds(dict(error.headers), 2 ** attempt, where,
+                                        f"HTTP {error.code} from the Whale Alert API")
+            log.info("%s: HTTP %d, waiting %.0f s (retry %d of %d)", where, error.code, wait, attempt + 1, RETRIES)
             sleep(wait)
         except urllib.error.URLError as error:
             raise InputError(where, f"cannot reach {urllib.parse.urlsplit(url).netloc}: {error.reason}") from None

@@ -170,18 +170,21 @@ def data_source(data: dict) -> str:
     return "files in data/raw"
 
 
-def headline_of(summary_text: str) -> str:
-    """The headline part of a summary, markers included: the README's Results section."""
-    start, end = summary_text.index(HEADLINE_START), summary_text.index(HEADLINE_END) + len(HEADLINE_END)
-    return summary_text[start:end]
+def marked_block(text: str, start: str = HEADLINE_START, end: str = HEADLINE_END) -> str:
+    """The part of a text from a start marker to an end marker, markers included (by default the headline:
+    the README's Results section)."""
+    return text[text.index(start):text.index(end) + len(end)]
+
+
+def replace_marked_block(readme: Path, block: str, start: str = HEADLINE_START, end: str = HEADLINE_END) -> None:
+    """Replace the README's block between the markers (which `block` begins and ends with)."""
+    text = readme.read_text(encoding="utf-8")
+    readme.write_text(text.replace(marked_block(text, start, end), block), encoding="utf-8")
 
 
 def update_readme(readme: Path, summary_path: Path = paths.summary()) -> None:
     """Replace the README's headline block with the one of the generated summary."""
-    text = readme.read_text(encoding="utf-8")
-    block = headline_of(summary_path.read_text(encoding="utf-8"))
-    readme.write_text(text.replace(headline_of(text), block), encoding="utf-8")
-
+    replace_marked_block(readme, marked_block(summary_path.read_text(encoding="utf-8")))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,120 @@
+"""The README's benchmark figures, rendered from the results the benchmarks write to benchmarks/results/.
+
+`make readme` replaces the README's block between START and END with `block(read())`, and
+tests/test_benchmark_figures.py checks the copy, so no benchmark figure in the README is typed by hand.
+Each result states the size it was run at, so a quick run shows as one.
+
+    python benchmarks/figures.py README.md
+"""
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from common import RESULTS, MiB, verdict
+
+from whalecast import report
+
+START, END = "<!-- benchmarks: generated from benchmarks/results by make readme -->", "<!-- end of benchmarks -->"
+
+
+def pipeline(result: dict) -> list[str]:
+    size, measured = result["size"], result["measured"]
+    stages = measured["seconds_by_stage"]
+    return [
+        f"`dvc repro --force` of the default params in a fresh clone ({' and '.join(size['currencies'])}, "
+        f"{size['stages']} stages): {measured['seconds']:.1f} s in all, the largest stage process peaking at "
+        f"{measured['peak_bytes'] / MiB:,.0f} MiB.",
+        "",
+        f"| stage ({' + '.join(size['currencies'])}) | " + " | ".join(stages) + " |",
+        "| --- | " + " | ".join("---" for _ in stages) + " |",
+        "| seconds | " + " | ".join(f"{seconds:.1f}" for seconds in stages.values()) + " |",
+    ]
+
+
+def featurize(result: dict) -> list[str]:
+    size, measured = result["size"], result["measured"]
+    stage_seconds = measured["stage_seconds"]
+    best = min(stage_seconds)
+    return [
+        f"{size['hours']:,} hours, {measured['transfers']:,} whale transfers, {measured['features']} features:",
+        "",
+        "| implementation | seconds | peak memory |",
+        "| --- | --- | --- |",
+        f"| whalecast featurize stage | {best:.2f} (best of {len(stage_seconds)}, median "
+        f"{statistics.median(stage_seconds):.2f}) | {measured['stage_peak_bytes'] / MiB:,.0f} MiB |",
+        f"| pandas rolling + merge_asof | {measured['pandas_seconds']:.2f} | "
+        f"{measured['pandas_peak_bytes'] / MiB:,.0f} MiB |",
+        "",
+        f"Speed-up {measured['pandas_seconds'] / best:.1f}x.",
+    ]
+
+
+def sequence(result: dict) -> list[str]:
+    size, measured = result["size"], result["measured"]
+    rates, growth = measured["throughput"], measured["growth"]
+    short, long = size["seq_lens"]
+    lines = [
+        f"{size['hours']:,} hours ({rates['windows']:,} training windows at `seq_len` {short}):",
+        "",
+        "| seq_len | artifact | sequence peak | train peak (1 epoch) | sequence | train (1 epoch) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for seq_len, row in measured["by_seq_len"].items():
+        lines.append(f"| {seq_len} | {row['artifact_bytes'] / MiB:.2f} MiB | {row['sequence_peak_bytes'] / MiB:,.0f} MiB | "
+                     f"{row['train_peak_bytes'] / MiB:,.0f} MiB | {row['sequence_seconds']:.1f} s | "
+                     f"{row['train_seconds']:.1f} s |")
+    low, high = rates["lazy_share_range"]
+    return lines + [
+        "",
+        f"Ratios {long}/{short}: artifact {growth['artifact_bytes']:.3f}, sequence peak "
+        f"{growth['sequence_peak_bytes']:.3f}, train peak {growth['train_peak_bytes']:.3f}. Training throughput "
+        f"over {len(rates['lazy_seconds'])} epochs of each, alternating: in the median epoch, lazy windows "
+        f"{rates['lazy_per_second']:,.0f} windows/s and the materialised array {rates['materialised_per_second']:,.0f}/s; "
+        f"in the median of the lazy/array pairs (each under the same load), lazy at {rates['lazy_share']:.0%} "
+        f"(single pairs {low:.0%} to {high:.0%}). The array alone takes {rates['materialised_bytes'] / MiB:,.0f} MiB "
+        f"at `seq_len` {short}.",
+    ]
+
+
+RENDER = {"pipeline": pipeline, "featurize": featurize, "sequence": sequence}  # in the README's order
+
+
+def section(name: str, result: dict | None) -> list[str]:
+    """One benchmark: when, where and what was measured, its verdict, its targets and checks, its figures."""
+    script = f"`benchmarks/{name}.py`"
+    if result is None:
+        return [f"{script}: not measured yet (run it, then `make readme`)."]
+    changes = " with uncommitted changes" if result["uncommitted_changes"] else ""
+    claims = [f"{claim}: {'yes' if held else 'NO'}" for claim, held in {**result["targets"], **result["checks"]}.items()]
+    return [
+        f"{script}, measured {result['date']} at commit `{result['commit'][:7]}`{changes} on {result['cores']} "
+        f"cores: **{verdict(result)}**. Targets and checks: {'; '.join(claims)}.",
+        "",
+        *RENDER[name](result),
+    ]
+
+
+def read(results: Path = RESULTS) -> dict[str, dict | None]:
+    """Each benchmark's result file, None where it has not been written."""
+    paths = {name: results / f"{name}.json" for name in RENDER}
+    return {name: json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+            for name, path in paths.items()}
+
+
+def block(results: dict[str, dict | None]) -> str:
+    """The README's benchmark figures, markers included."""
+    lines = [START, ""]
+    for name in RENDER:
+        lines += [*section(name, results.get(name)), ""]
+    return "\n".join([*lines, END])
+
+
+def update_readme(readme: Path, results: Path = RESULTS) -> None:
+    """Replace the README's benchmark block with the rendering of the result files."""
+    report.replace_marked_block(readme, block(read(results)), START, END)
+
+
+if __name__ == "__main__":
+    update_readme(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("README.md"))

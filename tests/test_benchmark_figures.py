@@ -1,0 +1,97 @@
+"""The README's benchmark figures are rendered from the committed benchmarks/results files, never typed."""
+
+import json
+import sys
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))  # the benchmarks are scripts, not a package
+import figures  # noqa: E402
+from whalecast import report  # noqa: E402
+
+MiB = 2**20
+
+
+def result(name, size, measured, targets, checks, uncommitted=False):
+    return {"benchmark": name, "date": "2025-01-31", "commit": "0123456789abcdef" * 2 + "01234567",
+            "uncommitted_changes": uncommitted, "cores": 2, "size": size, "measured": measured,
+            "targets": targets, "checks": checks}
+
+
+FEATURIZE = result(
+    "featurize", {"hours": 87_660, "transfers": 2_000_000, "repeats": 3},
+    {"transfers": 1_999_123, "features": 30, "stage_seconds": [1.3, 1.21, 1.4], "stage_peak_bytes": 705 * MiB,
+     "pandas_seconds": 3.4, "pandas_peak_bytes": 584 * MiB},
+    {"stage under 10 s": True, "stage peak under 2 GB": True, "stage faster than pandas": True},
+    {"stage and pandas give the same table": True})
+SEQUENCE = result(
+    "sequence", {"hours": 87_660, "seq_lens": [24, 96], "repeats": 3},
+    {"by_seq_len": {"24": {"artifact_bytes": 10.07 * MiB, "sequence_peak_bytes": 284 * MiB,
+                           "train_peak_bytes": 980 * MiB, "sequence_seconds": 2.0, "train_seconds": 30.0},
+                    "96": {"artifact_bytes": 10.07 * MiB, "sequence_peak_bytes": 284 * MiB,
+                           "train_peak_bytes": 1126 * MiB, "sequence_seconds": 2.1, "train_seconds": 80.0}},
+     "growth": {"artifact_bytes": 1.0, "sequence_peak_bytes": 1.0, "train_peak_bytes": 1.149},
+     "throughput": {"windows": 61_298, "materialised_bytes": 168 * MiB, "lazy_seconds": [2.0, 1.8, 1.9],
+                    "materialised_seconds": [1.6, 2.0, 1.9], "lazy_per_second": 32262.1,
+                    "materialised_per_second": 32262.1, "lazy_share": 1.0, "lazy_share_range": [0.8, 1.1111]}},
+    {"ratio 96/24 under 1.2": True, "lazy throughput at least 90% of materialised": True},
+    {"seq_len 24: lazy windows equal the materialised ones (600 sampled)": True})
+PIPELINE = result(
+    "pipeline", {"currencies": ["BTC", "ETH"], "stages": 15},
+    {"seconds": 141.04, "seconds_by_stage": {"ingest": 2.0, "train": 46.12, "report": 2.8},
+     "peak_bytes": 1126 * MiB},
+    {"whole pipeline under 300 s": False},
+    {"the metrics files equal the committed ones": True, "`git status` in the clone is clean": False},
+    uncommitted=True)
+
+
+def test_the_readme_shows_the_rendering_of_the_committed_results():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert report.marked_block(readme, figures.START, figures.END) == figures.block(figures.read()), "run `make readme`"
+
+
+def test_a_hand_made_result_renders_as_its_tables_and_sentences():
+    text = figures.block({"featurize": FEATURIZE, "sequence": SEQUENCE, "pipeline": PIPELINE})
+    assert text.startswith(figures.START) and text.endswith(figures.END)
+    assert ("`benchmarks/featurize.py`, measured 2025-01-31 at commit `0123456` on 2 cores: **PASS, every target "
+            "met and every check held**. Targets and checks: stage under 10 s: yes; stage peak under 2 GB: yes; "
+            "stage faster than pandas: yes; stage and pandas give the same table: yes.") in text
+    assert "87,660 hours, 1,999,123 whale transfers, 30 features:" in text
+    assert "| whalecast featurize stage | 1.21 (best of 3, median 1.30) | 705 MiB |" in text
+    assert "| pandas rolling + merge_asof | 3.40 | 584 MiB |" in text
+    assert "Speed-up 2.8x." in text
+
+    assert "| 24 | 10.07 MiB | 284 MiB | 980 MiB | 2.0 s | 30.0 s |" in text
+    assert "| 96 | 10.07 MiB | 284 MiB | 1,126 MiB | 2.1 s | 80.0 s |" in text
+    assert "87,660 hours (61,298 training windows at `seq_len` 24):" in text
+    assert ("Ratios 96/24: artifact 1.000, sequence peak 1.000, train peak 1.149. Training throughput over 3 epochs "
+            "of each, alternating: in the median epoch, lazy windows 32,262 windows/s and the materialised array "
+            "32,262/s; in the median of the lazy/array pairs (each under the same load), lazy at 100% (single pairs "
+            "80% to 111%). The array alone takes 168 MiB at `seq_len` 24.") in text
+
+    assert ("`benchmarks/pipeline.py`, measured 2025-01-31 at commit `0123456` with uncommitted changes on 2 cores: "
+            "**FAIL, not so: whole pipeline under 300 s; `git status` in the clone is clean**.") in text
+    assert "the metrics files equal the committed ones: yes; `git status` in the clone is clean: NO." in text
+    assert ("`dvc repro --force` of the default params in a fresh clone (BTC and ETH, 15 stages): 141.0 s in all, "
+            "the largest stage process peaking at 1,126 MiB.") in text
+    assert ("| stage (BTC + ETH) | ingest | train | report |\n| --- | --- | --- | --- |\n"
+            "| seconds | 2.0 | 46.1 | 2.8 |") in text
+    assert text.index("benchmarks/pipeline.py") < text.index("benchmarks/featurize.py") < text.index(
+        "benchmarks/sequence.py")
+
+
+def test_a_benchmark_without_a_result_file_says_how_to_measure_it(tmp_path):
+    (tmp_path / "featurize.json").write_text(json.dumps(FEATURIZE))
+    results = figures.read(tmp_path)
+    assert results["featurize"] == FEATURIZE and results["sequence"] is None
+    assert "`benchmarks/sequence.py`: not measured yet (run it, then `make readme`)." in figures.block(results)
+
+
+def test_update_readme_replaces_only_the_benchmark_block(tmp_path):
+    (tmp_path / "pipeline.json").write_text(json.dumps(PIPELINE))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n\n{figures.START}\n| typed | 1.0 s |\n{figures.END}\n\nmore\n")
+    figures.update_readme(readme, tmp_path)
+    text = readme.read_text()
+    assert text == f"intro\n\n{figures.block(figures.read(tmp_path))}\n\nmore\n"
+    assert "typed" not in text and "141.0 s in all" in text
