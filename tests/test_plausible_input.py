@@ -328,7 +328,7 @@ def test_a_feature_constant_over_the_training_rows_is_warned_about_by_name(caplo
     with caplog.at_level("INFO", logger="whalecast"):
         scaling.Scaler.fit(frame, list(frame.columns), settings)
     warned = [record for record in caplog.records if record.levelname == "WARNING"]
-    assert len(warned) == 1 and "2 features are constant over the training part" in warned[0].message
+    assert len(warned) == 1 and "2 features constant over the training part" in warned[0].message
     assert "never_fires (0)" in warned[0].message and "always_one (1)" in warned[0].message
     assert "moves" not in warned[0].message
 

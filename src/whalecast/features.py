@@ -268,8 +268,11 @@ def rolling(values: np.ndarray, window: int, agg: str) -> np.ndarray:
     max), so the cost is O(hours) whatever the window length.
     """
     windows = pd.Series(values).rolling(window, min_periods=window)
-    result = windows.std(ddof=1) if agg == "std" else getattr(windows, agg)()
-    return result.to_numpy()
+    if agg != "std":
+        return getattr(windows, agg)().to_numpy()
+    # The online variance keeps rounding from values that have left the window (about 1e-7 after a spike,
+    # over flat filled bars); a window of equal values has a standard deviation of exactly 0.
+    return windows.std(ddof=1).mask(windows.max() == windows.min(), 0.0).to_numpy()
 
 
 def _price_series(prices: pd.DataFrame) -> dict[str, np.ndarray]:

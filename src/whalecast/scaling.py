@@ -37,15 +37,16 @@ class Scaler:
     std: list[float]
 
     @classmethod
-    def fit(cls, frame, columns: list[str], settings: ScalingSettings) -> "Scaler":
+    def fit(cls, frame, columns: list[str], settings: ScalingSettings, warn_constant: bool = True) -> "Scaler":
+        """Statistics of `frame` (the training rows); warn_constant: say which columns are constant there."""
         signed_log = [any(fnmatch.fnmatchcase(name, pattern) for pattern in settings.signed_log_columns)
                       for name in columns]
         values = _signed_log(frame[columns].to_numpy(np.float64), np.array(signed_log))
         mean, std = values.mean(axis=0), values.std(axis=0)
         constant = [f"{name} ({frame[name].iloc[0]:g})" for name, spread in zip(columns, std) if spread == 0]
-        if constant:
-            log.warning("%d features are constant over the training part, so they tell the models nothing (a spec "
-                        "that matches no data?): %s", len(constant), ", ".join(constant))
+        if constant and warn_constant:
+            log.warning("%d %s constant over the training part (no information for the models; a spec that matches "
+                        "no data?): %s", len(constant), "feature" if len(constant) == 1 else "features", ", ".join(constant))
         std = np.where(std == 0, 1.0, std)  # a constant column carries no information; keep it finite
         return cls(list(columns), signed_log, mean.tolist(), std.tolist())
 

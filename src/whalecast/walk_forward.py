@@ -62,7 +62,8 @@ def fold_samples(features: pd.DataFrame, rows: Samples, parts: dict[str, np.ndar
     """The fold's samples: unscaled `features` (the model's columns) scaled by a scaler fit on its training
     windows only; labels, groups and times from `rows`, the main sequence table."""
     training_rows = sequences.rows_of_windows(len(features), parts["train"], seq_len)
-    scaler = scaling.Scaler.fit(features.loc[training_rows], list(features.columns), settings)
+    # The sequence stage has warned about features constant over the main training part; not again per fold.
+    scaler = scaling.Scaler.fit(features.loc[training_rows], list(features.columns), settings, warn_constant=False)
     return Samples(features=scaler.transform(features), labels=rows.labels, last_move_down=rows.last_move_down,
                    ends=parts, columns=rows.columns, groups=rows.groups, timestamps=rows.timestamps)
 
