@@ -56,7 +56,7 @@ def clean_prices_from_files(currency: str, settings: DataSettings):
     prices = ingest.clean_prices(table, settings.max_gap_hours, skip_bad_rows=settings.skip_bad_rows)
     if settings.partial_candle == "drop" or (settings.partial_candle == "auto" and layout != "binance_kline"):
         prices = ingest.drop_newest_bar(prices, f"it may have been still open when the file was saved "
-                                                f"(data.partial_candle: {settings.partial_candle})")
+                                                f"(data.partial_candle: {settings.partial_candle})", table.source)
     return prices
 
 

@@ -32,10 +32,10 @@ def main(currency: str) -> None:
 
     model = lstm.train(samples, seq_len, settings, settings.seed, live=training_log(currency))
     lstm.save_model(model, paths.model(currency))
-    seed_models = [paths.seed_model(currency, seed) for seed in range(settings.seed + 1, settings.seed + settings.n_seeds)]
-    for seed, path in zip(range(settings.seed + 1, settings.seed + settings.n_seeds), seed_models):
+    seed_models = {seed: paths.seed_model(currency, seed) for seed in range(settings.seed + 1, settings.seed + settings.n_seeds)}
+    for seed, path in seed_models.items():
         lstm.save_model(lstm.train(samples, seq_len, settings, seed, name=f"seed {seed}"), path)
-    for stale in set(paths.seed_models(currency).glob("lstm_model_*.keras")) - set(seed_models):
+    for stale in set(paths.seed_models(currency).glob("lstm_model_*.keras")) - set(seed_models.values()):
         stale.unlink()  # the model of a seed an earlier n_seeds had
 
 

@@ -110,7 +110,8 @@ def test_a_signal_between_two_writes_leaves_the_old_outputs(project, name):
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 128 + getattr(signal, name), result.stderr
     assert "Traceback" not in result.stderr
-    assert result.stderr.splitlines()[-1] == f"ingest BTC: error: interrupted ({name}); outputs left as they were"
+    assert result.stderr.splitlines()[-2:] == ["ingest BTC: info: 0 warnings",
+                                               f"ingest BTC: error: interrupted ({name}); outputs left as they were"]
     assert [path.read_bytes() for path in outputs] == before
     leftovers = [path.name for output in outputs for path in output.parent.iterdir() if path not in outputs]
     assert not leftovers
@@ -261,7 +262,9 @@ def test_a_null_owner_type_is_a_bad_row(tmp_path, caplog, owner_type):
 # --- time zones (1f) -------------------------------------------------------------------------------------
 
 def price_csv(timestamps) -> str:
-    return "timestamp,open,high,low,close,volume\n" + "".join(f"{time},100,101,99,100.5,10\n" for time in timestamps)
+    """Hourly bars at these timestamps, each with its own volume (as real bars have)."""
+    return "timestamp,open,high,low,close,volume\n" + "".join(
+        f"{time},100,101,99,100.5,{10 + row}\n" for row, time in enumerate(timestamps))
 
 
 @pytest.mark.parametrize("written", ["2024-03-01T14:00:00+02:00", "2024-03-01 14:00:00+0200", "2024-03-01T12:00:00Z",
@@ -314,8 +317,8 @@ def test_a_transaction_type_no_record_has_is_refused_listing_the_types_present()
     whales.loc[whales.index[:3], "transaction_type"] = "mint"
     specs = features.parse_specs([{"source": "whales", "agg": "count", "window": 2, "transaction_type": "transfers"}])
     with pytest.raises(InputError, match=r"params.yaml: feature whale_transfers_all_count_2h: transaction_type "
-                                         r"'transfers' matches no whale record \(types in the data: transfer \d+, "
-                                         r"mint 3\)"):
+                                         r"'transfers' matches no whale record and is no Whale Alert type \(types in "
+                                         r"the data: transfer \d+, mint 3\)"):
         features.build_feature_table(prices, whales, specs)
     for present in ("mint", "any"):
         specs = features.parse_specs([{"source": "whales", "agg": "count", "window": 2, "transaction_type": present}])
@@ -401,3 +404,81 @@ def test_a_linked_folder_inside_the_raw_folders_is_refused(project, tmp_path):
     (project / paths.raw_prices_dir("BTC")).symlink_to(tmp_path / "monthly", target_is_directory=True)
     assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC: a linked folder",
                          "DVC does not follow", "link data/raw/prices itself")
+
+
+# --- second reading: edge cases --------------------------------------------------------------------------
+
+# Runs the ingest stage with SIGINT sent to itself right after the first of its outputs is renamed into place.
+INTERRUPT_DURING_RENAMES = """
+import os, signal, sys
+sys.argv = ["stages/ingest.py", "BTC"]
+sys.path.insert(0, "stages")
+import ingest
+from whalecast import stage, storage
+replace = os.replace
+def replace_then_signal(source, target):
+    replace(source, target)
+    os.kill(os.getpid(), signal.SIGINT)
+storage.os.replace = replace_then_signal
+stage.run(ingest.main)
+"""
+
+
+def test_a_signal_during_the_renames_lets_them_finish_and_says_so(project):
+    edit_params(project, **{"data.synthetic.hours": 200})
+    run_stage(project, "ingest")
+    outputs = [project / paths.prices("BTC"), project / paths.whales("BTC")]
+    before = [path.read_bytes() for path in outputs]
+    edit_params(project, **{"data.synthetic.seed": 5})
+    result = subprocess.run([sys.executable, "-c", INTERRUPT_DURING_RENAMES], cwd=project,
+                            env={**os.environ, "PYTHONPATH": "src"}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.splitlines()[-1] == ("ingest BTC: error: interrupted (SIGINT) while the outputs were "
+                                              "replaced; all of them are new")
+    assert all(path.read_bytes() != old for path, old in zip(outputs, before))
+
+
+def test_an_appended_copy_of_a_utc_file_is_not_taken_for_local_time(tmp_path):
+    times = [f"{time:%Y-%m-%d %H:%M:%S}" for time in pd.date_range("2024-10-26", periods=48, freq="h")]
+    path = tmp_path / "BTC.csv"
+    rows = price_csv(times).splitlines(keepends=True)
+    path.write_text("".join(rows + rows[21:31]))  # the same rows again
+    assert len(ingest.clean_prices(readers.read_csv(path), max_gap_hours=0)) == 48
+
+
+def test_a_file_of_only_bad_rows_without_zones_is_still_a_one_line_error(tmp_path):
+    path = tmp_path / "BTC.csv"
+    path.write_text(price_csv(["2024-03-01 00:00:00", "2024-03-01 01:00:00"]).replace(",99,", ",-99,"))
+    with pytest.raises(InputError, match="no valid data rows"):
+        ingest.clean_prices(readers.read_csv(path), max_gap_hours=0, skip_bad_rows=True)
+
+
+def test_a_z_after_a_space_is_utc(tmp_path):
+    path = tmp_path / "BTC.csv"
+    path.write_text(price_csv(["2024-03-01 12:00:00 Z"]))
+    assert ingest.clean_prices(readers.read_csv(path), max_gap_hours=0)["timestamp"].tolist() == [
+        pd.Timestamp("2024-03-01 12:00", tz="UTC")]
+
+
+def test_a_known_type_one_currency_lacks_is_a_warning_not_an_error(caplog):
+    # One features list serves every currency: mints are ETH's and USDT's, not BTC's.
+    prices, whales = clean_market(small_market(hours=100))
+    specs = features.parse_specs([{"source": "whales", "agg": "count", "window": 2, "transaction_type": "mint"}])
+    with caplog.at_level("INFO", logger="whalecast"):
+        table = features.build_feature_table(prices, whales, specs)
+    assert (table["whale_mint_all_count_2h"] == 0).all()
+    warned = [record.message for record in caplog.records if record.levelname == "WARNING"]
+    assert any("feature whale_mint_all_count_2h: no whale record is a mint" in message for message in warned)
+
+
+def test_a_price_file_of_one_bar_is_a_one_line_error(project):
+    files_project(project, prices="timestamp,open,high,low,close,volume\n2024-03-01T00:00:00Z,100,101,99,100.5,10\n")
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
+                         "no price bars left")
+
+
+@pytest.mark.parametrize("retry_after", ["nan", "inf"])
+def test_a_retry_after_that_is_not_a_finite_number_is_no_wait(retry_after):
+    from whalecast import backoff
+
+    assert backoff.wait_seconds({"Retry-After": retry_after}, 4, "page 1", "HTTP 429") == 4

@@ -1,6 +1,7 @@
 """How long a fetcher waits before it asks a web API again: as long as the server says, within reason."""
 
 import email.utils
+import math
 import time
 
 from whalecast.errors import InputError
@@ -14,7 +15,7 @@ def wait_seconds(headers, fallback: float, where: str, answer: str) -> float:
     back-off); a longer wait than MAX_WAIT_SECONDS is an InputError naming it."""
     value = next((value for name, value in (headers or {}).items() if name.lower() == "retry-after"), None)
     asked = _seconds(value)
-    if asked is None or asked < 0:
+    if asked is None or not math.isfinite(asked) or asked < 0:
         return fallback
     if asked > MAX_WAIT_SECONDS:
         raise InputError(where, f"{answer}, which asks to wait {asked:.0f} s (more than {MAX_WAIT_SECONDS}): run again "

@@ -39,6 +39,7 @@ SPEC_KEYS = {"source", "filter", "agg", "column", "window", "name", "transaction
 # Whale Alert reports mints, burns, locks and unlocks beside transfers; features count transfers unless a
 # spec names another transaction_type (or "any").
 DEFAULT_TRANSACTION_TYPE, ANY_TRANSACTION_TYPE = "transfer", "any"
+WHALE_ALERT_TYPES = ("transfer", "mint", "burn", "lock", "unlock", "freeze", "unfreeze")
 
 
 @dataclass(frozen=True)
@@ -184,13 +185,18 @@ def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[
 
 
 def _check_transaction_types(specs: list[FeatureSpec], whales: pd.DataFrame) -> None:
-    """A type no record has (a typo such as `transfers`) would give an all-zero column without complaint."""
+    """A type no record has gives an all-zero column: an error for a type Whale Alert does not report (a typo
+    such as `transfers`), a warning for one this currency lacks (one features list serves every currency)."""
     present = whales["transaction_type"].value_counts()
+    in_data = ", ".join(f"{name} {count}" for name, count in present.items())
     for spec in specs:
-        if spec.source == "whales" and len(present) and spec.transaction_type not in (*present.index, ANY_TRANSACTION_TYPE):
+        if spec.source != "whales" or not len(present) or spec.transaction_type in (*present.index, ANY_TRANSACTION_TYPE):
+            continue
+        if spec.transaction_type not in WHALE_ALERT_TYPES:
             raise InputError(paths.PARAMS, f"feature {spec.name}: transaction_type '{spec.transaction_type}' matches no "
-                                           f"whale record (types in the data: "
-                                           f"{', '.join(f'{name} {count}' for name, count in present.items())})")
+                                           f"whale record and is no Whale Alert type (types in the data: {in_data})")
+        log.warning("features: feature %s: no whale record is a %s, so the column is 0 (types in the data: %s)",
+                    spec.name, spec.transaction_type, in_data)
 
 
 def _log_whale_coverage(whale_times: pd.Series, row_times: pd.Series) -> None:

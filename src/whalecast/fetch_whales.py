@@ -78,7 +78,7 @@ def _get_page(url: str, api_key: str, page_number: int, sleep: Callable[[float],
         except urllib.error.HTTPError as error:
             if error.code not in RETRIED_STATUSES or attempt == RETRIES:
                 raise InputError(where, f"HTTP {error.code} {error.reason} from the Whale Alert API") from None
-            wait = backoff.wait_seconds(dict(error.headers), 2 ** attempt, where,
+            wait = backoff.wait_seconds(error.headers, 2 ** attempt, where,
                                         f"HTTP {error.code} from the Whale Alert API")
             log.info("%s: HTTP %d, waiting %.0f s (retry %d of %d)", where, error.code, wait, attempt + 1, RETRIES)
             sleep(wait)

@@ -24,6 +24,7 @@ _LATEST_EPOCH_SECONDS = _LATEST.timestamp()
 # Spreadsheets count days from 1899-12-30: 20000..80000 is 1954..2119, and as epoch seconds it would be 1 January 1970.
 _EXCEL_EPOCH, _EXCEL_SERIAL_DAYS = pd.Timestamp("1899-12-30"), (20_000, 80_000)
 # A zone name after the time ("2024-03-01 13:00:00 Europe/Berlin"), and any zone or offset at all.
+_SCIENTIFIC = r"\s*[-+]?\d+(\.\d*)?[eE][-+]?\d+\s*"
 _ZONE_NAME = r"^(?P<local>.*\d)\s+(?P<zone>[A-Za-z][A-Za-z_]*(?:/[A-Za-z0-9_+\-]+)*)$"
 _ANY_ZONE = r"(?:Z|[+-]\d{2}:?\d{2}|\s[A-Za-z][A-Za-z_]*(?:/[A-Za-z0-9_+\-]+)*)$"
 # Zones whose daylight-saving changes a local-time export would show; most exchange users live in one of them.
@@ -90,7 +91,9 @@ def _timestamps(table: RawTable, bad_rows: BadRows) -> pd.Series:
         return raw.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
     numbers = pd.to_numeric(raw, errors="coerce")
     if not pd.api.types.is_numeric_dtype(raw):
-        scientific = raw.astype("string").str.fullmatch(r"\s*[-+]?\d+(\.\d*)?[eE][-+]?\d+\s*").fillna(False)
+        scientific = pd.Series(False, index=raw.index)
+        candidates = raw.astype("string").str.contains("[eE]").fillna(False)  # a cheap pass first: 2 million rows
+        scientific[candidates] = raw[candidates].astype("string").str.fullmatch(_SCIENTIFIC).fillna(False)
         bad_rows.reject(scientific, "timestamps in scientific notation", lambda label: (
             f"timestamp '{raw.loc[label]}' is in scientific notation, as a spreadsheet shows large numbers: rounded "
             "to a few digits it can be hours off; export the column as whole numbers or ISO-8601 text"))
@@ -102,11 +105,12 @@ def _timestamps(table: RawTable, bad_rows: BadRows) -> pd.Series:
             "ISO-8601 text or epoch seconds"))
         return _from_epoch(table, numbers, bad_rows)
     text = raw.astype("string").str.strip()
-    zoned = text.str.extract(_ZONE_NAME)
+    parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    # A zone name, as in `2024-03-01 13:00:00 Europe/Berlin`, is looked for only where ISO-8601 failed.
+    zoned = text[parsed.isna()].str.extract(_ZONE_NAME)
     named = zoned["zone"].notna()
-    parsed = pd.to_datetime(text.mask(named), utc=True, format="ISO8601", errors="coerce")
     if named.any():
-        parsed[named] = _in_named_zones(raw, zoned[named], bad_rows)
+        parsed[named[named].index] = _in_named_zones(raw, zoned[named], bad_rows)
     empty = raw.isna() | (text == "")
     bad_rows.reject(empty, "empty timestamps", lambda label: "timestamp is empty")
     bad_rows.reject(parsed.isna() & numbers.notna(), "epoch timestamps among ISO-8601 text", lambda label: (
@@ -184,9 +188,9 @@ def clean_prices(table: RawTable, max_gap_hours: int, skip_bad_rows: bool = Fals
     for column in PRICE_COLUMNS[1:]:
         bars[column] = _numbers(table, column, bad_rows)
     _check_bars(bars, bad_rows)
-    if _written_without_zone(table.frame["timestamp"]):
-        _check_not_local_time(table, bad_rows.without(bars)["timestamp"])
     bars, exact_duplicates = _drop_exact_duplicates(bad_rows.without(bars))
+    if _written_without_zone(table.frame["timestamp"]):  # after exact duplicates: a file appended twice is not local
+        _check_not_local_time(table, bars["timestamp"])
     repeated = bars["timestamp"].duplicated(keep="first")
     if repeated.any() and not skip_bad_rows:
         second = _first(repeated)
@@ -215,7 +219,9 @@ def clean_prices(table: RawTable, max_gap_hours: int, skip_bad_rows: bool = Fals
     return bars
 
 
-def drop_newest_bar(bars: pd.DataFrame, reason: str) -> pd.DataFrame:
+def drop_newest_bar(bars: pd.DataFrame, reason: str, source: str) -> pd.DataFrame:
+    if len(bars) == 1:
+        raise InputError(source, f"no price bars left: the only bar was dropped ({reason})")
     log.info("prices: newest bar %s dropped: %s", f"{bars['timestamp'].iloc[-1]:%Y-%m-%d %H:%M}", reason)
     return bars.iloc[:-1]
 
@@ -250,6 +256,8 @@ def _check_not_local_time(table: RawTable, times: pd.Series) -> None:
     """Refuse an hourly file written on a local clock: it lacks an hour where clocks go forward and has one
     twice where they go back. A zone matches when every such hour of it in the file's span shows that."""
     labels = pd.DatetimeIndex(times.dropna().dt.tz_localize(None))
+    if labels.empty:
+        return
     counts = labels.value_counts()
     present, repeated = counts.index, counts.index[counts > 1]
     grid = pd.date_range(present.min(), present.max(), freq="h")
@@ -347,7 +355,7 @@ def check_overlap(prices: pd.DataFrame, whales: pd.DataFrame, source: str, warn_
     features, and the whale features of the price hours read "no whales", which then means "no data"."""
     first, last = prices["timestamp"].iloc[0], prices["timestamp"].iloc[-1] + HOUR
     outside = int(((whales["timestamp"] < first) | (whales["timestamp"] > last)).sum())
-    if len(whales) and outside >= warn_share * len(whales):
+    if outside and outside >= warn_share * len(whales):
         log.warning("whales: %d of %d whale records of %s fall outside the price range (prices %s .. %s, whales %s .. "
                     "%s; data.warn_whales_outside_prices: %g)", outside, len(whales), source, f"{first:%Y-%m-%d %H:%M}",
                     f"{last:%Y-%m-%d %H:%M}", f"{whales['timestamp'].min():%Y-%m-%d %H:%M}",

@@ -37,7 +37,16 @@ class _WarningCounter(logging.Handler):
         self.count += 1
 
 
+# Signals that arrived while the outputs were renamed into place: acted on once all are.
+_during_renames: list[int] = []
+
+
 def _interrupt(signal_number, frame):
+    # A signal reaches Python's handler in the main thread whichever thread the kernel gave it to, so a flag,
+    # not a signal mask, keeps it from splitting the renames.
+    if storage.renaming():
+        _during_renames.append(signal_number)
+        return
     raise Interrupted(signal_number)
 
 
@@ -73,6 +82,13 @@ def run(main: Callable[..., None], per_currency: bool = True) -> None:
         print(f"{prefix}: error: {error}", file=sys.stderr)
         sys.exit(1)
     except Interrupted as interruption:
+        finish("")
         print(f"{prefix}: error: interrupted ({interruption}); outputs left as they were", file=sys.stderr)
         sys.exit(128 + interruption.signal_number)
+    if _during_renames:
+        finish("")
+        name = signal.Signals(_during_renames[0]).name
+        print(f"{prefix}: error: interrupted ({name}) while the outputs were replaced; all of them are new",
+              file=sys.stderr)
+        sys.exit(128 + _during_renames[0])
     finish("done, ")

@@ -4,7 +4,6 @@ and, within a stage, no mix of new and old outputs."""
 import json
 import logging
 import os
-import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +27,7 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
 
 # Set while a stage runs (see outputs_together): its finished files, temporary name -> final path.
 _held_outputs: dict[Path, Path] | None = None
+_renaming = False
 
 
 @contextmanager
@@ -50,22 +50,27 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 @contextmanager
 def outputs_together() -> Iterator[None]:
-    """Every file written in the block replaces its target only when the whole block ends without error,
-    with SIGINT and SIGTERM held back during the renames: a stage's outputs are all new or all old."""
-    global _held_outputs
+    """Every file written in the block replaces its target only when the whole block ends without error: a
+    stage's outputs are all new or all old. A signal handler that sees renaming() must let the renames finish."""
+    global _held_outputs, _renaming
     _held_outputs = {}
     try:
         yield
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        _renaming = True
         try:
             for temporary, path in _held_outputs.items():
                 os.replace(temporary, path)
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            _renaming = False
     finally:
         for temporary in _held_outputs:
             temporary.unlink(missing_ok=True)
         _held_outputs = None
+
+
+def renaming() -> bool:
+    """True while outputs_together renames a stage's outputs into place."""
+    return _renaming
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
