@@ -82,32 +82,40 @@ def test_python_warnings_are_logged_as_warnings_and_counted_before_an_error(proj
 
 # --- interrupted runs ------------------------------------------------------------------------------------
 
-# Runs the ingest stage with a signal sent to itself right after its first output is written.
-INTERRUPT_AFTER_FIRST_WRITE = """
+# The ingest stage, run with a signal sent to itself right after the first call of `patched` (a function the
+# stage calls once per output).
+INTERRUPTED_INGEST = """
 import os, signal, sys
 sys.argv = ["stages/ingest.py", "BTC"]
 sys.path.insert(0, "stages")
 import ingest
 from whalecast import stage, storage
-write = storage.write_parquet
-def write_then_signal(frame, path):
-    write(frame, path)
+original = {patched}
+def then_signal(*arguments):
+    original(*arguments)
     os.kill(os.getpid(), signal.{name})
-storage.write_parquet = write_then_signal
+{patched} = then_signal
 stage.run(ingest.main)
 """
 
 
-@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
-def test_a_signal_between_two_writes_leaves_the_old_outputs(project, name):
+def interrupted_ingest(project, patched: str, name: str):
+    """Ingest run once, then again on changed params with a signal after the first `patched` call: the
+    second run's result, the two outputs, and their bytes after the first run."""
     edit_params(project, **{"data.synthetic.hours": 200})
     run_stage(project, "ingest")
     outputs = [project / paths.prices("BTC"), project / paths.whales("BTC")]
     before = [path.read_bytes() for path in outputs]
     edit_params(project, **{"data.synthetic.seed": 5})
-    env = {**os.environ, "PYTHONPATH": "src"}
-    result = subprocess.run([sys.executable, "-c", INTERRUPT_AFTER_FIRST_WRITE.format(name=name)], cwd=project,
-                            env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", INTERRUPTED_INGEST.format(patched=patched, name=name)],
+                            cwd=project, env={**os.environ, "PYTHONPATH": "src"}, capture_output=True, text=True,
+                            timeout=120)
+    return result, outputs, before
+
+
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_a_signal_between_two_writes_leaves_the_old_outputs(project, name):
+    result, outputs, before = interrupted_ingest(project, "storage.write_parquet", name)
     assert result.returncode == 128 + getattr(signal, name), result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-2:] == ["ingest BTC: info: 0 warnings",
@@ -408,30 +416,8 @@ def test_a_linked_folder_inside_the_raw_folders_is_refused(project, tmp_path):
 
 # --- second reading: edge cases --------------------------------------------------------------------------
 
-# Runs the ingest stage with SIGINT sent to itself right after the first of its outputs is renamed into place.
-INTERRUPT_DURING_RENAMES = """
-import os, signal, sys
-sys.argv = ["stages/ingest.py", "BTC"]
-sys.path.insert(0, "stages")
-import ingest
-from whalecast import stage, storage
-replace = os.replace
-def replace_then_signal(source, target):
-    replace(source, target)
-    os.kill(os.getpid(), signal.SIGINT)
-storage.os.replace = replace_then_signal
-stage.run(ingest.main)
-"""
-
-
 def test_a_signal_during_the_renames_lets_them_finish_and_says_so(project):
-    edit_params(project, **{"data.synthetic.hours": 200})
-    run_stage(project, "ingest")
-    outputs = [project / paths.prices("BTC"), project / paths.whales("BTC")]
-    before = [path.read_bytes() for path in outputs]
-    edit_params(project, **{"data.synthetic.seed": 5})
-    result = subprocess.run([sys.executable, "-c", INTERRUPT_DURING_RENAMES], cwd=project,
-                            env={**os.environ, "PYTHONPATH": "src"}, capture_output=True, text=True, timeout=120)
+    result, outputs, before = interrupted_ingest(project, "storage.os.replace", "SIGINT")
     assert result.returncode == 130, result.stderr
     assert result.stderr.splitlines()[-1] == ("ingest BTC: error: interrupted (SIGINT) while the outputs were "
                                               "replaced; all of them are new")
