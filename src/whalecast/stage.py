@@ -69,26 +69,22 @@ def run(main: Callable[..., None], per_currency: bool = True) -> None:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, _interrupt)
 
-    def finish(message: str, code: int = 0) -> None:
-        print(f"{prefix}: info: {message}{counter.count} warning{'' if counter.count == 1 else 's'}", file=sys.stderr)
-        if code:
+    def end(error: str = "", code: int = 0) -> None:
+        """The count of warnings, then the error (if any) as the last line, with its exit code."""
+        count = f"{counter.count} warning{'' if counter.count == 1 else 's'}"
+        print(f"{prefix}: info: {count if error else 'done, ' + count}", file=sys.stderr)
+        if error:
+            print(f"{prefix}: error: {error}", file=sys.stderr)
             sys.exit(code)
 
     try:
         with storage.outputs_together():
             main(*arguments)
     except InputError as error:
-        finish("")
-        print(f"{prefix}: error: {error}", file=sys.stderr)
-        sys.exit(1)
+        end(str(error), 1)
     except Interrupted as interruption:
-        finish("")
-        print(f"{prefix}: error: interrupted ({interruption}); outputs left as they were", file=sys.stderr)
-        sys.exit(128 + interruption.signal_number)
+        end(f"interrupted ({interruption}); outputs left as they were", 128 + interruption.signal_number)
     if _during_renames:
-        finish("")
-        name = signal.Signals(_during_renames[0]).name
-        print(f"{prefix}: error: interrupted ({name}) while the outputs were replaced; all of them are new",
-              file=sys.stderr)
-        sys.exit(128 + _during_renames[0])
-    finish("done, ")
+        end(f"interrupted ({signal.Signals(_during_renames[0]).name}) while the outputs were replaced; all of them "
+            "are new", 128 + _during_renames[0])
+    end()
