@@ -9,7 +9,8 @@ arithmetic (math.fsum, statistics.stdev). No buckets, no pandas rolling.
 - A feature row T is the close time of an hourly bar (its open time + 1 h).
 - A whale window of w hours at T covers events with T - w h < timestamp + report_delay <= T.
 - A price window of w hours at T holds the w bars that closed in (T - w h, T].
-- Empty whale windows give 0; rows whose longest window reaches before the data are dropped.
+- Empty whale windows give 0 for count, sum and decayed_sum, the spec's fill for mean, max, min and weighted
+  mean, the window length for hours_since; rows whose longest window reaches before the data are dropped.
 
 The specs are generated from the module's own option lists (WHALE_FILTERS, WHALE_AGGS, ...), so a new
 option is compared automatically; the reference has no entry for an option it does not know, and fails
@@ -49,11 +50,19 @@ START = pd.Timestamp("2024-03-01 00:00", tz="UTC")
 # but nearly equal values keep that error).
 REL_TOLERANCE = 1e-9
 ABS_TOLERANCE = 1e-9
+# Below 2.2e-308 floats are subnormal and every product rounds to a multiple of 4.9e-324: the decayed sum
+# multiplies twice where the reference multiplies once (hypothesis found a 2e-311 transfer decaying to 5e-324
+# against the reference's 0). A few such steps, far below any count's or price's resolution.
+SUBNORMAL_SLACK = 4 * np.finfo(float).smallest_subnormal
 
 WHALE_WINDOWS = (1, 2, 5)
 PRICE_WINDOWS = (1, 3, 7)
 # None: the spec leaves transaction_type out, which means "transfer".
 TRANSACTION_TYPES = (None, "any", "mint")
+# The options of the aggregations that read one: a fill that is not the default 0, a half-life shorter than
+# the windows, so that the decay shows.
+EVENT_OPTIONS = {"mean": {"fill": -1.5}, "max": {"fill": -1.5}, "min": {"fill": -1.5}, "weighted_mean": {"fill": -1.5},
+                 "decayed_sum": {"half_life": 1.5}}
 TYPES_IN_DATA = ("transfer", "mint", "burn")
 OWNER_TYPES = ("exchange", "unknown", "wallet")
 
@@ -62,18 +71,22 @@ OWNER_TYPES = ("exchange", "unknown", "wallet")
 
 
 def whale_spec_combinations():
-    """(accepted, refused) raw whale specs: filter x agg x column x transaction_type x window."""
+    """(accepted, refused) raw whale specs: filter x agg x column x transaction_type x window, with the options
+    each aggregation reads (a fill other than the default 0, a half-life, the other column as the weight)."""
     accepted, refused = [], []
     for event_filter, agg, transaction_type, window in product(
             features.WHALE_FILTERS, features.WHALE_AGGS, TRANSACTION_TYPES, WHALE_WINDOWS):
-        for column in [None] if agg == "count" else features.WHALE_VALUE_COLUMNS:
+        for column in [None] if agg in ("count", "hours_since") else features.WHALE_VALUE_COLUMNS:
             raw = {"source": "whales", "filter": event_filter, "agg": agg, "window": window}
             if column is not None:
                 raw["column"] = column
             if transaction_type is not None:
                 raw["transaction_type"] = transaction_type
-            # README: net_inflow (inflow minus outflow) is `sum` only
-            (refused if event_filter == "net_inflow" and agg != "sum" else accepted).append(raw)
+            raw.update(EVENT_OPTIONS.get(agg, {}))
+            if agg == "weighted_mean":
+                raw["weight"] = next(other for other in features.WHALE_VALUE_COLUMNS if other != column)
+            # README: net_inflow (inflow minus outflow) is `sum` and `decayed_sum` only
+            (refused if event_filter == "net_inflow" and agg not in ("sum", "decayed_sum") else accepted).append(raw)
     return accepted, refused
 
 
@@ -121,12 +134,21 @@ WHALE_FILTER_SIGN = {
                                               and event["to_owner_type"] == "exchange"),
     "net_inflow": lambda event: int(is_inflow(event)) - int(is_outflow(event)),
 }
-# Over the (signed) values of the selected events; an empty window gives 0.
+# Over the (signed) values of the selected events in the window, each event known `age` hours before T and
+# with its weight; `raw` is the spec (its fill, half_life, window).
 WHALE_AGGREGATIONS = {
-    "sum": math.fsum,
-    "count": len,
-    "max": lambda values: max(values, default=0.0),
-    "mean": lambda values: math.fsum(values) / len(values) if values else 0.0,
+    "sum": lambda values, ages, weights, raw: math.fsum(values),
+    "count": lambda values, ages, weights, raw: len(values),
+    "max": lambda values, ages, weights, raw: max(values, default=raw.get("fill", 0.0)),
+    "min": lambda values, ages, weights, raw: min(values, default=raw.get("fill", 0.0)),
+    "mean": lambda values, ages, weights, raw: (math.fsum(values) / len(values) if values
+                                                 else raw.get("fill", 0.0)),
+    "hours_since": lambda values, ages, weights, raw: min(ages, default=raw["window"]),
+    "decayed_sum": lambda values, ages, weights, raw: math.fsum(
+        value * 0.5 ** (age / raw["half_life"]) for value, age in zip(values, ages)),
+    "weighted_mean": lambda values, ages, weights, raw: (
+        math.fsum(value * weight for value, weight in zip(values, weights)) / math.fsum(weights)
+        if math.fsum(weights) != 0 else raw.get("fill", 0.0)),
 }
 # Each hourly series from a bar and the bar before it (None: the series needs that earlier bar).
 PRICE_SERIES = {
@@ -189,18 +211,25 @@ class Reference:
             return None  # warm-up: part of the window lies before the data
         sign_of = WHALE_FILTER_SIGN[raw.get("filter", "all")]
         wanted_type = raw.get("transaction_type", "transfer").strip().lower()
-        values = []
+        values, ages, weights = [], [], []
         for event in self.events_known_in_window(decision_time, window):
             if wanted_type != "any" and event["transaction_type"] != wanted_type:
                 continue
             sign = sign_of(event)
             if sign != 0:
-                values.append(sign * event[raw["column"]] if agg != "count" else sign)
-        value = WHALE_AGGREGATIONS[agg](values)
-        if agg in ("count", "max") or not values:
-            return value, 0.0  # exact: a count, one of the events' values, or an empty window's 0
+                values.append(sign * event[raw["column"]] if "column" in raw else sign)
+                ages.append((decision_time - event["known"]) / HOUR)
+                weights.append(event[raw["weight"]] if "weight" in raw else 1.0)
+        value = WHALE_AGGREGATIONS[agg](values, ages, weights, raw)
+        if agg in ("count", "max", "min", "hours_since") or not values or not any(weights):
+            return value, 0.0  # exact: a count, one of the events' values or ages, or an empty window's value
+        if agg == "decayed_sum":  # summed in the window only, each term a few ulps off the reference's
+            return value, math.fsum(abs(term) for term in values)
         # A running sum has held every earlier value, not only this window's: at most all events' so far.
         held = self.held(raw["column"], decision_time)
+        if agg == "weighted_mean":  # two running sums, of weight x value and of weights, then their ratio
+            weight_sum = math.fsum(weights)
+            return value, self.held(raw["weight"], decision_time) * (held + abs(value)) / weight_sum
         return value, held if agg == "sum" else held / len(values)
 
     def held(self, column, decision_time):
@@ -269,7 +298,7 @@ def assert_matches_reference(prices, whales, raw_specs, report_delay_seconds=0):
         scale = np.array(scales[name], dtype=float)
         if raw["agg"] == "std":
             got, want, scale = got**2, want**2, scale**2
-        allowed = REL_TOLERANCE * np.abs(want) + ABS_TOLERANCE * scale
+        allowed = REL_TOLERANCE * np.abs(want) + ABS_TOLERANCE * scale + SUBNORMAL_SLACK
         for row in np.flatnonzero(~(np.abs(got - want) <= allowed)):  # NaN counts as a mismatch
             mismatches.append(f"{name} at {times[row]}: got {got[row]!r}, reference {want[row]!r}")
     assert not mismatches, f"{len(mismatches)} values differ, e.g.\n" + "\n".join(mismatches[:8])
@@ -374,6 +403,17 @@ def test_the_reference_agrees_with_values_worked_out_by_hand():
     assert value(source="whales", agg="mean", column="amount", window=2) == 1.5
     assert value(source="whales", agg="max", column="amount_usd", window=1, transaction_type="mint") == 40.0
     assert value(source="whales", filter="inflow", agg="max", column="amount_usd", window=1) == 0.0
+    assert value(source="whales", filter="inflow", agg="min", column="amount", window=1, fill=-1.0) == -1.0
+    assert value(source="whales", agg="min", column="amount", window=2, fill=-1.0) == 1.0
+    # hours since the newest event known in the window, the window length when there is none
+    assert value(source="whales", agg="hours_since", window=2) == 1 / 3600
+    assert value(source="whales", agg="hours_since", window=2, transaction_type="mint") == 0.0
+    assert value(source="whales", filter="inflow", agg="hours_since", window=1) == 1.0
+    # half-life 1 h: the transfer an hour old counts half, the one a second old nearly fully
+    assert value(source="whales", agg="decayed_sum", column="amount", window=2, half_life=1.0) == pytest.approx(
+        0.5 * 1.0 + 2 ** (-1 / 3600) * 2.0, rel=1e-15)
+    assert value(source="whales", agg="weighted_mean", column="amount", weight="amount_usd", window=2) == (
+        pytest.approx((1.0 * 10.0 + 2.0 * 20.0) / 30.0, rel=1e-15))
     assert value(source="prices", agg="sum", column="log_return", window=2) == pytest.approx(math.log(1.21))
     assert value(source="prices", agg="std", column="log_return", window=2) == pytest.approx(0.0, abs=1e-15)
     assert value(source="prices", agg="sum", column="log_volume_change", window=1) == math.log(4) - math.log(2)

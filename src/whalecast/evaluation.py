@@ -142,7 +142,12 @@ def report_text(labels: np.ndarray, probability_down: np.ndarray, model: str) ->
 
 def plot_tables(labels: np.ndarray, probability_down: np.ndarray) -> dict[str, pd.DataFrame]:
     """Data of the ROC, precision-recall, confusion-matrix and calibration plots, one table each."""
-    thresholds = np.unique(np.quantile(probability_down, np.linspace(0, 1, CURVE_POINTS)))[::-1]
+    # Thresholds are predictions themselves: an interpolated quantile can land an ulp above a prediction and
+    # skip its point. With at most CURVE_POINTS distinct predictions the table is the whole curve.
+    thresholds = np.unique(probability_down)
+    if len(thresholds) > CURVE_POINTS:
+        thresholds = np.unique(np.quantile(probability_down, np.linspace(0, 1, CURVE_POINTS), method="nearest"))
+    thresholds = thresholds[::-1]
     flagged = probability_down[None, :] >= thresholds[:, None]
     true_positives = (flagged & (labels == 1)).sum(axis=1)
     false_positives = (flagged & (labels == 0)).sum(axis=1)

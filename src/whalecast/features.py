@@ -18,16 +18,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from whalecast import feature_groups, paths
+from whalecast import events, feature_groups, paths
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
 
-HOUR_NS = 3_600_000_000_000
+HOUR_NS = events.HOUR_NS
 
 # Whale filters on (from_owner_type, to_owner_type). A flow is a transfer across the exchange boundary.
 WHALE_FILTERS = ("all", "inflow", "outflow", "exchange_to_exchange", "net_inflow")
-WHALE_AGGS = ("sum", "count", "max", "mean")
+WHALE_AGGS = events.AGGS
 WHALE_VALUE_COLUMNS = ("amount_usd", "amount")
 WHALE_INPUT_COLUMNS = ["timestamp", "amount", "amount_usd", "from_owner_type", "to_owner_type", "transaction_type"]
 
@@ -35,7 +35,10 @@ WHALE_INPUT_COLUMNS = ["timestamp", "amount", "amount_usd", "from_owner_type", "
 PRICE_SERIES_LAG = {"log_return": 1, "log_volume_change": 1, "high_low_range": 0, "filled": 0}
 PRICE_AGGS = ("sum", "mean", "std", "min", "max")
 
-SPEC_KEYS = {"source", "filter", "agg", "column", "window", "name", "transaction_type", "group"}
+SPEC_KEYS = {"source", "filter", "agg", "column", "window", "name", "transaction_type", "group", "fill", "half_life",
+             "weight"}
+# Options of the event aggregations (whalecast.events), not of price features.
+EVENT_KEYS = ("fill", "half_life", "weight")
 # Whale Alert reports mints, burns, locks and unlocks beside transfers; features count transfers unless a
 # spec names another transaction_type (or "any").
 DEFAULT_TRANSACTION_TYPE, ANY_TRANSACTION_TYPE = "transfer", "any"
@@ -52,6 +55,9 @@ class FeatureSpec:
     name: str = ""
     transaction_type: str | None = None  # whales only: "transfer", another Whale Alert type, or "any"
     group: str = ""  # the feature group an experiment switches on or off (params feature_groups)
+    fill: float = 0.0  # events: the value of an empty window for mean, max, min and weighted_mean
+    half_life: float | None = None  # events, decayed_sum: hours in which an event's weight halves
+    weight: str | None = None  # events, weighted_mean: the column the values are weighted by
 
     @property
     def first_complete_row(self) -> int:
@@ -96,18 +102,24 @@ def _parse_spec(raw, where: str, source) -> FeatureSpec:
         event_filter = raw.get("filter", "all")
         _check_choice(fail, "filter", event_filter, WHALE_FILTERS)
         _check_choice(fail, "agg", agg, WHALE_AGGS)
-        if agg == "count":
-            column = None
-        else:
+        if agg in events.VALUE_AGGS:
             _check_choice(fail, "column", column, WHALE_VALUE_COLUMNS)
-        if event_filter == "net_inflow" and agg != "sum":
-            raise fail("filter net_inflow (inflow minus outflow) only supports agg: sum")
+        else:
+            column = None
+        if event_filter == "net_inflow" and agg not in events.SIGNED_AGGS:
+            raise fail(f"filter net_inflow (inflow minus outflow) only supports agg: {', '.join(events.SIGNED_AGGS)}")
+        options = _event_options(raw, agg, fail, WHALE_VALUE_COLUMNS)
         type_part = None if transaction_type == DEFAULT_TRANSACTION_TYPE else transaction_type
-        default_name = "_".join(part for part in ("whale", type_part, event_filter, agg, column, f"{window}h") if part)
+        default_name = "_".join(part for part in ("whale", type_part, event_filter, agg, column,
+                                                  *_option_name_parts(options), f"{window}h") if part)
     elif source_name == "prices":
         for whale_key in ("filter", "transaction_type"):
             if whale_key in raw:
                 raise fail(f"{whale_key} applies to whale features only")
+        for event_key in EVENT_KEYS:
+            if event_key in raw:
+                raise fail(f"{event_key} applies to event features (whales) only")
+        options = {}
         event_filter = None
         _check_choice(fail, "agg", agg, PRICE_AGGS)
         _check_choice(fail, "column", column, tuple(PRICE_SERIES_LAG))
@@ -122,7 +134,42 @@ def _parse_spec(raw, where: str, source) -> FeatureSpec:
     group = raw.get("group", source_name)
     if not isinstance(group, str) or not group.strip():
         raise fail(f"group must be a name such as prices or whales, got {group!r}")
-    return FeatureSpec(source_name, agg, window, column, event_filter, name, transaction_type, group.strip())
+    return FeatureSpec(source_name, agg, window, column, event_filter, name, transaction_type, group.strip(),
+                       **options)
+
+
+def _event_options(raw, agg: str, fail, value_columns) -> dict:
+    """fill, half_life and weight of an event spec, each allowed only where its aggregation reads it."""
+    readers = {"fill": events.FILLED_AGGS, "half_life": ("decayed_sum",), "weight": ("weighted_mean",)}
+    for key, aggs in readers.items():
+        if key in raw and agg not in aggs:
+            raise fail(f"{key} applies to agg {', '.join(aggs)} only, not {agg}")
+    options = {}
+    if "fill" in raw:
+        options["fill"] = _number(fail, "fill", raw["fill"])
+    if agg == "decayed_sum":
+        options["half_life"] = _number(fail, "half_life", raw.get("half_life"), positive=True)
+    if agg == "weighted_mean":
+        options["weight"] = raw.get("weight")
+        _check_choice(fail, "weight", options["weight"], value_columns)
+    return options
+
+
+def _number(fail, key, value, positive=False) -> float:
+    is_number = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+    if not is_number or (positive and value <= 0):
+        raise fail(f"{key} must be a {'positive ' if positive else ''}number, got {value!r}")
+    return float(value)
+
+
+def _option_name_parts(options: dict) -> list[str]:
+    """The parts of a default name that tell two specs apart by their options (fill does not change the name)."""
+    parts = []
+    if "half_life" in options:
+        parts.append(f"half_life_{options['half_life']:g}h")
+    if "weight" in options:
+        parts.append(f"by_{options['weight']}")
+    return parts
 
 
 def _check_choice(fail, key, value, allowed) -> None:
@@ -170,7 +217,7 @@ def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[
         if spec.source == "whales":
             columns[spec.name] = buckets.rolling(spec)
         else:
-            columns[spec.name] = rolling(series[spec.column], spec.window, spec.agg)
+            columns[spec.name] = events.rolling(series[spec.column], spec.window, spec.agg)
     table = pd.DataFrame(columns).iloc[warmup:].reset_index(drop=True)
     table.insert(0, "timestamp", pd.to_datetime(decision_ns[warmup:], utc=True))
     feature_groups.record(table, feature_groups.of_specs(specs))
@@ -211,74 +258,31 @@ def _log_whale_coverage(whale_times: pd.Series, row_times: pd.Series) -> None:
 
 
 class WhaleBuckets:
-    """Transfers grouped into hour buckets (T - 1 h, T], aggregated once per (filter, column, agg)."""
+    """Transfers as events (whalecast.events), selected by their owner types and transaction type."""
 
     def __init__(self, whales: pd.DataFrame, first_decision_ns: int, hours: int):
-        timestamp_ns = whales["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-        bucket = -((first_decision_ns - timestamp_ns) // HOUR_NS)  # ceil: an event exactly at T is in T's bucket
-        in_range = (bucket >= 0) & (bucket < hours)
-        self.in_range_count = int(in_range.sum())
-        self.out_of_range_count = int(len(bucket) - self.in_range_count)
-        self.hours = hours
-        self.bucket = bucket[in_range]
-        from_exchange = (whales["from_owner_type"] == "exchange").to_numpy()[in_range]
-        to_exchange = (whales["to_owner_type"] == "exchange").to_numpy()[in_range]
+        known_at_ns = whales["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        self.events = events.EventBuckets(known_at_ns, first_decision_ns, hours)
+        self.in_range_count, self.out_of_range_count = self.events.in_range_count, self.events.out_of_range_count
+        from_exchange = self.events.select(whales["from_owner_type"] == "exchange")
+        to_exchange = self.events.select(whales["to_owner_type"] == "exchange")
         self.direction = {
-            "all": np.ones(len(self.bucket)),
+            "all": np.ones(self.in_range_count),
             "inflow": (to_exchange & ~from_exchange).astype(float),
             "outflow": (from_exchange & ~to_exchange).astype(float),
             "exchange_to_exchange": (from_exchange & to_exchange).astype(float),
         }
         self.direction["net_inflow"] = self.direction["inflow"] - self.direction["outflow"]
-        self.values = {column: whales[column].to_numpy(dtype=float)[in_range] for column in WHALE_VALUE_COLUMNS}
-        self.transaction_type = whales["transaction_type"].astype(str).to_numpy()[in_range]
-        self._per_bucket: dict[tuple, np.ndarray] = {}
-
-    def per_bucket(self, transaction_type: str, event_filter: str, column: str | None, how: str) -> np.ndarray:
-        key = (transaction_type, event_filter, column, how)
-        if key not in self._per_bucket:
-            weight = self.direction[event_filter]
-            if transaction_type != ANY_TRANSACTION_TYPE:
-                weight = weight * (self.transaction_type == transaction_type)
-            if how == "count":
-                result = np.bincount(self.bucket, weights=weight != 0, minlength=self.hours)
-            elif how == "sum":
-                result = np.bincount(self.bucket, weights=weight * self.values[column], minlength=self.hours)
-            else:  # max; USD sizes are >= 0, so 0 is both the identity and the value of an empty window
-                result = np.zeros(self.hours)
-                selected = weight != 0
-                np.maximum.at(result, self.bucket[selected], self.values[column][selected])
-            self._per_bucket[key] = result
-        return self._per_bucket[key]
+        self.values = {column: self.events.select(whales[column]).astype(float) for column in WHALE_VALUE_COLUMNS}
+        self.transaction_type = self.events.select(whales["transaction_type"].astype(str))
 
     def rolling(self, spec: FeatureSpec) -> np.ndarray:
-        def per_bucket(column, how):
-            return self.per_bucket(spec.transaction_type, spec.filter, column, how)
-
-        if spec.agg == "max":
-            return rolling(per_bucket(spec.column, "max"), spec.window, "max")
-        counts = rolling(per_bucket(None, "count"), spec.window, "sum")
-        if spec.agg == "count":
-            return counts
-        # A running sum leaves float dust where all transfers have left the window; counts are exact.
-        sums = np.where(counts == 0, 0.0, rolling(per_bucket(spec.column, "sum"), spec.window, "sum"))
-        if spec.agg == "sum":
-            return sums
-        return np.divide(sums, counts, out=np.zeros(self.hours), where=counts > 0)
-
-
-def rolling(values: np.ndarray, window: int, agg: str) -> np.ndarray:
-    """agg over each run of `window` consecutive hourly values; NaN until the first full window.
-
-    pandas' rolling windows are online (compensated running sums, Welford variance, monotonic-deque
-    max), so the cost is O(hours) whatever the window length.
-    """
-    windows = pd.Series(values).rolling(window, min_periods=window)
-    if agg != "std":
-        return getattr(windows, agg)().to_numpy()
-    # The online variance keeps rounding from values that have left the window (about 1e-7 after a spike,
-    # over flat filled bars); a window of equal values has a standard deviation of exactly 0.
-    return windows.std(ddof=1).mask(windows.max() == windows.min(), 0.0).to_numpy()
+        weight = self.direction[spec.filter]
+        if spec.transaction_type != ANY_TRANSACTION_TYPE:
+            weight = weight * (self.transaction_type == spec.transaction_type)
+        values = self.values[spec.column] if spec.column else None
+        weights = self.values[spec.weight] if spec.weight else None
+        return events.aggregate(self.events, spec.agg, spec.window, weight, values, spec.fill, spec.half_life, weights)
 
 
 def _price_series(prices: pd.DataFrame) -> dict[str, np.ndarray]:
