@@ -242,3 +242,255 @@ def test_with_a_delay_rows_depend_only_on_transfers_known_by_then(cutoff_hours):
 def test_a_bad_report_delay_is_named(value):
     with pytest.raises(InputError, match="params.yaml: whale_report_delay_seconds must be a number of seconds in 0..2592000"):
         features.parse_report_delay(value)
+
+
+# --- edges, in-process (mutation testing counts only tests that call the package in this process) -----------
+
+START = pd.Timestamp("2024-01-01", tz="UTC")
+MINUTE = pd.Timedelta(minutes=1)
+
+
+def hand_made_bars(closes, filled=()):
+    """Hourly bars opening at START: high/low 1% around the close, volume 1, 2, 3, ..."""
+    close = np.array(closes, dtype=float)
+    return pd.DataFrame({"timestamp": START + HOUR * np.arange(len(close)), "open": close, "high": close * 1.01,
+                         "low": close * 0.99, "close": close, "volume": np.arange(1.0, len(close) + 1),
+                         "filled": [index in filled for index in range(len(close))]})
+
+
+def hand_made_transfers(rows):
+    """Transfers given as (timestamp, from_owner_type, to_owner_type, amount_usd), in the featurize input layout."""
+    whales = pd.DataFrame(rows, columns=["timestamp", "from_owner_type", "to_owner_type", "amount_usd"])
+    whales["amount"] = whales["amount_usd"] / 1000
+    whales["transaction_type"] = "transfer"
+    return whales[features.WHALE_INPUT_COLUMNS]
+
+
+def messages(caplog, logger="whalecast.features"):
+    return [record.getMessage() for record in caplog.records if record.name == logger]
+
+
+def test_whale_windows_that_empty_return_to_exactly_zero_and_the_mean_of_no_transfer_is_zero(caplog):
+    prices = hand_made_bars([100, 101, 102, 101, 100, 99, 98, 97], filled={3})
+    whales = hand_made_transfers([
+        (START + 30 * MINUTE, "unknown", "exchange", 1_000_000.1),       # row T = 01:00
+        (START + 70 * MINUTE, "unknown", "exchange", 2_000_000.2),       # row 02:00
+        (START + 80 * MINUTE, "exchange", "unknown", 500_000.0),         # row 02:00
+        (START + 2 * HOUR, "exchange", "exchange", 3_000_000.0),         # exactly at 02:00: row 02:00
+        (START - HOUR, "unknown", "exchange", 9e6),                      # before the first bar: ignored
+        (START - 2 * HOUR, "unknown", "exchange", 9e6),                  # before the first bar: ignored
+    ])
+    specs = features.parse_specs([
+        {"source": "whales", "filter": "inflow", "agg": "mean", "column": "amount_usd", "window": 2},
+        {"source": "whales", "filter": "inflow", "agg": "sum", "column": "amount_usd", "window": 2},
+        {"source": "whales", "filter": "all", "agg": "count", "window": 2},
+        {"source": "whales", "filter": "outflow", "agg": "max", "column": "amount_usd", "window": 2},
+        {"source": "whales", "filter": "net_inflow", "agg": "sum", "column": "amount", "window": 2},
+    ])
+    with caplog.at_level("INFO", logger="whalecast"):
+        table = features.build_feature_table(prices, whales, specs)
+    assert table["timestamp"].tolist() == list(START + HOUR * np.arange(2, 9))  # one warm-up row dropped
+    values = table.drop(columns="timestamp").to_numpy()
+    assert values[0].tolist() == pytest.approx([1_500_000.15, 3_000_000.3, 4, 500_000.0, 2_500.0003], rel=1e-12)
+    assert values[1].tolist() == pytest.approx([2_000_000.2, 2_000_000.2, 3, 500_000.0, 1_500.0002], rel=1e-12)
+    assert (values[2:] == 0.0).all()  # exactly 0: no float dust once every transfer has left the window
+    assert messages(caplog) == [
+        "features: 7 rows x 5 features, 1 warm-up rows dropped (longest lookback 2 h), 1 filled (missing) bars in "
+        "the input, 4 whale records in range, 2 outside the price range ignored",
+        "features: whale transfers span 2023-12-31 22:00 .. 2024-01-01 02:00; 6 of 7 rows lie outside that span",
+    ]
+
+
+def test_a_price_window_over_equal_values_has_a_standard_deviation_of_exactly_zero():
+    prices = hand_made_bars([100, 103, 100, 100, 100, 100, 100])  # a spike, then flat
+    specs = features.parse_specs([{"source": "prices", "agg": "std", "column": "log_return", "window": 2},
+                                  {"source": "prices", "agg": "max", "column": "high_low_range", "window": 1},
+                                  {"source": "prices", "agg": "min", "column": "log_volume_change", "window": 1}])
+    table = features.build_feature_table(prices, hand_made_transfers([]), specs)
+    spike = math.log(1.03)
+    # returns +spike, -spike, 0, 0, ...: windows of two returns
+    assert table["log_return_std_2h"].tolist()[:2] == pytest.approx([math.sqrt(2) * spike, spike / math.sqrt(2)])
+    assert table["log_return_std_2h"].tolist()[2:] == [0.0, 0.0, 0.0]
+    assert table["high_low_range_max_1h"].tolist() == pytest.approx([math.log(1.01 / 0.99)] * 5, rel=1e-12)
+    # volume 1, 2, 3, ...: log(1 + v) - log(v) at the rows 2 .. 6 (volume 3 .. 7)
+    assert table["log_volume_change_min_1h"].tolist() == pytest.approx(
+        [math.log1p(v) - math.log1p(v - 1) for v in (3, 4, 5, 6, 7)], rel=1e-12)
+
+
+def test_without_any_whale_transfer_the_features_say_so(caplog):
+    specs = features.parse_specs([{"source": "whales", "agg": "count", "window": 1}])
+    with caplog.at_level("INFO", logger="whalecast"):
+        table = features.build_feature_table(hand_made_bars([100, 101]), hand_made_transfers([]), specs)
+    assert table["whale_all_count_1h"].tolist() == [0.0, 0.0]
+    assert messages(caplog)[1:] == ["features: no whale transfers at all: every whale feature is 0"]
+    assert [record.levelname for record in caplog.records if record.name == "whalecast.features"] == ["INFO", "WARNING"]
+
+
+@pytest.mark.parametrize("bar_hours", [
+    [0, 1, 2, 4, 5],   # one hour missing
+    [0, 3],            # a gap of two bars, in a table of two
+    [0, 2, 1, 3],      # out of order
+    [0, 1, 1, 2],      # an hour twice
+])
+def test_bars_off_the_hourly_grid_are_refused(bar_hours):
+    prices = hand_made_bars([100.0] * len(bar_hours))
+    prices["timestamp"] = START + HOUR * np.array(bar_hours)
+    specs = features.parse_specs([{"source": "whales", "agg": "count", "window": 1}])
+    with pytest.raises(InputError) as raised:
+        features.build_feature_table(prices, hand_made_transfers([]), specs)
+    assert str(raised.value) == "prices: bars are not a complete, sorted hourly grid (re-run ingest)"
+
+
+def test_one_bar_more_than_the_longest_lookback_gives_one_row():
+    specs = features.parse_specs([{"source": "prices", "agg": "sum", "column": "log_return", "window": 3}])
+    table = features.build_feature_table(hand_made_bars([100, 101, 102, 103]), hand_made_transfers([]), specs)
+    assert table["timestamp"].tolist() == [START + 4 * HOUR]
+    assert table["log_return_sum_3h"].tolist() == pytest.approx([math.log(103 / 100)], rel=1e-12)
+    with pytest.raises(InputError) as raised:
+        features.build_feature_table(hand_made_bars([100, 101, 102]), hand_made_transfers([]), specs,
+                                     prices_source="data/interim/prices/BTC.parquet")
+    assert str(raised.value) == ("data/interim/prices/BTC.parquet: 3 hourly bars, but the longest feature lookback "
+                                 "needs 4")
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ({"source": "whales", "agg": "count", "window": 1},
+     features.FeatureSpec("whales", "count", 1, None, "all", "whale_all_count_1h", "transfer", "whales")),
+    ({"source": "whales", "filter": "net_inflow", "agg": "sum", "column": "amount", "window": 24,
+      "transaction_type": "  Mint ", "group": " flows "},
+     features.FeatureSpec("whales", "sum", 24, "amount", "net_inflow", "whale_mint_net_inflow_sum_amount_24h", "mint",
+                          "flows")),
+    ({"source": "whales", "filter": "exchange_to_exchange", "agg": "max", "column": "amount_usd", "window": 2,
+      "name": "largest"},
+     features.FeatureSpec("whales", "max", 2, "amount_usd", "exchange_to_exchange", "largest", "transfer", "whales")),
+    ({"source": "prices", "agg": "std", "column": "log_return", "window": 2, "name": ""},
+     features.FeatureSpec("prices", "std", 2, "log_return", None, "log_return_std_2h", None, "prices")),
+    ({"source": "prices", "agg": "min", "column": "filled", "window": 1},
+     features.FeatureSpec("prices", "min", 1, "filled", None, "filled_min_1h", None, "prices")),
+])
+def test_a_spec_is_read_with_its_defaults(raw, expected):
+    assert features.parse_specs([raw]) == [expected]
+
+
+@pytest.mark.parametrize("raw_specs", [{"source": "prices"}, [], None, "features"])
+def test_the_features_must_be_a_non_empty_list(raw_specs):
+    with pytest.raises(InputError) as raised:
+        features.parse_specs(raw_specs)
+    assert str(raised.value) == "params.yaml: features must be a non-empty list of feature specs"
+
+
+PRICE_SPEC = {"source": "prices", "agg": "sum", "column": "log_return", "window": 3}
+
+
+@pytest.mark.parametrize("raw, problem", [
+    ("log_return", "a feature spec must be a mapping"),
+    ({**PRICE_SPEC, "lag": 2, "offset": 1}, f"unknown key 'lag' (allowed: {', '.join(sorted(features.SPEC_KEYS))})"),
+    ({**PRICE_SPEC, "window": True}, "window must be a whole number of hours >= 1, got True"),
+    ({**PRICE_SPEC, "window": 0}, "window must be a whole number of hours >= 1, got 0"),
+    ({**PRICE_SPEC, "window": 2.0}, "window must be a whole number of hours >= 1, got 2.0"),
+    ({**PRICE_SPEC, "filter": "inflow"}, "filter applies to whale features only"),
+    ({**PRICE_SPEC, "column": "close"},
+     "column must be one of log_return, log_volume_change, high_low_range, filled, got 'close'"),
+    ({**PRICE_SPEC, "agg": "count"}, "agg must be one of sum, mean, std, min, max, got 'count'"),
+    ({**PRICE_SPEC, "name": 5}, "name must be text, got 5"),
+    ({**PRICE_SPEC, "group": 7}, "group must be a name such as prices or whales, got 7"),
+    ({"source": "whales", "agg": "sum", "column": "usd", "window": 3},
+     "column must be one of amount_usd, amount, got 'usd'"),
+    ({"source": "whales", "agg": "median", "column": "amount", "window": 3},
+     f"agg must be one of {', '.join(features.WHALE_AGGS)}, got 'median'"),
+    ({"source": "whales", "filter": "in", "agg": "count", "window": 3},
+     "filter must be one of all, inflow, outflow, exchange_to_exchange, net_inflow, got 'in'"),
+    ({"source": "whales", "agg": "count", "window": 3, "transaction_type": 3},
+     "transaction_type must be a Whale Alert type such as transfer, mint or burn, or any; got 3"),
+    ({"source": "whales", "agg": "count", "window": 3, "transaction_type": "  "},
+     "transaction_type must be a Whale Alert type such as transfer, mint or burn, or any; got ' '"),  # one line
+    ({"agg": "sum", "window": 3}, "source must be 'whales' or 'prices', got None"),
+    ({**PRICE_SPEC, "agg": "std", "window": 1}, "agg std needs a window of at least 2 hours"),
+])
+def test_a_bad_spec_is_named_with_its_key_and_value(raw, problem):
+    with pytest.raises(InputError) as raised:
+        features.parse_specs([PRICE_SPEC, raw])
+    assert str(raised.value) == f"params.yaml: features[1]: {problem}"
+
+
+def test_net_inflow_is_refused_for_an_aggregation_that_does_not_sum_signed_flows():
+    with pytest.raises(InputError, match=r"^params.yaml: features\[1\]: filter net_inflow \(inflow minus outflow\) only "
+                                         r"supports agg: sum"):
+        features.parse_specs([PRICE_SPEC, {"source": "whales", "filter": "net_inflow", "agg": "count", "window": 3}])
+
+
+def test_a_feature_named_timestamp_is_refused_naming_its_index():
+    with pytest.raises(InputError) as raised:
+        features.parse_specs([PRICE_SPEC, {**PRICE_SPEC, "window": 2, "name": "timestamp"}], source="params-test.yaml")
+    assert str(raised.value) == "params-test.yaml: features[1]: the name 'timestamp' is the row key"
+
+
+def test_a_name_declared_twice_is_named_once():
+    with pytest.raises(InputError) as raised:
+        features.parse_specs([PRICE_SPEC, {**PRICE_SPEC, "window": 4, "name": "log_return_sum_3h"}, PRICE_SPEC])
+    assert str(raised.value) == "params.yaml: feature name 'log_return_sum_3h' is declared twice"
+
+
+@pytest.mark.parametrize("value, delay", [
+    (0, pd.Timedelta(0)), (0.5, pd.Timedelta(milliseconds=500)), (60, pd.Timedelta(minutes=1)),
+    (2_592_000, pd.Timedelta(days=30)),
+])
+def test_report_delays_from_zero_to_thirty_days_are_accepted(value, delay):
+    assert features.parse_report_delay(value) == delay
+
+
+@pytest.mark.parametrize("value, shown", [(2_592_001, "2.592e+06"), (-1, "-1"), (-0.5, "-0.5"), (True, "True"),
+                                          ("60", "'60'"), (None, "None")])
+def test_a_report_delay_outside_thirty_days_is_refused_showing_the_value(value, shown):
+    with pytest.raises(InputError) as raised:
+        features.parse_report_delay(value)
+    assert str(raised.value) == ("params.yaml: whale_report_delay_seconds must be a number of seconds in 0..2592000 "
+                                 f"(30 days), got {shown}")
+
+
+def test_a_transaction_type_whale_alert_does_not_report_is_refused_listing_the_types_in_the_data():
+    whales = hand_made_transfers([(START + 10 * MINUTE, "unknown", "exchange", 1e6),
+                                  (START + 20 * MINUTE, "unknown", "exchange", 2e6),
+                                  (START + 30 * MINUTE, "unknown", "unknown", 3e6)])
+    whales["transaction_type"] = ["transfer", "burn", "transfer"]
+    specs = features.parse_specs([PRICE_SPEC, {"source": "whales", "agg": "count", "window": 1},
+                                  {"source": "whales", "agg": "count", "window": 1, "transaction_type": "burns"}])
+    with pytest.raises(InputError) as raised:
+        features.build_feature_table(hand_made_bars([100, 101, 102, 103]), whales, specs)
+    assert str(raised.value) == ("params.yaml: feature whale_burns_all_count_1h: transaction_type 'burns' matches no "
+                                 "whale record and is no Whale Alert type (types in the data: transfer 2, burn 1)")
+
+
+def test_a_whale_alert_type_absent_from_the_data_is_a_warning_and_a_column_of_zeros(caplog):
+    whales = hand_made_transfers([(START + 10 * MINUTE, "unknown", "exchange", 1e6)])
+    specs = features.parse_specs([{"source": "whales", "agg": "count", "window": 1, "transaction_type": "unlock"},
+                                  {"source": "whales", "agg": "count", "window": 1}])
+    with caplog.at_level("WARNING", logger="whalecast"):
+        table = features.build_feature_table(hand_made_bars([100, 101]), whales, specs)
+    assert table["whale_unlock_all_count_1h"].tolist() == [0.0, 0.0]
+    assert table["whale_all_count_1h"].tolist() == [1.0, 0.0]
+    assert messages(caplog) == ["features: feature whale_unlock_all_count_1h: no whale record is a unlock, so the "
+                                "column is 0 (types in the data: transfer 1)"]
+
+
+def test_a_rolling_standard_deviation_over_equal_values_is_exactly_zero():
+    """pandas' online variance leaves about 3e-10 here once the moves have left the window; equal values are 0."""
+    closes = [100.0, 104.08, 107.25, 107.14, 107.14, 107.14, 107.14, 107.14]
+    specs = features.parse_specs([{"source": "prices", "agg": "std", "column": "log_return", "window": 3}])
+    table = features.build_feature_table(hand_made_bars(closes), hand_made_transfers([]), specs)
+    returns = np.diff(np.log(closes))
+    assert table["log_return_std_3h"].tolist()[:3] == pytest.approx(
+        [statistics.stdev(returns[start:start + 3]) for start in range(3)], rel=1e-12)
+    assert table["log_return_std_3h"].tolist()[3:] == [0.0, 0.0]
+
+
+def test_rows_at_the_first_and_last_transfer_are_inside_the_whale_span(caplog):
+    whales = hand_made_transfers([(START + 3 * HOUR, "unknown", "exchange", 1e6),
+                                  (START + 6 * HOUR, "unknown", "exchange", 1e6)])
+    specs = features.parse_specs([{"source": "whales", "agg": "count", "window": 1}])
+    with caplog.at_level("INFO", logger="whalecast"):
+        table = features.build_feature_table(hand_made_bars([100.0] * 8), whales, specs)
+    assert table["timestamp"].tolist() == list(START + HOUR * np.arange(1, 9))
+    # rows 01:00, 02:00, 07:00 and 08:00 lie outside 03:00 .. 06:00; 03:00 and 06:00 are inside
+    assert messages(caplog)[-1] == ("features: whale transfers span 2024-01-01 03:00 .. 2024-01-01 06:00; 4 of 8 rows "
+                                    "lie outside that span")

@@ -10,6 +10,8 @@ baseline chosen on the validation part.
 """
 
 import json
+import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -294,3 +296,175 @@ def test_the_best_baseline_is_the_best_on_the_validation_part_not_the_test_part(
                 for name, p in baselines.probabilities(samples, "test").items()}
     assert max(test_auc, key=test_auc.get) != "last_move_repeats"  # chosen on the test part, another would win
     assert evaluation.best_baseline(samples, baselines) == "last_move_repeats"
+
+
+# --- edges, in-process (mutation testing counts only tests that call the package in this process) -----------
+
+@pytest.mark.parametrize("changes", [
+    {"logistic_regression_c": 1e-9}, {"boosting_learning_rate": 1e-9}, {"boosting_max_iter": 1},
+    {"boosting_max_leaf_nodes": 2},
+])
+def test_baseline_settings_at_their_bounds_are_accepted(changes):
+    settings = evaluation.BaselineSettings(**{**BASELINE_SETTINGS.__dict__, **changes})
+    assert {name: getattr(settings, name) for name in changes} == changes
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"logistic_regression_c": 0.0}, "logistic_regression_c and boosting_learning_rate must be positive"),
+    ({"boosting_learning_rate": 0.0}, "logistic_regression_c and boosting_learning_rate must be positive"),
+    ({"boosting_learning_rate": -0.1}, "logistic_regression_c and boosting_learning_rate must be positive"),
+    ({"boosting_max_iter": 0}, "boosting_max_iter must be >= 1 and boosting_max_leaf_nodes >= 2"),
+    ({"boosting_max_leaf_nodes": 1}, "boosting_max_iter must be >= 1 and boosting_max_leaf_nodes >= 2"),
+])
+def test_baseline_settings_beyond_their_bounds_are_refused(changes, message):
+    with pytest.raises(ValueError) as raised:
+        evaluation.BaselineSettings(**{**BASELINE_SETTINGS.__dict__, **changes})
+    assert str(raised.value) == message
+
+
+def test_the_baseline_settings_reach_the_scikit_learn_estimators():
+    settings = evaluation.BaselineSettings(seed=7, logistic_regression_c=0.25, boosting_max_iter=3,
+                                           boosting_learning_rate=0.3, boosting_max_leaf_nodes=5)
+    baselines = evaluation.Baselines.fit(baseline_samples(), settings)
+    assert list(baselines.last_row_models) == ["logistic_regression", "gradient_boosting"]
+    logistic = baselines.last_row_models["logistic_regression"].get_params()
+    assert (logistic["C"], logistic["max_iter"]) == (0.25, 1000)
+    boosting = baselines.last_row_models["gradient_boosting"]
+    assert {name: boosting.get_params()[name] for name in ("max_iter", "learning_rate", "max_leaf_nodes",
+                                                           "early_stopping", "random_state")} == {
+        "max_iter": 3, "learning_rate": 0.3, "max_leaf_nodes": 5, "early_stopping": False, "random_state": 7}
+    assert boosting.n_iter_ == 3  # no early stopping: every iteration is run
+    assert baselines.base_rate == 0.25 and isinstance(baselines.base_rate, float)
+
+
+def test_the_baseline_probabilities_are_per_window_of_the_part():
+    samples = baseline_samples()
+    baselines = evaluation.Baselines.fit(samples, BASELINE_SETTINGS)
+    probabilities = baselines.probabilities(samples, "validation")
+    assert list(probabilities) == REPORTED_MODELS[1:]
+    rows = samples.features[PARTS["validation"]]
+    for name in ("logistic_regression", "gradient_boosting"):  # P(down): the second column
+        np.testing.assert_array_equal(probabilities[name], baselines.last_row_models[name].predict_proba(rows)[:, 1])
+    assert probabilities["last_move_repeats"].dtype == float and len(probabilities["majority_class"]) == 60
+
+
+@pytest.mark.filterwarnings("ignore")  # scikit-learn warns that AUC is undefined for one class
+def test_with_no_window_predicted_down_precision_recall_and_f1_are_zero_not_undefined():
+    # Nothing at or above 0.5: no predicted positive (precision 0/0); only "up" hours (recall 0/0).
+    scores = evaluation.classification_metrics(np.array([0, 0, 0, 0]), np.array([0.1, 0.4, 0.3, 0.2]))
+    assert (scores["precision"], scores["recall"], scores["f1"]) == (0.0, 0.0, 0.0)
+    assert (scores["accuracy"], scores["balanced_accuracy"]) == (1.0, 1.0)
+    # Both classes, still nothing predicted down: the down hours are all missed.
+    scores = evaluation.classification_metrics(np.array([0, 1, 0, 1]), np.array([0.1, 0.4, 0.3, 0.2]))
+    assert (scores["precision"], scores["recall"], scores["f1"]) == (0.0, 0.0, 0.0)
+    assert scores["roc_auc"] == 0.75 and scores["accuracy"] == 0.5
+
+
+def test_a_test_part_of_one_class_has_no_auc_but_a_log_loss_over_both_classes():
+    labels, probability = np.array([0, 0, 0, 0]), np.array([0.1, 0.6, 0.3, 0.5])
+    with pytest.warns(Warning):  # scikit-learn says AUC and average precision are undefined
+        scores = evaluation.classification_metrics(labels, probability)
+    assert list(scores) == ["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc",
+                            "log_loss", "brier"]
+    assert math.isnan(scores["roc_auc"])
+    assert (scores["accuracy"], scores["precision"], scores["recall"], scores["f1"]) == (0.5, 0.0, 0.0, 0.0)
+    assert scores["log_loss"] == pytest.approx(-np.mean(np.log(1 - probability)), abs=1e-12)
+    assert scores["brier"] == pytest.approx(np.mean(probability ** 2), abs=1e-12)
+
+
+def test_the_classification_report_is_scikit_learns_with_four_digits_and_zero_for_undefined():
+    labels, probability = np.array([0, 1, 0, 0, 1]), np.array([0.2, 0.3, 0.4, 0.1, 0.45])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "down" is never predicted: its precision is 0 by choice, not a warning
+        text = evaluation.report_text(labels, probability, "LSTM")
+    header = "LSTM on the test part, predicting down when P(down) >= 0.5\n\n"
+    assert text == header + metrics.classification_report(labels, np.zeros(5, int), target_names=["up_or_flat", "down"],
+                                                           digits=4, zero_division=0)
+    assert down_row(text) == ["down", "0.0000", "0.0000", "0.0000", "2"]
+    # A probability of exactly 0.5 is "down"
+    assert down_row(evaluation.report_text(np.array([0, 1]), np.array([0.2, 0.5]), "m")) == [
+        "down", "1.0000", "1.0000", "1.0000", "1"]
+
+
+def down_row(text):
+    return next(line.split() for line in text.splitlines() if line.split()[:1] == ["down"])
+
+
+def test_the_roc_table_starts_at_the_origin_and_has_one_row_per_quantile_threshold():
+    random = np.random.default_rng(5)
+    probability = random.random(400)
+    labels = (random.random(400) < probability).astype(int)
+    roc = evaluation.plot_tables(labels, probability)["roc"]
+    assert roc.index.tolist() == list(range(evaluation.CURVE_POINTS + 1))  # 101 distinct quantiles, then (0, 0)
+    assert roc.iloc[0].tolist() == [np.inf, 0.0, 0.0]
+    assert roc["threshold"].iloc[1] == probability.max() and roc["threshold"].iloc[-1] == probability.min()
+    assert roc.iloc[-1][["fpr", "tpr"]].tolist() == [1.0, 1.0]
+
+
+def test_a_constant_prediction_gives_a_roc_table_of_two_points():
+    roc = evaluation.plot_tables(np.array([0, 1, 1, 0]), np.full(4, 0.4))["roc"]
+    assert roc.to_numpy().tolist() == [[np.inf, 0.0, 0.0], [0.4, 1.0, 1.0]]
+
+
+def test_with_101_distinct_predictions_the_roc_table_is_scikit_learns_whole_curve():
+    random = np.random.default_rng(3)
+    probability = np.round(random.permutation(np.arange(101)) / 100 * 0.98 + 0.01, 4)
+    labels = (random.random(101) < 0.3 + 0.4 * probability).astype(int)
+    roc = evaluation.plot_tables(labels, probability)["roc"]
+    fpr, tpr, _ = metrics.roc_curve(labels, probability, drop_intermediate=False)
+    assert len(roc) == len(fpr)
+    np.testing.assert_array_equal(roc["fpr"], fpr)
+    np.testing.assert_array_equal(roc["tpr"], tpr)
+
+
+def test_the_headline_log_lines_show_each_number_of_the_document(caplog):
+    scores = {"roc_auc": 0.61234, "roc_auc_ci_low": 0.55, "roc_auc_ci_high": 0.675, "accuracy": 0.6, "log_loss": 0.68,
+              "brier": 0.24}
+    document = {"n_test": 30, "base_rate": 1 / 3, "lstm": scores,
+                "majority_class": {**scores, "roc_auc": 0.5, "accuracy": 0.7, "brier": 0.2222},
+                "comparison": {"best_baseline": "majority_class", "roc_auc_difference": 0.11234,
+                               "roc_auc_difference_ci_low": -0.01, "roc_auc_difference_ci_high": 0.2,
+                               "p_value": 0.0456}}
+    with caplog.at_level("INFO", logger="whalecast"):
+        evaluation.log_headline(document, ["lstm", "majority_class"])
+    assert [record.getMessage() for record in caplog.records] == [
+        "test part: 30 hours, base rate (down) 0.3333",
+        "lstm                roc_auc 0.6123 [0.5500, 0.6750]  accuracy 0.6000  log_loss 0.6800  brier 0.2400",
+        "majority_class      roc_auc 0.5000 [0.5500, 0.6750]  accuracy 0.7000  log_loss 0.6800  brier 0.2222",
+        "lstm - majority_class in roc_auc: +0.1123 [-0.0100, +0.2000], p = 0.046",
+    ]
+
+
+def test_undefined_precision_recall_and_f1_are_set_to_zero_without_a_warning():
+    """The stages count Python warnings in their log: a 0/0 set to 0 on purpose must not add one."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        evaluation.classification_metrics(np.array([0, 1, 0, 1]), np.array([0.1, 0.4, 0.3, 0.2]))  # 0/0 precision
+        evaluation.classification_metrics(np.array([0, 0, 0]), np.array([0.1, 0.2, 0.3]))  # 0/0 recall and f1
+    assert not [str(warning.message) for warning in caught if "zero_division" in str(warning.message)]
+    assert "Only one class is present in y_true. ROC AUC score is not defined in that case." in [
+        str(warning.message) for warning in caught]  # the warnings were recorded: the check above is not vacuous
+
+
+def test_a_resample_of_one_class_is_left_out_of_the_auc_interval_and_said_so(caplog):
+    labels = np.array([0, 1, 0, 1, 0, 1])
+    probabilities = {"lstm": np.array([0.2, 0.7, 0.4, 0.6, 0.3, 0.8]), "majority_class": np.full(6, 0.5)}
+    weights = np.array([[1, 1, 1, 1, 1, 1], [2, 0, 2, 0, 2, 0], [0, 2, 1, 1, 1, 1]], dtype=np.int32)  # 2nd: no down
+    times = pd.Series(pd.date_range("2024-07-20 19:00", periods=6, freq="h", tz="UTC"))
+    with caplog.at_level("INFO", logger="whalecast"):
+        document = evaluation.metrics_document(labels, probabilities, weights, "majority_class", times)
+    assert (document["lstm"]["roc_auc_ci_low"], document["lstm"]["roc_auc_ci_high"]) == (1.0, 1.0)
+    assert [record.getMessage() for record in caplog.records] == [
+        "bootstrap: roc_auc is undefined on 1 of 3 resamples, left out of its interval",
+        "bootstrap: roc_auc is undefined on 1 of 3 resamples, left out of its interval",
+        "bootstrap: roc_auc difference is undefined on 1 of 3 resamples, left out of its interval",
+    ]
+
+
+@pytest.mark.filterwarnings("ignore")  # AUC is undefined for one class
+def test_the_seed_spread_of_a_one_class_part_keeps_the_log_loss():
+    spread = evaluation.seed_spread(np.array([0, 0, 0]), [np.array([0.2, 0.3, 0.4]), np.array([0.1, 0.1, 0.6])])
+    assert math.isnan(spread["roc_auc_mean"]) and spread["n_seeds"] == 2
+    losses = [-np.mean(np.log([0.8, 0.7, 0.6])), -np.mean(np.log([0.9, 0.9, 0.4]))]
+    assert spread["log_loss_mean"] == pytest.approx(np.mean(losses), rel=1e-12)
+    assert spread["log_loss_std"] == pytest.approx(np.std(losses, ddof=1), rel=1e-9)

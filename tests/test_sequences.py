@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import TINY_MODEL, edit_params, run_stage
-from whalecast import feature_groups, paths, scaling, sequences
+from whalecast import feature_groups, params, paths, scaling, sequences, storage
 from whalecast.errors import InputError
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
@@ -187,3 +187,282 @@ def test_a_group_switched_off_leaves_the_sequence_table_and_nothing_else_changes
     assert list(json.loads((sequenced / paths.scaler("BTC")).read_text())) == groups["prices"]
     pd.testing.assert_frame_equal(without[groups["prices"]], with_whales[groups["prices"]])
     pd.testing.assert_series_equal(without["label"], with_whales["label"])
+
+
+# --- edges, in-process (mutation testing counts only tests that call the package in this process) -----------
+
+def messages(caplog, logger):
+    return [record.getMessage() for record in caplog.records if record.name == logger]
+
+
+def test_labels_are_int8_on_every_row_and_unknown_where_no_real_close_follows(caplog):
+    """Rows past the last bar (and a close on a filled bar) get <NA>; a move smaller than min_move is not down."""
+    prices = hourly_prices([100, 99.5, 98, 98, 99], filled={3})  # closes at 01:00 .. 05:00; 04:00 is filled
+    with caplog.at_level("INFO", logger="whalecast"):
+        labels = sequences.label_rows(close_times(8), prices, sequences.TargetSettings(horizon_hours=1, min_move=0.01))
+    assert str(labels["label"].dtype) == "Int8" and labels["last_move_down"].dtype == bool
+    assert list(labels.columns) == ["label", "last_move_down"] and len(labels) == 8
+    # 99.5 < 100 * 0.99? no; 98 < 99.5 * 0.99 = 98.505 yes; close(04:00) is filled; 99 < 98 * 0.99 no; then unknown
+    assert labels["label"].tolist() == [0, 1, pd.NA, 0, pd.NA, pd.NA, pd.NA, pd.NA]
+    # 02:00 fell 0.5% (less than min_move: not down), 03:00 fell 1.5%
+    assert labels["last_move_down"].tolist() == [False, False, True, False, False, False, False, False]
+    assert messages(caplog, "whalecast.sequences") == [
+        "label: close(T+1h) < close(T) * (1 - 0.01); 4 rows at the end have no close(T+h) yet, 1 more fall on a "
+        "filled (no-trade) bar; all 5 are unlabelled"]
+
+
+def test_a_move_of_exactly_min_move_is_not_down():
+    prices = hourly_prices([100.0, 50.0, 25.0])  # each hour halves: exactly close * (1 - 0.5)
+    labels = sequences.label_rows(close_times(3), prices, sequences.TargetSettings(horizon_hours=1, min_move=0.5))
+    assert labels["label"].tolist() == [0, 0, pd.NA]
+    assert labels["last_move_down"].tolist() == [False, False, False]
+
+
+@pytest.mark.parametrize("horizon_hours, min_move", [(1, 0.0), (1, 0.999), (48, 0.5)])
+def test_target_settings_at_their_bounds_are_accepted(horizon_hours, min_move):
+    target = sequences.TargetSettings(horizon_hours=horizon_hours, min_move=min_move)
+    assert (target.horizon_hours, target.min_move) == (horizon_hours, min_move)
+
+
+@pytest.mark.parametrize("horizon_hours, min_move, message", [
+    (0, 0.0, "horizon_hours must be at least 1, got 0"),
+    (1, -0.001, "min_move is a fraction of the price in [0, 1), got -0.001"),
+    (1, 1.0, "min_move is a fraction of the price in [0, 1), got 1.0"),
+])
+def test_target_settings_beyond_their_bounds_are_refused_by_name(horizon_hours, min_move, message):
+    with pytest.raises(InputError) as raised:
+        params.build(sequences.TargetSettings, {"horizon_hours": horizon_hours, "min_move": min_move}, "target")
+    assert str(raised.value) == f"params.yaml: target: {message}"
+
+
+@pytest.mark.parametrize("fractions", [(0.98, 0.01, 0.01), (0.7, 0.2, 0.1), (0.5, 0.3, 0.2 + 5e-10)])
+def test_split_fractions_inside_their_bounds_are_accepted(fractions):
+    """0.7 + 0.2 + 0.1 is 0.9999999999999999 in floats; up to 1e-9 off 1 is accepted."""
+    assert sequences.SplitSettings(*fractions) == sequences.SplitSettings(**dict(zip(sequences.PARTS, fractions)))
+
+
+@pytest.mark.parametrize("fractions, message", [
+    ((0.0, 0.5, 0.5), "train must be a fraction between 0 and 1 (exclusive), got 0.0"),
+    ((0.5, 1.0, 0.5), "validation must be a fraction between 0 and 1 (exclusive), got 1.0"),
+    ((0.5, 0.5, -0.0001), "test must be a fraction between 0 and 1 (exclusive), got -0.0001"),
+    ((0.5, 0.3, 0.2 + 2e-9), "train + validation + test must sum to 1, got 1"),
+    ((0.5, 0.3, 0.1), "train + validation + test must sum to 1, got 0.9"),
+])
+def test_split_fractions_beyond_their_bounds_are_refused_by_name(fractions, message):
+    with pytest.raises(InputError) as raised:
+        params.build(sequences.SplitSettings, dict(zip(sequences.PARTS, fractions)), "split")
+    assert str(raised.value) == f"params.yaml: split: {message}"
+
+
+def test_windows_of_one_hour_end_on_every_labelled_row(caplog):
+    times = close_times(10)
+    labels = pd.Series([0, 1, 0, 1, pd.NA, 1, 0, 1, 0, 1], dtype="Int8")
+    with caplog.at_level("INFO", logger="whalecast"):
+        ends = sequences.usable_window_ends(times, labels, seq_len=1)
+        # 10 rows: validation starts at row 6, test at row 8; embargo seq_len + horizon = 2 hours
+        parts = sequences.split_in_time(times, ends, sequences.SplitSettings(0.6, 0.2, 0.2), embargo_hours=2)
+    assert ends.tolist() == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+    assert {name: part.tolist() for name, part in parts.items()} == {"train": [0, 1, 2, 3], "validation": [6],
+                                                                      "test": [8, 9]}
+    assert messages(caplog, "whalecast.sequences") == [
+        "9 rows end a labelled window of 1 consecutive hours (0 windows span a gap, 0 rows are warm-up)",
+        "split in time: train 4 (2024-01-01 01:00 to 2024-01-01 04:00), validation 1 (2024-01-01 07:00 to "
+        "2024-01-01 07:00), test 2 (2024-01-01 09:00 to 2024-01-01 10:00); 2 windows purged for the 2-hour embargoes",
+    ]
+
+
+def test_the_window_count_log_tells_gaps_warm_up_and_unlabelled_rows_apart(caplog):
+    times = pd.concat([close_times(4), close_times(4, first=7)], ignore_index=True)  # 05:00 and 06:00 missing
+    labels = pd.Series([0, 1, pd.NA, 1, 0, 1, 0, pd.NA], dtype="Int8")
+    with caplog.at_level("INFO", logger="whalecast"):
+        ends = sequences.usable_window_ends(times, labels, seq_len=2)
+    assert ends.tolist() == [1, 3, 5, 6]
+    assert messages(caplog, "whalecast.sequences") == [
+        "4 rows end a labelled window of 2 consecutive hours (1 windows span a gap, 1 rows are warm-up)"]
+
+
+BOUNDS = {"train": (0, 6), "validation": (6, 8), "test": (8, 10)}
+
+
+def test_without_an_embargo_the_parts_are_adjacent_and_miss_no_row():
+    parts = sequences.split_by_rows(close_times(10), np.arange(10), BOUNDS, embargo_hours=0)
+    assert {name: part.tolist() for name, part in parts.items()} == {
+        "train": [0, 1, 2, 3, 4, 5], "validation": [6, 7], "test": [8, 9]}
+
+
+def test_an_embargo_is_purged_from_the_end_of_the_earlier_part():
+    parts = sequences.split_by_rows(close_times(10), np.arange(10), BOUNDS, embargo_hours=2)
+    # the last end kept is 2 hours before the first end of the next part
+    assert {name: part.tolist() for name, part in parts.items()} == {
+        "train": [0, 1, 2, 3, 4], "validation": [6], "test": [8, 9]}
+
+
+@pytest.mark.parametrize("embargo, emptied", [(7, "train"), (3, "validation")])
+def test_an_embargo_longer_than_a_part_is_an_error_naming_the_part(embargo, emptied):
+    with pytest.raises(ValueError) as raised:
+        sequences.split_by_rows(close_times(10), np.arange(10), BOUNDS, embargo_hours=embargo)
+    assert str(raised.value) == (f"the {emptied} part is empty after an embargo of {embargo} hours (10 usable "
+                                 f"windows in all): use more data or change the fractions")
+
+
+def test_an_empty_last_part_is_an_error_too():
+    with pytest.raises(ValueError, match="^the test part is empty after an embargo of 0 hours \\(8 usable"):
+        sequences.split_by_rows(close_times(10), np.arange(8), BOUNDS, embargo_hours=0)
+
+
+def test_parts_with_both_classes_pass_the_class_check():
+    labels = pd.Series([0, 1, 1, 0, 1, 0, pd.NA], dtype="Int8")
+    assert sequences.check_both_classes(labels, {"train": np.array([0, 1]), "test": np.array([2, 3])},
+                                        "data/interim/prices/BTC.parquet") is None
+
+
+@pytest.mark.parametrize("rows, fold, counts", [
+    ([0, 3, 5], "", "3 up/flat, 0 down"),
+    ([1, 2, 4], "fold 2 ", "0 up/flat, 3 down"),
+])
+def test_a_part_with_one_class_is_named_with_its_counts(rows, fold, counts):
+    labels = pd.Series([0, 1, 1, 0, 1, 0], dtype="Int8")
+    parts = {"train": np.array([0, 1]), "validation": np.array(rows)}
+    with pytest.raises(InputError) as raised:
+        if fold:
+            sequences.check_both_classes(labels, parts, "data/sequences/BTC.parquet", fold=fold)
+        else:
+            sequences.check_both_classes(labels, parts, "data/sequences/BTC.parquet")
+    assert str(raised.value) == (f"data/sequences/BTC.parquet: the {fold}validation part has only one class "
+                                 f"({counts}): a classifier cannot be fit or scored on it (see also target.min_move "
+                                 f"and target.horizon_hours)")
+
+
+@pytest.mark.parametrize("seq_len", [1, 24, 10_000])
+def test_a_whole_positive_seq_len_is_accepted(seq_len):
+    assert sequences.check_seq_len(seq_len) == seq_len
+
+
+@pytest.mark.parametrize("seq_len", [0, -3, True, 24.0, "24", None])
+def test_any_other_seq_len_is_refused(seq_len):
+    with pytest.raises(InputError) as raised:
+        sequences.check_seq_len(seq_len)
+    assert str(raised.value) == f"params.yaml: seq_len must be a whole number of hours >= 1, got {seq_len!r}"
+
+
+def write_sequence_table(currency="BTC"):
+    """A small sequence table as the sequence stage writes it: its first training window ends at row 2."""
+    table = pd.DataFrame({
+        "timestamp": close_times(8),
+        "price_a": np.arange(8, dtype=float) / 4,
+        "whale_b": -np.arange(8, dtype=float),
+        "label": pd.array([0, 1, 1, 0, 1, 0, 1, pd.NA], dtype="Int8"),
+        "last_move_down": [False, True, False, False, True, True, False, True],
+        "part": pd.Categorical([None, None, "train", "train", None, "validation", "test", None],
+                               categories=list(sequences.PARTS)),
+    })
+    feature_groups.record(table, {"whales": ["whale_b"], "prices": ["price_a"]})
+    storage.write_parquet(table, paths.sequences(currency))
+    return table
+
+
+def test_samples_read_the_sequence_table_as_arrays(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    table = write_sequence_table()
+    samples = sequences.Samples.read("BTC", seq_len=3)  # row 2 ends the first window of 3 rows
+    assert samples.columns == ["price_a", "whale_b"]
+    assert samples.features.dtype == np.float32 and samples.features.shape == (8, 2)
+    np.testing.assert_array_equal(samples.features, table[["price_a", "whale_b"]].to_numpy(np.float32))
+    assert samples.labels.dtype == np.float32
+    np.testing.assert_array_equal(samples.labels, np.array([0, 1, 1, 0, 1, 0, 1, np.nan], np.float32))
+    assert samples.last_move_down.dtype == bool
+    assert samples.last_move_down.tolist() == table["last_move_down"].tolist()
+    assert {name: ends.tolist() for name, ends in samples.ends.items()} == {"train": [2, 3], "validation": [5],
+                                                                            "test": [6]}
+    assert {name: rows.tolist() for name, rows in samples.groups.items()} == {"whales": [1], "prices": [0]}
+    assert samples.timestamps.tolist() == table["timestamp"].tolist()
+    assert samples.labels_of("train").tolist() == [1, 0] and samples.labels_of("train").dtype.kind == "i"
+
+
+def test_samples_refuse_a_table_made_for_a_shorter_window(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_sequence_table()
+    with pytest.raises(InputError) as raised:
+        sequences.Samples.read("BTC", seq_len=4)
+    assert str(raised.value) == ("data/sequences/BTC.parquet: its first training window ends at row 2, too early for "
+                                 "seq_len=4: run the sequence stage again (dvc repro)")
+
+
+def test_the_scaler_output_is_float32_standardised_with_the_training_rows():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 10.0], "whale_x": [0.0, np.e - 1, 0.0, -(np.e ** 2 - 1)],
+                          "flat": [5.0, 5.0, 5.0, 7.5]})
+    scaler = scaling.Scaler.fit(frame.iloc[:3], list(frame.columns), scaling.ScalingSettings(["whale_*"]))
+    a_std, whale_std = np.std([1.0, 2.0, 3.0]), np.std([0.0, 1.0, 0.0])
+    assert scaler.mean == pytest.approx([2.0, 1 / 3, 5.0], abs=1e-12)
+    assert scaler.std == pytest.approx([a_std, whale_std, 1.0], abs=1e-12)  # a constant column: divided by 1
+    scaled = scaler.transform(frame)
+    assert scaled.dtype == np.float32 and scaled.shape == (4, 3)
+    expected = np.array([[(x - 2.0) / a_std for x in frame["a"]],
+                         [(y - 1 / 3) / whale_std for y in (0.0, 1.0, 0.0, -2.0)],  # sign(x) log1p(|x|) first
+                         [0.0, 0.0, 0.0, 2.5]]).T
+    np.testing.assert_allclose(scaled, expected.astype(np.float32), rtol=1e-6, atol=1e-6)
+
+
+def test_one_constant_feature_is_warned_about_in_the_singular_and_a_quiet_fit_says_nothing(caplog):
+    frame = pd.DataFrame({"moves": [1.0, 2.0], "flat": [2.5, 2.5]})
+    settings = scaling.ScalingSettings(signed_log_columns=[])
+    with caplog.at_level("INFO", logger="whalecast"):
+        scaling.Scaler.fit(frame, list(frame.columns), settings)
+        scaling.Scaler.fit(frame, list(frame.columns), settings, warn_constant=False)
+        scaling.Scaler.fit(frame[["moves"]], ["moves"], settings)
+    assert messages(caplog, "whalecast.scaling") == [
+        "1 feature constant over the training part (no information for the models; a spec that matches no data?): "
+        "flat (2.5)"]
+
+
+def test_signed_log_column_patterns_must_be_text():
+    assert scaling.ScalingSettings(["*whale*", "volume"]).signed_log_columns == ["*whale*", "volume"]
+    with pytest.raises(ValueError) as raised:
+        scaling.ScalingSettings(["*whale*", 3])
+    assert str(raised.value) == "signed_log_columns must be a list of column-name patterns, got ['*whale*', 3]"
+
+
+def test_samples_refuse_a_sequence_table_without_its_feature_groups(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    table = write_sequence_table()
+    table.attrs.clear()
+    storage.write_parquet(table, paths.sequences("BTC"))
+    with pytest.raises(InputError) as raised:
+        sequences.Samples.read("BTC", seq_len=1)
+    assert str(raised.value) == ("data/sequences/BTC.parquet: no feature groups recorded in the file: run featurize "
+                                 "again (dvc repro)")
+
+
+def test_the_constant_features_are_listed_with_their_value_and_a_spread_of_one_is_not_constant(caplog):
+    frame = pd.DataFrame({"spread_one": [0.0, 2.0], "flat": [2.5, 2.5], "zero": [0.0, 0.0]})
+    with caplog.at_level("INFO", logger="whalecast"):
+        scaler = scaling.Scaler.fit(frame, list(frame.columns), scaling.ScalingSettings([]))
+    assert scaler.std == [1.0, 1.0, 1.0]
+    assert messages(caplog, "whalecast.scaling") == [
+        "2 features constant over the training part (no information for the models; a spec that matches no data?): "
+        "flat (2.5), zero (0)"]
+
+
+def test_a_single_training_row_makes_every_feature_constant(caplog):
+    frame = pd.DataFrame({"a": [3.0, 5.0], "b": [-1.0, 1.0]})
+    with caplog.at_level("INFO", logger="whalecast"):
+        scaler = scaling.Scaler.fit(frame.iloc[:1], ["a", "b"], scaling.ScalingSettings([]))
+    assert messages(caplog, "whalecast.scaling")[0].endswith("data?): a (3), b (-1)")
+    np.testing.assert_array_equal(scaler.transform(frame), np.array([[0, 0], [2, 2]], np.float32))
+
+
+def test_whole_number_columns_are_signed_logged_as_floats(tmp_path):
+    frame = pd.DataFrame({"whale_count": [0, 9, 99]})  # int64, as a count column could be
+    scaler = scaling.Scaler.fit(frame, ["whale_count"], scaling.ScalingSettings(["whale_*"]))
+    logs = np.log([1.0, 10.0, 100.0])
+    assert scaler.mean == pytest.approx([logs.mean()], rel=1e-12) and scaler.std == pytest.approx([logs.std()])
+    np.testing.assert_allclose(scaler.transform(frame)[:, 0], (logs - logs.mean()) / logs.std(), rtol=1e-6)
+
+
+def test_the_scaler_file_is_one_indented_json_entry_per_column(tmp_path):
+    scaler = scaling.Scaler(["a", "whale_b"], [False, True], [0.5, 2.0], [1.0, 4.0])
+    scaler.save(tmp_path / "scaler.json")
+    assert (tmp_path / "scaler.json").read_text(encoding="utf-8") == (
+        '{\n "a": {\n  "signed_log": false,\n  "mean": 0.5,\n  "std": 1.0\n },\n'
+        ' "whale_b": {\n  "signed_log": true,\n  "mean": 2.0,\n  "std": 4.0\n }\n}\n')
+    assert scaling.Scaler.load(tmp_path / "scaler.json") == scaler
