@@ -2,6 +2,7 @@
 
 import json
 import logging
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -532,14 +533,14 @@ def test_with_skip_a_local_time_file_is_still_refused(tmp_path):
 
 
 def test_the_newest_bar_is_dropped_unless_it_is_the_only_one(caplog):
-    bars = pd.DataFrame({"timestamp": pd.date_range("2024-03-01", periods=2, freq="h", tz="UTC"), "close": [1, 2]})
+    bars = pd.DataFrame({"timestamp": pd.date_range("2024-03-01", periods=3, freq="h", tz="UTC"), "close": [1, 2, 3]})
     with caplog.at_level("INFO", logger="whalecast"):
         kept = ingest.drop_newest_bar(bars, "it may be partial", "data/raw/prices/BTC.csv")
-    assert kept["close"].tolist() == [1]
+    assert kept["close"].tolist() == [1, 2]
     assert log_messages(caplog, "whalecast.ingest") == [
-        ("INFO", "prices: newest bar 2024-03-01 01:00 dropped: it may be partial")]
+        ("INFO", "prices: newest bar 2024-03-01 02:00 dropped: it may be partial")]
     with pytest.raises(InputError) as raised:
-        ingest.drop_newest_bar(kept, "it may be partial", "data/raw/prices/BTC.csv")
+        ingest.drop_newest_bar(kept.iloc[:1], "it may be partial", "data/raw/prices/BTC.csv")
     assert str(raised.value) == ("data/raw/prices/BTC.csv: no price bars left: the only bar was dropped (it may be "
                                  "partial)")
 
@@ -854,3 +855,104 @@ def test_iso_8601_timestamps_of_several_styles_in_one_file_are_all_read(tmp_path
                                     "2024-03-01 05:00:00 Europe/Berlin,1,2,1,2,3\n2024-03-01T06:00 Europe/Berlin,1,2,1,2,3\n")
     bars = ingest.clean_prices(readers.read_csv(path), max_gap_hours=0)
     assert bars["timestamp"].tolist() == list(pd.date_range("2024-03-01", periods=6, freq="h", tz="UTC"))
+
+
+@pytest.mark.parametrize("stamps, hours", [
+    (["0", "3600"], ["1970-01-01 00:00", "1970-01-01 01:00"]),   # the epoch itself is in range
+    (["4102444800"], ["2100-01-01 00:00"]),                      # and so is 2100-01-01 00:00
+    (["1709254800000000000"], ["2024-03-01 01:00"]),             # 1e17 and more: nanoseconds
+])
+def test_epoch_timestamps_at_the_edges_of_their_range_and_units(tmp_path, stamps, hours):
+    path = write(tmp_path, HEADER + "".join(f"{stamp},1,2,1,2,3\n" for stamp in stamps))
+    bars = ingest.clean_prices(readers.read_csv(path), max_gap_hours=0)
+    assert bars["timestamp"].tolist() == [pd.Timestamp(hour, tz="UTC") for hour in hours]
+
+
+@pytest.mark.parametrize("stamp, problem", [
+    ("100000000000", "timestamp 1973-03-03 09:46:40 is not on the hour (hourly bars are stamped with their open time)"),
+    ("90000000000000000", "timestamp 90000000000000000 is outside 1970..2100 in any epoch unit"),
+    ("4102444801", "timestamp 4102444801 is outside 1970..2100 in any epoch unit"),
+])
+def test_epoch_timestamps_just_past_a_unit_or_the_range_are_named(tmp_path, stamp, problem):
+    """1e11 is milliseconds (1973), not seconds (year 5138); 9e16 microseconds is year 4821."""
+    path = write(tmp_path, HEADER + f"{stamp},1,2,1,2,3\n")
+    with pytest.raises(InputError) as raised:
+        ingest.clean_prices(readers.read_csv(path), max_gap_hours=0)
+    assert str(raised.value) == f"{path}: line 2: {problem}"
+
+
+def test_with_skip_a_huge_epoch_is_dropped_without_an_overflow(tmp_path):
+    path = write(tmp_path, HEADER + "1709254800,1,2,1,2,3\n500000000000000000000,1,2,1,2,3\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "invalid value encountered in cast" from the dropped row
+        bars = ingest.clean_prices(readers.read_csv(path), max_gap_hours=0, skip_bad_rows=True)
+    assert bars["timestamp"].tolist() == [pd.Timestamp("2024-03-01 01:00", tz="UTC")]
+
+
+def test_epoch_milliseconds_are_converted_exactly_to_the_nanosecond(tmp_path):
+    """Whole epoch numbers are scaled as integers: as floats, ms x 1e6 would be 64 ns off."""
+    path = write(tmp_path, "timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type\n"
+                           "1709254855123,btc,1,2,unknown,exchange\n1709254856789,btc,1,2,unknown,exchange\n")
+    whales = ingest.clean_whales(readers.read_csv(path), "BTC")
+    assert whales["timestamp"].tolist() == [pd.Timestamp("2024-03-01 01:00:55.123", tz="UTC"),
+                                            pd.Timestamp("2024-03-01 01:00:56.789", tz="UTC")]
+
+
+def test_optional_whale_columns_a_file_lacks_are_empty_text(tmp_path):
+    path = write(tmp_path, "timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type\n"
+                           "2024-03-01T05:10:00Z,BTC,10,600000,exchange,unknown\n"
+                           "2024-03-01T05:20:00Z,btc,12,720000,unknown,exchange\n")
+    whales = ingest.clean_whales(readers.read_csv(path), "BTC")
+    for column in ("id", "blockchain", "hash", "from_owner", "to_owner"):
+        assert str(whales[column].dtype) == "string" and whales[column].isna().all(), column
+    assert whales["transaction_type"].tolist() == ["transfer", "transfer"]
+
+
+def test_with_skip_a_file_of_only_bad_rows_is_an_error_naming_the_file(tmp_path):
+    path = write(tmp_path, HEADER + "2024-03-01T00:00:00Z,1,0.5,1,2,3\n")
+    with pytest.raises(InputError) as raised:
+        ingest.clean_prices(readers.read_csv(path), max_gap_hours=0, skip_bad_rows=True)
+    assert str(raised.value) == f"{path}: no valid data rows"
+
+
+def test_a_flat_bar_with_high_equal_to_low_is_valid(tmp_path):
+    bars = ingest.clean_prices(readers.read_csv(write(tmp_path, HEADER + "1709254800,5,5,5,5,0\n")), max_gap_hours=0)
+    assert bars.loc[0, ["open", "high", "low", "close", "volume"]].tolist() == [5.0, 5.0, 5.0, 5.0, 0.0]
+
+
+def test_a_gap_longer_than_allowed_names_the_file_and_the_hour_before_it(tmp_path):
+    path = write(tmp_path, HEADER + "1709254800,1,2,1,2,7\n1709262000,2,3,1,3,6\n1709265600,2,3,1,3,6\n")
+    with pytest.raises(InputError) as raised:
+        ingest.clean_prices(readers.read_csv(path), max_gap_hours=0)
+    assert str(raised.value) == f"{path}: 1 hours missing after 2024-03-01 01:00, more than data.max_gap_hours=0"
+
+
+SPRING_FORWARD = pd.date_range("2024-03-30", "2024-04-01", freq="h")  # Berlin skips 2024-03-31 02:00 local time
+
+
+@pytest.mark.parametrize("written", ["{:%s}", "{:%Y-%m-%dT%H:%M:%S}Z", "{:%Y-%m-%d %H:%M:%S}+00:00"])
+def test_a_file_in_utc_by_its_writing_may_lack_the_hour_a_clock_skips(tmp_path, written):
+    """Epoch numbers and times with a zone are UTC whatever hours they lack: an outage, not local time."""
+    utc = SPRING_FORWARD[SPRING_FORWARD != pd.Timestamp("2024-03-31 02:00")]
+    path = write(tmp_path, HEADER + "".join(f"{written.format(time.tz_localize('UTC'))},1,2,1,2,{row}\n"
+                                            for row, time in enumerate(utc)))
+    bars = ingest.clean_prices(readers.read_csv(path), max_gap_hours=1)
+    assert bars["timestamp"][bars["filled"]].tolist() == [pd.Timestamp("2024-03-31 02:00", tz="UTC")]
+
+
+def test_epoch_numbers_in_memory_are_utc_too():
+    utc = SPRING_FORWARD[SPRING_FORWARD != pd.Timestamp("2024-03-31 02:00")].tz_localize("UTC")
+    seconds = np.asarray((utc - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1), dtype=np.int64)
+    frame = pd.DataFrame({"timestamp": seconds, "open": 1.0, "high": 2.0, "low": 1.0, "close": 2.0,
+                          "volume": 3.0})
+    bars = ingest.clean_prices(readers.RawTable(frame, "memory"), max_gap_hours=1)
+    assert bars["filled"].sum() == 1 and len(bars) == len(SPRING_FORWARD)
+
+
+@pytest.mark.parametrize("outage", [["2024-03-31 01:00", "2024-03-31 02:00"], ["2024-03-31 02:00", "2024-03-31 03:00"]])
+def test_an_outage_of_two_hours_around_a_skipped_hour_is_not_taken_for_local_time(tmp_path, outage):
+    """Only a lone missing hour (both neighbours present) is what a local clock shows."""
+    times = SPRING_FORWARD[~SPRING_FORWARD.isin(pd.to_datetime(outage))]
+    path = write(tmp_path, HEADER + "".join(f"{time:%Y-%m-%d %H:%M:%S},1,2,1,2,{row}\n" for row, time in enumerate(times)))
+    bars = ingest.clean_prices(readers.read_csv(path), max_gap_hours=2)
+    assert bars["timestamp"][bars["filled"]].tolist() == [pd.Timestamp(hour, tz="UTC") for hour in outage]
