@@ -42,7 +42,7 @@ readme: install
 # PYTHONPATH makes stage subprocesses import the mutated package (the editable install points at src/).
 # OMP_NUM_THREADS=1: mutmut forks each mutant from a process whose tests already started scikit-learn's OpenMP
 # threads; without it a forked HistGradientBoosting fit hangs until mutmut's timeout (a false "timeout").
-MUTANTS ?= whalecast.readers.* whalecast.ingest.* whalecast.features.* whalecast.sequences.* whalecast.scaling.* whalecast.evaluation.*
+MUTANTS ?= whalecast.readers.* whalecast.ingest.* whalecast.events.* whalecast.features.* whalecast.sequences.* whalecast.scaling.* whalecast.evaluation.*
 mutation: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-mutation.lock
 	mkdir -p mutation

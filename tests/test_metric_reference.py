@@ -70,7 +70,7 @@ def scored_hours():
     return probabilities, weights, times
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test: mutmut runs, for a mutant, only the tests whose own run reached it
 def written_document(scored_hours, tmp_path_factory):
     """metrics_document as the stage writes it (storage.write_metrics: floats rounded to 6 digits), read back."""
     probabilities, weights, times = scored_hours
@@ -167,7 +167,7 @@ def test_the_classification_report_rows_are_scikit_learns_per_class_scores():
         assert int(rows[name][3]) == (LABELS == label).sum()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test: mutmut runs, for a mutant, only the tests whose own run reached it
 def plots():
     return evaluation.plot_tables(LABELS, P_LSTM)
 
