@@ -414,8 +414,8 @@ def test_a_bad_spec_is_named_with_its_key_and_value(raw, problem):
 
 
 def test_net_inflow_is_refused_for_an_aggregation_that_does_not_sum_signed_flows():
-    with pytest.raises(InputError, match=r"^params.yaml: features\[1\]: filter net_inflow \(inflow minus outflow\) only "
-                                         r"supports agg: sum"):
+    with pytest.raises(InputError, match=r"^params.yaml: features\[1\]: filter net_inflow \(inflow minus outflow\) "
+                                         r"only supports agg: sum"):
         features.parse_specs([PRICE_SPEC, {"source": "whales", "filter": "net_inflow", "agg": "count", "window": 3}])
 
 
@@ -494,3 +494,51 @@ def test_rows_at_the_first_and_last_transfer_are_inside_the_whale_span(caplog):
     # rows 01:00, 02:00, 07:00 and 08:00 lie outside 03:00 .. 06:00; 03:00 and 06:00 are inside
     assert messages(caplog)[-1] == ("features: whale transfers span 2024-01-01 03:00 .. 2024-01-01 06:00; 4 of 8 rows "
                                     "lie outside that span")
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ({"source": "whales", "filter": "net_inflow", "agg": "decayed_sum", "column": "amount", "window": 3,
+      "half_life": 1.5},
+     features.FeatureSpec("whales", "decayed_sum", 3, "amount", "net_inflow",
+                          "whale_net_inflow_decayed_sum_amount_half_life_1.5h_3h", "transfer", "whales", 0.0, 1.5,
+                          None)),
+    ({"source": "whales", "agg": "weighted_mean", "column": "amount", "weight": "amount_usd", "window": 3, "fill": -1},
+     features.FeatureSpec("whales", "weighted_mean", 3, "amount", "all",
+                          "whale_all_weighted_mean_amount_by_amount_usd_3h", "transfer", "whales", -1.0, None,
+                          "amount_usd")),
+    ({"source": "whales", "agg": "min", "column": "amount", "window": 3, "fill": 2},
+     features.FeatureSpec("whales", "min", 3, "amount", "all", "whale_all_min_amount_3h", "transfer", "whales", 2.0)),
+    ({"source": "whales", "agg": "hours_since", "window": 3, "column": "amount"},
+     features.FeatureSpec("whales", "hours_since", 3, None, "all", "whale_all_hours_since_3h", "transfer", "whales")),
+])
+def test_the_options_of_an_event_aggregation_are_read_into_the_spec_and_its_name(raw, expected):
+    [spec] = features.parse_specs([raw])
+    assert spec == expected
+    assert isinstance(spec.fill, float) and (spec.half_life is None or isinstance(spec.half_life, float))
+
+
+EVENT_SPEC = {"source": "whales", "column": "amount", "window": 3}
+
+
+@pytest.mark.parametrize("raw, problem", [
+    ({**EVENT_SPEC, "agg": "count", "fill": 1}, "fill applies to agg mean, max, min, weighted_mean only, not count"),
+    ({**EVENT_SPEC, "agg": "sum", "half_life": 2}, "half_life applies to agg decayed_sum only, not sum"),
+    ({**EVENT_SPEC, "agg": "mean", "weight": "amount_usd"}, "weight applies to agg weighted_mean only, not mean"),
+    ({**EVENT_SPEC, "agg": "decayed_sum"}, "half_life must be a positive number, got None"),
+    ({**EVENT_SPEC, "agg": "decayed_sum", "half_life": 0}, "half_life must be a positive number, got 0"),
+    ({**EVENT_SPEC, "agg": "decayed_sum", "half_life": True}, "half_life must be a positive number, got True"),
+    ({**EVENT_SPEC, "agg": "decayed_sum", "half_life": math.inf}, "half_life must be a positive number, got inf"),
+    ({**EVENT_SPEC, "agg": "decayed_sum", "half_life": "2"}, "half_life must be a positive number, got '2'"),
+    ({**EVENT_SPEC, "agg": "weighted_mean"}, "weight must be one of amount_usd, amount, got None"),
+    ({**EVENT_SPEC, "agg": "weighted_mean", "weight": "votes"},
+     "weight must be one of amount_usd, amount, got 'votes'"),
+    ({**EVENT_SPEC, "agg": "mean", "fill": "none"}, "fill must be a number, got 'none'"),
+    ({**EVENT_SPEC, "agg": "mean", "fill": math.nan}, "fill must be a number, got nan"),
+    ({**PRICE_SPEC, "fill": 0}, "fill applies to event features (whales) only"),
+    ({**PRICE_SPEC, "half_life": 1}, "half_life applies to event features (whales) only"),
+    ({**PRICE_SPEC, "weight": "amount"}, "weight applies to event features (whales) only"),
+])
+def test_an_event_option_where_its_aggregation_does_not_read_it_or_of_the_wrong_kind_is_named(raw, problem):
+    with pytest.raises(InputError) as raised:
+        features.parse_specs([PRICE_SPEC, raw])
+    assert str(raised.value) == f"params.yaml: features[1]: {problem}"

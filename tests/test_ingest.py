@@ -316,8 +316,8 @@ def test_a_linked_price_folder_is_refused(tmp_path, monkeypatch):
     paths.raw_prices_dir("BTC").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     with pytest.raises(InputError) as raised:
         readers.read_price_files("BTC")
-    assert str(raised.value) == ("data/raw/prices/BTC: a linked folder inside data/raw/prices, which DVC does not follow "
-                                 "(a change behind the link would go unnoticed); copy the files in, or link "
+    assert str(raised.value) == ("data/raw/prices/BTC: a linked folder inside data/raw/prices, which DVC does not "
+                                 "follow (a change behind the link would go unnoticed); copy the files in, or link "
                                  "data/raw/prices itself to the folder that holds them")
 
 
@@ -440,7 +440,8 @@ BAD_PRICES = {
                        "line 3: timestamp -3600 is outside 1970..2100 in any epoch unit"),
     "epoch beyond microseconds": (HEADER + "1709254800,1,2,1,2,3\n500000000000000000000,1,2,1,2,3\n",
                                   "line 3: timestamp 5e+20 is outside 1970..2100 in any epoch unit"),
-    "clock change": (HEADER + "2024-03-31 01:00:00 Europe/Berlin,1,2,1,2,3\n2024-03-31 02:00:00 Europe/Berlin,1,2,1,2,3\n",
+    "clock change": (HEADER + "2024-03-31 01:00:00 Europe/Berlin,1,2,1,2,3\n"
+                              "2024-03-31 02:00:00 Europe/Berlin,1,2,1,2,3\n",
                      "line 3: timestamp '2024-03-31 02:00:00 Europe/Berlin' is skipped or repeated when clocks change "
                      "in Europe/Berlin; write it with an offset (+01:00) instead"),
     "non-positive open": (HEADER + "2024-03-01T00:00:00Z,0,2,1,2,3\n", "line 2: open is 0; prices must be positive"),
@@ -586,8 +587,8 @@ def test_with_skip_every_kind_of_bad_whale_record_is_counted(tmp_path, caplog):
         ("WARNING", f"whales: 5 malformed rows of {path} skipped (data.bad_rows: skip): 1 unreadable timestamps "
                     "(first: line 6: timestamp 'bad' is neither ISO-8601 nor epoch seconds/milliseconds/microseconds); "
                     "1 negative amount (first: line 2: amount is negative); 1 non-numeric amount_usd (first: line 3: "
-                    "amount_usd 'lots' is not a number); 1 negative amount_usd (first: line 5: amount_usd is negative); "
-                    "1 empty from_owner_type (first: line 4: from_owner_type is empty)"),
+                    "amount_usd 'lots' is not a number); 1 negative amount_usd (first: line 5: amount_usd is "
+                    "negative); 1 empty from_owner_type (first: line 4: from_owner_type is empty)"),
         ("INFO", f"whales: 6 records from {path}, 0 of other symbols skipped, 0 duplicates dropped (0 with an id seen "
                  "before, 0 identical records without an id), 1 without a transaction_type read as 'transfer', 1 BTC "
                  "records kept (ascending; types: transfer 1; owner types: unknown 2)"),
@@ -697,7 +698,8 @@ def test_a_cryptodatadownload_row_with_equal_or_unreadable_volumes_is_left_as_it
         table, layout = readers.read_prices(path, "BTC")
     assert layout == "cryptodatadownload"
     assert table.frame[["volume", "volume usd"]].to_numpy().tolist() == [["10", "20"], ["5", "5"]]
-    assert log_messages(caplog, "whalecast.readers") == [("INFO", f"prices: {path} read as cryptodatadownload (detected)")]
+    assert log_messages(caplog, "whalecast.readers") == [
+        ("INFO", f"prices: {path} read as cryptodatadownload (detected)")]
     with pytest.raises(InputError, match="line 3: close 'abc' is not a number"):
         ingest.clean_prices(table, max_gap_hours=0)
 
@@ -718,14 +720,18 @@ def test_the_currency_names_the_volume_column_of_a_cryptodatadownload_file(tmp_p
         "INFO", "prices: data/raw/prices/BTC.csv read as cryptodatadownload")
 
 
-def test_a_directory_of_files_of_one_layout_has_that_layout(tmp_path, monkeypatch):
+def test_a_directory_of_files_of_one_layout_has_that_layout(tmp_path, monkeypatch, caplog):
     monkeypatch.chdir(tmp_path)
     directory = paths.raw_prices_dir("BTC")
     directory.mkdir(parents=True)
     (directory / "2024-03-a.csv").write_text(CDD)
     (directory / "2024-03-b.csv").write_text(CDD.replace("17092", "17093"))
-    table, layout = readers.read_price_files("BTC")
+    assert readers.read_price_files("BTC")[1] == "cryptodatadownload"  # detected
+    with caplog.at_level("INFO", logger="whalecast"):
+        table, layout = readers.read_price_files("BTC", "cryptodatadownload")  # given
     assert layout == "cryptodatadownload"
+    assert [message for level, message in log_messages(caplog, "whalecast.readers") if "read as" in message] == [
+        f"prices: {directory / name} read as cryptodatadownload" for name in ("2024-03-a.csv", "2024-03-b.csv")]
     assert table.frame.index.tolist() == [f"2024-03-{part}.csv: line {line}" for part in "ab" for line in (3, 4)]
     assert table.frame["volume"].astype(float).tolist() == [10.0] * 4
 
@@ -749,7 +755,8 @@ def test_with_every_whale_page_skipped_the_table_is_empty(tmp_path, caplog):
 
 def test_a_local_time_file_over_years_names_its_first_four_clock_changes(tmp_path):
     local = pd.date_range("2022-03-01", "2024-11-01", freq="h", tz="UTC").tz_convert("Europe/London")
-    path = write(tmp_path, HEADER + "".join(f"{time:%Y-%m-%d %H:%M:%S},1,2,1,2,{row}\n" for row, time in enumerate(local)))
+    path = write(tmp_path, HEADER + "".join(f"{time:%Y-%m-%d %H:%M:%S},1,2,1,2,{row}\n"
+                                            for row, time in enumerate(local)))
     with pytest.raises(InputError) as raised:
         ingest.clean_prices(readers.read_csv(path), max_gap_hours=72)
     assert str(raised.value) == (f"{path}: looks like local time, not UTC: 2022-03-27 01:00 is missing and 2023-03-26 "
@@ -789,17 +796,18 @@ SKIPPED_KINDS = {
                            "timestamp -3600 is outside 1970..2100 in any epoch unit)"),
     "clock change": ("2024-03-31 01:00:00 Europe/Berlin,1,2,1,2,3\n2024-03-31 02:00:00 Europe/Berlin,1,2,1,2,3\n",
                      "1 times skipped or repeated by a clock change (first: line 3: timestamp '2024-03-31 02:00:00 "
-                     "Europe/Berlin' is skipped or repeated when clocks change in Europe/Berlin; write it with an offset "
-                     "(+01:00) instead)"),
+                     "Europe/Berlin' is skipped or repeated when clocks change in Europe/Berlin; write it with an "
+                     "offset (+01:00) instead)"),
     "non-positive prices": ("2024-03-01T00:00:00Z,1,2,1,2,3\n2024-03-01T01:00:00Z,0,2,1,2,3\n"
-                            "2024-03-01T02:00:00Z,1,2,1,0,3\n", "1 non-positive open (first: line 3: open is 0; prices "
-                            "must be positive); 1 non-positive close (first: line 4: close is 0; prices must be positive)"),
+                            "2024-03-01T02:00:00Z,1,2,1,0,3\n", "1 non-positive open (first: line 3: open is 0; "
+                            "prices must be positive); 1 non-positive close (first: line 4: close is 0; prices must "
+                            "be positive)"),
     "negative volume": ("2024-03-01T00:00:00Z,1,2,1,2,3\n2024-03-01T01:00:00Z,1,2,1,2,-3\n",
                         "1 negative volumes (first: line 3: volume is -3; volume cannot be negative)"),
     "outside low..high": ("2024-03-01T00:00:00Z,1,2,1,2,3\n2024-03-01T01:00:00Z,3,2,1,2,3\n"
-                          "2024-03-01T02:00:00Z,1,2,1,3,3\n", "1 rows with open outside low..high (first: line 3: open 3 "
-                          "is outside low..high 1..2); 1 rows with close outside low..high (first: line 4: close 3 is "
-                          "outside low..high 1..2)"),
+                          "2024-03-01T02:00:00Z,1,2,1,3,3\n", "1 rows with open outside low..high (first: line 3: "
+                          "open 3 is outside low..high 1..2); 1 rows with close outside low..high (first: line 4: "
+                          "close 3 is outside low..high 1..2)"),
 }
 
 
@@ -852,7 +860,8 @@ def test_edge_timestamps_are_named(tmp_path, stamp, other_row, problem):
 def test_iso_8601_timestamps_of_several_styles_in_one_file_are_all_read(tmp_path):
     path = write(tmp_path, HEADER + "2024-03-01T00:00:00Z,1,2,1,2,3\n2024-03-01 01:00:00,1,2,1,2,3\n"
                                     "2024-03-01T04:00:00+02:00,1,2,1,2,3\n2024-03-01 03:00,1,2,1,2,3\n"
-                                    "2024-03-01 05:00:00 Europe/Berlin,1,2,1,2,3\n2024-03-01T06:00 Europe/Berlin,1,2,1,2,3\n")
+                                    "2024-03-01 05:00:00 Europe/Berlin,1,2,1,2,3\n"
+                                    "2024-03-01T06:00 Europe/Berlin,1,2,1,2,3\n")
     bars = ingest.clean_prices(readers.read_csv(path), max_gap_hours=0)
     assert bars["timestamp"].tolist() == list(pd.date_range("2024-03-01", periods=6, freq="h", tz="UTC"))
 
@@ -953,6 +962,82 @@ def test_epoch_numbers_in_memory_are_utc_too():
 def test_an_outage_of_two_hours_around_a_skipped_hour_is_not_taken_for_local_time(tmp_path, outage):
     """Only a lone missing hour (both neighbours present) is what a local clock shows."""
     times = SPRING_FORWARD[~SPRING_FORWARD.isin(pd.to_datetime(outage))]
-    path = write(tmp_path, HEADER + "".join(f"{time:%Y-%m-%d %H:%M:%S},1,2,1,2,{row}\n" for row, time in enumerate(times)))
+    path = write(tmp_path, HEADER + "".join(f"{time:%Y-%m-%d %H:%M:%S},1,2,1,2,{row}\n"
+                                            for row, time in enumerate(times)))
     bars = ingest.clean_prices(readers.read_csv(path), max_gap_hours=2)
     assert bars["timestamp"][bars["filled"]].tolist() == [pd.Timestamp(hour, tz="UTC") for hour in outage]
+
+
+def test_whale_records_at_one_time_keep_their_file_order_when_sorted(tmp_path):
+    times = ["2024-03-01T05:00:00Z" if row % 2 else "2024-03-01T04:59:00Z" for row in range(200)]
+    path = write(tmp_path, "timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type,id\n" + "".join(
+        f"{time},btc,1,{row},unknown,exchange,{row}\n" for row, time in enumerate(times)))
+    whales = ingest.clean_whales(readers.read_csv(path), "BTC")
+    assert whales["id"].tolist() == [str(row) for row in range(0, 200, 2)] + [str(row) for row in range(1, 200, 2)]
+    assert whales.index.tolist() == list(range(200))
+    assert list(whales.columns) == ["timestamp", "amount", "amount_usd", "from_owner_type", "to_owner_type",
+                                    *readers.WHALE_OPTIONAL]
+
+
+def test_zero_and_fractional_amounts_blank_types_and_a_missing_symbol(tmp_path, caplog):
+    path = write(tmp_path, WHALE_HEADER + '2024-03-01T05:10:00Z,btc,0,0.5,unknown,exchange,1," "\n'
+                                          "2024-03-01T05:20:00Z,,1,1,unknown,exchange,2,transfer\n")
+    with caplog.at_level("INFO", logger="whalecast"):
+        whales = ingest.clean_whales(readers.read_csv(path), "BTC")
+    assert whales[["amount", "amount_usd"]].to_numpy().tolist() == [[0.0, 0.5]]
+    assert whales["transaction_type"].tolist() == ["transfer"]  # a blank type is a plain transfer
+    assert log_messages(caplog, "whalecast.ingest")[-1][1].startswith(
+        f"whales: 2 records from {path}, 1 of other symbols skipped, 0 duplicates dropped (0 with an id seen before, 0 "
+        "identical records without an id), 1 without a transaction_type read as 'transfer', 1 BTC records kept")
+
+
+def test_a_blank_owner_type_is_empty(tmp_path):
+    path = write(tmp_path, WHALE_HEADER + '2024-03-01T05:10:00Z,btc,1,1,unknown," ",1,transfer\n')
+    with pytest.raises(InputError) as raised:
+        ingest.clean_whales(readers.read_csv(path), "BTC")
+    assert str(raised.value) == f"{path}: line 2: to_owner_type is empty"
+
+
+def test_a_whale_file_of_other_currencies_lists_each_symbol_with_its_count(tmp_path, caplog):
+    path = write(tmp_path, WHALE_HEADER + "2024-03-01T05:10:00Z,eth,1,1,unknown,exchange,1,transfer\n"
+                                          "2024-03-01T05:20:00Z,usdt,1,1,unknown,exchange,2,transfer\n"
+                                          "2024-03-01T05:30:00Z,ETH,1,1,unknown,exchange,3,transfer\n")
+    with caplog.at_level("WARNING", logger="whalecast"):
+        assert ingest.clean_whales(readers.read_csv(path), "BTC").empty
+    assert log_messages(caplog, "whalecast.ingest") == [
+        ("WARNING", f"whales: none of the 3 records of {path} is BTC (symbols: ETH 2, USDT 1); is it another "
+                    "currency's file?")]
+
+
+def test_no_whale_record_at_all_is_logged_as_none(tmp_path, caplog):
+    path = write(tmp_path, json.dumps({"result": "success", "count": 0}), "BTC.json")
+    with caplog.at_level("INFO", logger="whalecast"):
+        assert ingest.clean_whales(readers.read_whales_json(path), "BTC").empty
+    assert log_messages(caplog, "whalecast.ingest") == [(
+        "INFO", f"whales: 0 records from {path}, 0 of other symbols skipped, 0 duplicates dropped (0 with an id seen "
+                "before, 0 identical records without an id), 0 without a transaction_type read as 'transfer', 0 BTC "
+                "records kept (ascending; types: none; owner types: none)")]
+
+
+def test_whales_at_the_first_and_last_price_hour_are_inside_and_the_share_is_compared_at_least(caplog):
+    prices = pd.DataFrame({"timestamp": pd.date_range("2024-03-01", periods=3, freq="h", tz="UTC")})  # .. 03:00
+    inside = pd.to_datetime(["2024-03-01 00:00", "2024-03-01 03:00"], utc=True)  # the first open, the last close
+    outside = pd.to_datetime(["2024-02-29 23:59:00", "2024-03-01 03:00:01"], utc=True)
+    with caplog.at_level("INFO", logger="whalecast"):
+        ingest.check_overlap(prices, pd.DataFrame({"timestamp": inside}), "w.json", warn_share=0.0)  # none outside
+        ingest.check_overlap(prices, pd.DataFrame({"timestamp": inside.append(outside[:1])}), "w.json", warn_share=0.5)
+        ingest.check_overlap(prices, pd.DataFrame({"timestamp": inside.append(outside)}), "w.json", warn_share=0.5)
+    assert log_messages(caplog, "whalecast.ingest") == [(
+        "WARNING", "whales: 2 of 4 whale records of w.json fall outside the price range (prices 2024-03-01 00:00 .. "
+                   "2024-03-01 03:00, whales 2024-02-29 23:59 .. 2024-03-01 03:00; "
+                   "data.warn_whales_outside_prices: 0.5)")]
+
+
+def test_records_with_a_blank_id_are_told_apart_by_their_content(tmp_path, caplog):
+    path = write(tmp_path, WHALE_HEADER + '2024-03-01T05:10:00Z,btc,1,1,unknown,exchange," ",transfer\n'
+                                          '2024-03-01T05:20:00Z,btc,2,2,unknown,exchange," ",transfer\n'
+                                          '2024-03-01T05:20:00Z,btc,2,2,unknown,exchange," ",transfer\n')
+    with caplog.at_level("INFO", logger="whalecast"):
+        whales = ingest.clean_whales(readers.read_csv(path), "BTC")
+    assert whales["amount"].tolist() == [1.0, 2.0]
+    assert "1 duplicates dropped (0 with an id seen before, 1 identical records without an id)" in caplog.text
