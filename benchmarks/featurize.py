@@ -27,7 +27,8 @@ TARGET_SECONDS, TARGET_BYTES = 10.0, 2e9
 
 def generate(hours: int, transfers: int) -> None:
     """Write the scratch project: clean prices and whales as ingest writes them, and the repo's params."""
-    from whalecast import ingest, params, paths, storage, synthetic
+    import yaml
+    from whalecast import ingest, params, paths, sources, storage, synthetic
 
     data_params = params.section(params.load(REPO / "params.yaml"), "data")
     synthetic_params = data_params["synthetic"]
@@ -36,12 +37,18 @@ def generate(hours: int, transfers: int) -> None:
         seed=synthetic_params["seed"], start="2015-01-01", hours=hours,
         whale_transfers_per_day=transfers / (hours / 24), whale_effect=synthetic_params["whale_effect"],
     ))
-    raw_prices, raw_whales = market.raw_tables()
+    raw_prices, raw_whales, _ = market.raw_tables()
     prices = ingest.clean_prices(raw_prices, max_gap_hours=data_params["max_gap_hours"])
     whales = ingest.clean_whales(raw_whales, CURRENCY)
     storage.write_parquet(prices, SCRATCH / paths.prices(CURRENCY))
     storage.write_parquet(whales, SCRATCH / paths.whales(CURRENCY))
-    shutil.copy(REPO / "params.yaml", SCRATCH / "params.yaml")
+    storage.write_parquet(sources.empty_events(), SCRATCH / paths.events(CURRENCY))
+    # The measured task is prices and whales (the pandas script has no news): the repo's params without sources.
+    repo_params = params.load(REPO / "params.yaml")
+    repo_params["features"] = [spec for spec in repo_params["features"] if spec["source"] in ("prices", "whales")]
+    repo_params["sources"] = {}
+    with open(SCRATCH / "params.yaml", "w", encoding="utf-8") as handle:
+        yaml.safe_dump(repo_params, handle, sort_keys=False)
 
 
 def baseline() -> None:

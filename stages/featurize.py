@@ -1,20 +1,36 @@
-"""Stage featurize: clean prices and whale transfers of one currency -> the hourly feature table.
+"""Stage featurize: clean prices, whale transfers and news events of one currency -> the hourly feature table.
 
-Row T is the close time of an hourly bar; every feature at T summarises data stamped at or before T.
+Row T is the close time of an hourly bar; every feature at T summarises data known at or before T.
 The features are the specs listed under `features` in params.yaml (see whalecast.features); a transfer
-counts from its timestamp + whale_report_delay_seconds on.
+counts from its timestamp + whale_report_delay_seconds on, an item of a source from its timestamp + the
+source's delay_seconds. A cross-asset spec (`currency: BTC`) reads that currency's ingested events.
 """
 
-from whalecast import features, params, paths, stage, storage
+from whalecast import features, params, paths, sources, stage, storage
+from whalecast.errors import InputError
+
+
+def event_tables(currency: str, where: str) -> features.EventTables:
+    """A currency's ingested whales and events; `where` names what asked for them, should they be missing."""
+    for path in (paths.whales(currency), paths.events(currency)):
+        if not path.exists():
+            raise InputError(path, f"not found: {where} reads {currency}'s events, which ingest makes only for the "
+                                   f"currencies in params.yaml `currencies`")
+    return features.EventTables(storage.read_parquet(paths.whales(currency), columns=features.WHALE_INPUT_COLUMNS),
+                                storage.read_parquet(paths.events(currency)))
 
 
 def main(currency: str) -> None:
     all_params = params.load()
-    specs = features.parse_specs(params.section(all_params, "features"))
+    declared = sources.parse(params.section(all_params, "sources"))
+    specs = features.parse_specs(params.section(all_params, "features"), event_sources=declared)
     report_delay = features.parse_report_delay(params.section(all_params, "whale_report_delay_seconds"))
-    prices = storage.read_parquet(paths.prices(currency))
-    whales = storage.read_parquet(paths.whales(currency), columns=features.WHALE_INPUT_COLUMNS)
-    table = features.build_feature_table(prices, whales, specs, paths.prices(currency), report_delay)
+    own = event_tables(currency, f"featurize {currency}")
+    others = {spec.currency: own if spec.currency == currency else event_tables(spec.currency, f"feature {spec.name}")
+              for spec in specs if spec.currency}
+    table = features.build_feature_table(
+        storage.read_parquet(paths.prices(currency)), own.whales, specs, paths.prices(currency), report_delay,
+        own.events, {name: source.delay for name, source in declared.items()}, others)
     storage.write_parquet(table, paths.features(currency))
 
 

@@ -1,8 +1,9 @@
-"""Stage ingest: the configured source -> clean hourly prices and whale transfers for one currency.
+"""Stage ingest: the configured source -> clean hourly prices, whale transfers and news events for one currency.
 
 data.source: synthetic generates the built-in sample market (offline, seeded); files reads
 data/raw/prices/{CUR}.csv or a directory {CUR}/ of price files (layout data.price_format, auto-detected by
-default) and data/raw/whales/{CUR}.json, .csv or a directory {CUR}/ of API response pages.
+default), data/raw/whales/{CUR}.json, .csv or a directory {CUR}/ of API response pages, and the files of each
+event source in params.yaml `sources` from data/raw/events/<name>/.
 
 A downloaded price file often ends with the hour that was still open when it was saved, and nothing in
 the file tells a partial candle from a quiet hour (volume is no guide: complete hours fall below a third of
@@ -10,9 +11,15 @@ the usual volume several percent of the time). So data.partial_candle: auto drop
 file except Binance's monthly kline dumps, which are published after the month closed; drop and keep force it.
 """
 
+import logging
 from dataclasses import dataclass
 
-from whalecast import features, ingest, params, paths, readers, stage, storage, synthetic
+import pandas as pd
+
+from whalecast import features, ingest, news, news_readers, params, paths, readers, sources, stage, storage, synthetic
+from whalecast.errors import InputError
+
+log = logging.getLogger("whalecast.ingest")
 
 SOURCES = ("synthetic", "files")
 PARTIAL_CANDLE = ("auto", "drop", "keep")
@@ -60,23 +67,49 @@ def clean_prices_from_files(currency: str, settings: DataSettings):
     return prices
 
 
+def news_events(currency: str, declared: dict, settings: DataSettings, market=None) -> pd.DataFrame:
+    """The items of every declared source that concern the currency: from its files, or the sample market's news."""
+    if market is not None and len(declared) > 1:
+        raise InputError(paths.PARAMS, f"sources: the sample market has one news stream, {len(declared)} sources "
+                                       f"are declared ({', '.join(declared)}); declare one or use data.source: files")
+    tables = []
+    for name, source in declared.items():
+        if market is not None:
+            raw = market.raw_tables()[2]
+        else:
+            readers.refuse_linked_folder(paths.raw_events(name))
+            if not paths.raw_events(name).exists():
+                # Prices and whales without news is a common start: run, but say what the news features will be.
+                log.warning("%s: no folder %s, so no items: every %s feature has its empty-window value; put the "
+                            "files there, or switch the group off (feature_groups)", name, paths.raw_events(name), name)
+                continue
+            raw = news_readers.read_news(paths.raw_events(name), source.format, settings.skip_bad_rows)
+        tables.append(news.clean_news(raw, currency, name, source, settings.skip_bad_rows))
+    return pd.concat(tables, ignore_index=True) if tables else sources.empty_events()
+
+
 def main(currency: str) -> None:
     all_params = params.load()
     settings = params.build(DataSettings, params.section(all_params, "data"), "data")
     report_delay = features.parse_report_delay(params.section(all_params, "whale_report_delay_seconds"))
+    declared = sources.parse(params.section(all_params, "sources"))
     if settings.source == "files":
         raw_whales = readers.read_whales(currency, skip_bad_pages=settings.skip_bad_rows)
         prices = clean_prices_from_files(currency, settings)
+        events = news_events(currency, declared, settings)
     else:
         market_settings = params.build(synthetic.MarketSettings, settings.synthetic, "data.synthetic")
-        raw_prices, raw_whales = synthetic.generate_market(currency, market_settings).raw_tables()
+        market = synthetic.generate_market(currency, market_settings)
+        raw_prices, raw_whales, _ = market.raw_tables()
         prices = ingest.clean_prices(raw_prices, max_gap_hours=settings.max_gap_hours)
+        events = news_events(currency, declared, settings, market)
     whales = ingest.clean_whales(raw_whales, currency, skip_bad_rows=settings.skip_bad_rows)
     ingest.check_time_resolution(whales, raw_whales.source, report_delay)
     ingest.check_overlap(prices, whales, raw_whales.source, settings.warn_whales_outside_prices)
-    # Both tables are checked before either is written, so bad input leaves no output behind.
+    # Every table is checked before any is written, so bad input leaves no output behind.
     storage.write_parquet(prices, paths.prices(currency))
     storage.write_parquet(whales, paths.whales(currency))
+    storage.write_parquet(events, paths.events(currency))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from whalecast import ingest, params, synthetic
+from whalecast import ingest, news, params, sources, synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -29,16 +29,26 @@ AFTER_SEQUENCE = ["sequence@BTC", "train@BTC", "evaluate@BTC", "walk_forward@BTC
 PROJECT_FILES = [".dvc/config", ".dvcignore", "dvc.yaml", "params.yaml", "stages", "src", "data/raw"]
 
 
-def small_market(hours=400, seed=11, whale_transfers_per_day=60, whale_effect=0.15, currency="BTC"):
+def small_market(hours=400, seed=11, whale_transfers_per_day=60, whale_effect=0.15, currency="BTC", news_per_day=24,
+                 market_wide_news_per_day=12, news_effect=0.0):
     return synthetic.generate_market(currency, synthetic.MarketSettings(
         seed=seed, start="2024-01-01", hours=hours,
-        whale_transfers_per_day=whale_transfers_per_day, whale_effect=whale_effect,
+        whale_transfers_per_day=whale_transfers_per_day, whale_effect=whale_effect, news_per_day=news_per_day,
+        market_wide_news_per_day=market_wide_news_per_day, news_effect=news_effect,
     ))
+
+
+NEWS = sources.SourceSettings(format="auto", market_wide=True, scorer="vaderSentiment==3.3.2", delay_seconds=0)
+
+
+def clean_events(market, settings=NEWS):
+    """The market's news through ingest's cleaning, as source `news` (as the featurize stage sees it)."""
+    return news.clean_news(market.raw_tables()[2], market.currency, "news", settings)
 
 
 def clean_market(market):
     """The generated market through ingest's cleaning, as the featurize stage sees it."""
-    raw_prices, raw_whales = market.raw_tables()
+    raw_prices, raw_whales, _ = market.raw_tables()
     prices = ingest.clean_prices(raw_prices, max_gap_hours=72)
     whales = ingest.clean_whales(raw_whales, market.currency)
     return prices, whales

@@ -5,6 +5,7 @@ import json
 import re
 
 import pandas as pd
+import pytest
 
 from conftest import AFTER_SEQUENCE, TINY_MODEL, UP_TO_DATE, commit, edit_params, run, stages_run
 from whalecast import paths
@@ -36,12 +37,14 @@ def test_a_seq_len_experiment_skips_the_feature_stages_and_shows_in_metrics_diff
     run(["dvc", "checkout"], repo)
 
 
-def test_switching_the_whale_group_off_is_an_experiment_that_skips_ingest_and_featurize(repo, first_repro):
+@pytest.mark.parametrize("group", ["whales", "news"])
+def test_switching_a_group_off_is_an_experiment_that_skips_ingest_and_featurize(repo, first_repro, group):
     commit(repo, "baseline before the ablation")
-    experiment = run(["dvc", "exp", "run", "--name", "no-whale-features", "-S", "feature_groups.whales=false"], repo)
+    experiment = run(["dvc", "exp", "run", "--name", f"no-{group}-features", "-S", f"feature_groups.{group}=false"],
+                     repo)
     assert stages_run(experiment) == AFTER_SEQUENCE
     changed = json.loads(run(["dvc", "metrics", "diff", "HEAD", "--json"], repo).stdout)["metrics/BTC.json"]
-    assert changed["importance.lstm.whales.roc_auc_drop_mean"]["new"] is None  # no whale features any more
+    assert changed[f"importance.lstm.{group}.roc_auc_drop_mean"]["new"] is None  # no features of the group any more
     assert changed["lstm.roc_auc"]["old"] != changed["lstm.roc_auc"]["new"]
     run(["git", "checkout", "--", "."], repo)
     run(["dvc", "checkout"], repo)
@@ -75,7 +78,7 @@ def test_an_experiment_runs_in_a_temporary_workspace(repo, first_repro):
 def test_files_source_reads_what_the_generator_wrote(repo, first_repro):
     synthetic_features = pd.read_parquet(repo / paths.features("BTC"))
     run(["whalecast-sample-data", "--currencies", "BTC"], repo)
-    run(["dvc", "add", "data/raw/prices/BTC.csv", "data/raw/whales/BTC.json"], repo)
+    run(["dvc", "add", "data/raw/prices/BTC.csv", "data/raw/whales/BTC.json", "data/raw/events/news/BTC.csv"], repo)
     edit_params(repo, **{"data.source": "files"})
     result = run(["dvc", "repro"], repo)
     assert "Running stage 'ingest@BTC'" in result.stdout

@@ -7,7 +7,8 @@ time T it loops over every event and every bar, compares timestamps directly and
 arithmetic (math.fsum, statistics.stdev). No buckets, no pandas rolling.
 
 - A feature row T is the close time of an hourly bar (its open time + 1 h).
-- A whale window of w hours at T covers events with T - w h < timestamp + report_delay <= T.
+- A whale window of w hours at T covers events with T - w h < timestamp + report_delay <= T; a news window
+  likewise with the news source's delay.
 - A price window of w hours at T holds the w bars that closed in (T - w h, T].
 - Empty whale windows give 0 for count, sum and decayed_sum, the spec's fill for mean, max, min and weighted
   mean, the window length for hours_since; rows whose longest window reaches before the data are dropped.
@@ -27,8 +28,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO, clean_market, small_market
-from whalecast import features, ingest, params
+from conftest import NEWS, REPO, clean_events, clean_market, small_market
+from whalecast import features, ingest, news, params, sources
 from whalecast.errors import InputError
 from whalecast.readers import RawTable
 
@@ -90,6 +91,20 @@ def whale_spec_combinations():
     return accepted, refused
 
 
+def news_spec_combinations():
+    """Raw news specs: filter x agg x column x window, with the options each aggregation reads."""
+    accepted = []
+    for event_filter, agg, window in product(sources.FILTERS, features.WHALE_AGGS, WHALE_WINDOWS):
+        for column in [None] if agg in ("count", "hours_since") else sources.VALUE_COLUMNS:
+            raw = {"source": "news", "filter": event_filter, "agg": agg, "window": window, **EVENT_OPTIONS.get(agg, {})}
+            if column is not None:
+                raw["column"] = column
+            if agg == "weighted_mean":
+                raw["weight"] = "votes"
+            accepted.append(raw)
+    return accepted
+
+
 def price_spec_combinations():
     """(accepted, refused) raw price specs: agg x column x window; std needs 2 bars, so 1 becomes 2 for it."""
     accepted, refused = [], []
@@ -103,6 +118,7 @@ def price_spec_combinations():
 
 
 WHALE_SPECS, REFUSED_WHALE_SPECS = whale_spec_combinations()
+NEWS_SPECS = news_spec_combinations()
 PRICE_SPECS, REFUSED_PRICE_SPECS = price_spec_combinations()
 
 
@@ -133,6 +149,11 @@ WHALE_FILTER_SIGN = {
     "exchange_to_exchange": lambda event: int(event["from_owner_type"] == "exchange"
                                               and event["to_owner_type"] == "exchange"),
     "net_inflow": lambda event: int(is_inflow(event)) - int(is_outflow(event)),
+}
+NEWS_FILTER_SIGN = {
+    "all": lambda item: 1,
+    "tagged": lambda item: int(item["tagged"]),
+    "market_wide": lambda item: int(not item["tagged"]),
 }
 # Over the (signed) values of the selected events in the window, each event known `age` hours before T and
 # with its weight; `raw` is the spec (its fill, half_life, window).
@@ -180,39 +201,44 @@ ACCUMULATED = {"sum", "mean", "std"}
 class Reference:
     """The features at decision time T by loops over every event and bar: slow, and obviously right."""
 
-    def __init__(self, prices: pd.DataFrame, whales: pd.DataFrame, report_delay_seconds=0):
+    def __init__(self, prices: pd.DataFrame, whales: pd.DataFrame, report_delay_seconds=0, items=None,
+                 news_delay_seconds=0):
         self.bars = prices.to_dict("records")
         self.bar_opening_at = {bar["timestamp"]: bar for bar in self.bars}
         self.first_open = min(bar["timestamp"] for bar in self.bars)
-        delay = pd.Timedelta(seconds=report_delay_seconds)
-        self.events = [{**event, "known": event["timestamp"] + delay} for event in whales.to_dict("records")]
-        self._in_window = {}  # (T, w) -> events known in (T - w h, T]: the loop is the same for many specs
+        delay, news_delay = pd.Timedelta(seconds=report_delay_seconds), pd.Timedelta(seconds=news_delay_seconds)
+        self.events = {
+            "whales": [{**event, "known": event["timestamp"] + delay} for event in whales.to_dict("records")],
+            "news": [] if items is None else [{**item, "known": item["timestamp"] + news_delay}
+                                              for item in items.to_dict("records")],
+        }
+        self._in_window = {}  # (source, T, w) -> events known in (T - w h, T]: the same loop for many specs
         self._series, self._held = {}, {}
 
     def decision_times(self):
         return [bar["timestamp"] + HOUR for bar in self.bars]
 
-    def events_known_in_window(self, decision_time, window):
-        key = (decision_time, window)
+    def events_known_in_window(self, source, decision_time, window):
+        key = (source, decision_time, window)
         if key not in self._in_window:
             start = decision_time - window * HOUR
-            self._in_window[key] = [event for event in self.events if start < event["known"] <= decision_time]
+            self._in_window[key] = [event for event in self.events[source] if start < event["known"] <= decision_time]
         return self._in_window[key]
 
     def feature(self, raw, decision_time):
         """(value, scale) of one raw spec at T, or None where its window reaches before the first bar."""
-        if raw["source"] == "whales":
-            return self.whale_feature(raw, decision_time)
-        return self.price_feature(raw, decision_time)
+        if raw["source"] == "prices":
+            return self.price_feature(raw, decision_time)
+        return self.event_feature(raw, decision_time)
 
-    def whale_feature(self, raw, decision_time):
-        window, agg = raw["window"], raw["agg"]
+    def event_feature(self, raw, decision_time):
+        window, agg, source = raw["window"], raw["agg"], raw["source"]
         if decision_time - window * HOUR < self.first_open:
             return None  # warm-up: part of the window lies before the data
-        sign_of = WHALE_FILTER_SIGN[raw.get("filter", "all")]
-        wanted_type = raw.get("transaction_type", "transfer").strip().lower()
+        sign_of = (WHALE_FILTER_SIGN if source == "whales" else NEWS_FILTER_SIGN)[raw.get("filter", "all")]
+        wanted_type = raw.get("transaction_type", "transfer").strip().lower() if source == "whales" else "any"
         values, ages, weights = [], [], []
-        for event in self.events_known_in_window(decision_time, window):
+        for event in self.events_known_in_window(source, decision_time, window):
             if wanted_type != "any" and event["transaction_type"] != wanted_type:
                 continue
             sign = sign_of(event)
@@ -226,17 +252,18 @@ class Reference:
         if agg == "decayed_sum":  # summed in the window only, each term a few ulps off the reference's
             return value, math.fsum(abs(term) for term in values)
         # A running sum has held every earlier value, not only this window's: at most all events' so far.
-        held = self.held(raw["column"], decision_time)
+        held = self.held(source, raw["column"], decision_time)
         if agg == "weighted_mean":  # two running sums, of weight x value and of weights, then their ratio
             weight_sum = math.fsum(weights)
-            return value, self.held(raw["weight"], decision_time) * (held + abs(value)) / weight_sum
+            return value, self.held(source, raw["weight"], decision_time) * (held + abs(value)) / weight_sum
         return value, held if agg == "sum" else held / len(values)
 
-    def held(self, column, decision_time):
-        """The total size of all events known after the first bar opened and by T."""
-        key = (column, decision_time)
+    def held(self, source, column, decision_time):
+        """The total size of all events of the source known after the first bar opened and by T."""
+        key = (source, column, decision_time)
         if key not in self._held:
-            since_start = self.events_known_in_window(decision_time, (decision_time - self.first_open) // HOUR)
+            since_start = self.events_known_in_window(source, decision_time,
+                                                      (decision_time - self.first_open) // HOUR)
             self._held[key] = math.fsum(abs(event[column]) for event in since_start)
         return self._held[key]
 
@@ -281,13 +308,16 @@ class Reference:
         return times, values, scales
 
 
-def assert_matches_reference(prices, whales, raw_specs, report_delay_seconds=0):
+def assert_matches_reference(prices, whales, raw_specs, report_delay_seconds=0, items=None, news_delay_seconds=0):
     """build_feature_table on raw_specs equals the reference, row for row and column for column."""
-    specs = features.parse_specs(raw_specs)
+    specs = features.parse_specs(raw_specs, event_sources=["news"])
     names = [spec.name for spec in specs]
     actual = features.build_feature_table(prices, whales, specs,
-                                          report_delay=features.parse_report_delay(report_delay_seconds))
-    times, expected, scales = Reference(prices, whales, report_delay_seconds).table(raw_specs, names)
+                                          report_delay=features.parse_report_delay(report_delay_seconds),
+                                          events_table=items,
+                                          event_delays={"news": pd.Timedelta(seconds=news_delay_seconds)})
+    times, expected, scales = Reference(prices, whales, report_delay_seconds, items,
+                                        news_delay_seconds).table(raw_specs, names)
     assert times, "no complete row: the data is too short for the test to say anything"
     assert actual["timestamp"].tolist() == times
     assert actual.columns.tolist() == ["timestamp", *names]
@@ -365,6 +395,26 @@ def edge_whales(report_delay_seconds):
     ]
     whales = ingest.clean_whales(RawTable(pd.DataFrame(rows), "edge whales"), "BTC")
     return whales[features.WHALE_INPUT_COLUMNS]
+
+
+def edge_news(news_delay_seconds):
+    """News items known exactly on whole hours and one second either side, tagged BTC or market-wide, with and
+    without votes, through ingest's cleaning."""
+    delay = pd.Timedelta(seconds=news_delay_seconds)
+    rows = []
+    for index, (hour, offset) in enumerate(product(EDGE_EVENT_HOURS, (-1, 0, 1))):
+        positive, negative = (index * 5) % 4, (index * 3) % 3  # some items without any vote
+        rows.append({
+            "timestamp": (START + hour * HOUR + offset * SECOND - delay).isoformat(), "title": f"headline {index}",
+            "currencies": "BTC" if (index + offset) % 2 else "", "sentiment": str(round(math.sin(index * 1.7), 4)),
+            "positive": str(positive), "negative": str(negative), "id": str(index), "publisher": "edge"})
+    rows += [  # known before the first bar opened, and after the last row: in no window at all
+        {"timestamp": (START - 3 * HOUR - delay).isoformat(), "title": "early", "currencies": "BTC",
+         "sentiment": "0.9", "positive": "4", "negative": "0", "id": "early", "publisher": "edge"},
+        {"timestamp": (START + (EDGE_HOURS + 2) * HOUR - delay).isoformat(), "title": "late", "currencies": "",
+         "sentiment": "-0.9", "positive": "0", "negative": "4", "id": "late", "publisher": "edge"},
+    ]
+    return news.clean_news(RawTable(pd.DataFrame(rows), "edge news"), "BTC", "news", NEWS)
 
 
 def test_edge_data_has_every_flow_type_and_owner_pair_on_and_beside_the_hour():
@@ -458,17 +508,28 @@ def test_whale_and_price_combinations_together_match_the_reference():
     assert_matches_reference(edge_prices(), edge_whales(90), WHALE_SPECS + PRICE_SPECS, 90)
 
 
-@pytest.mark.parametrize("report_delay_seconds", [0, 90, 5 * 3600 + 90])
-def test_the_default_specs_match_the_reference_on_the_window_edges(report_delay_seconds):
-    assert_matches_reference(edge_prices(), edge_whales(report_delay_seconds), default_specs(), report_delay_seconds)
+@pytest.mark.parametrize("news_delay_seconds", [0, 90, 5 * 3600 + 90])
+def test_every_news_combination_matches_the_reference_on_the_window_edges(news_delay_seconds):
+    items = edge_news(news_delay_seconds)
+    assert set(items["tagged"]) == {True, False} and (items["votes"] == 0).any() and (items["votes"] > 0).any()
+    assert_matches_reference(edge_prices(), edge_whales(0), NEWS_SPECS, 0, items, news_delay_seconds)
 
 
-@pytest.mark.parametrize("report_delay_seconds", [0, 1_200])
-def test_the_default_specs_match_the_reference_on_the_sample_market(report_delay_seconds):
-    prices, whales = clean_market(small_market(hours=120, seed=3))
+@pytest.mark.parametrize("report_delay_seconds, news_delay_seconds", [(0, 0), (90, 5 * 3600 + 90), (5 * 3600 + 90, 90)])
+def test_the_default_specs_match_the_reference_on_the_window_edges(report_delay_seconds, news_delay_seconds):
+    assert_matches_reference(edge_prices(), edge_whales(report_delay_seconds), default_specs(), report_delay_seconds,
+                             edge_news(news_delay_seconds), news_delay_seconds)
+
+
+@pytest.mark.parametrize("report_delay_seconds, news_delay_seconds", [(0, 0), (1_200, 600)])
+def test_the_default_specs_match_the_reference_on_the_sample_market(report_delay_seconds, news_delay_seconds):
+    market = small_market(hours=120, seed=3)
+    prices, whales = clean_market(market)
     whales = whales[features.WHALE_INPUT_COLUMNS]
-    assert len(whales) > 200
-    assert_matches_reference(prices, whales, default_specs(), report_delay_seconds)
+    items = clean_events(market)
+    assert len(whales) > 200 and len(items) > 100
+    assert {raw["source"] for raw in default_specs()} == {"prices", "whales", "news"}
+    assert_matches_reference(prices, whales, default_specs(), report_delay_seconds, items, news_delay_seconds)
 
 
 # --- property-based: random bars, random events --------------------------------------------------------------

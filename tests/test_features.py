@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, clean_market, small_market
+from conftest import REPO, clean_events, clean_market, small_market
 from whalecast import feature_groups, features, params
 from whalecast.errors import InputError
 
@@ -21,7 +21,8 @@ NAMED = [
 
 
 def default_specs():
-    return features.parse_specs(params.load(REPO / "params.yaml")["features"])
+    repo_params = params.load(REPO / "params.yaml")
+    return features.parse_specs(repo_params["features"], event_sources=repo_params["sources"])
 
 
 def add_transfers(whales, rows):
@@ -99,18 +100,24 @@ def test_window_edges_are_open_at_the_start_and_closed_at_the_end(market_with_ed
     assert table.loc[edge_row - HOUR, "max_whale_outflow_last_3_hours"] == 9e7
 
 
-def cut(prices, whales, cutoff):
-    """What was known at cutoff: bars that had closed, transfers stamped at or before it."""
-    return prices[prices["timestamp"] + HOUR <= cutoff], whales[whales["timestamp"] <= cutoff]
+def cut(prices, whales, events, cutoff):
+    """What was known at cutoff: bars that had closed, transfers and news items stamped at or before it."""
+    return (prices[prices["timestamp"] + HOUR <= cutoff], whales[whales["timestamp"] <= cutoff],
+            events[events["timestamp"] <= cutoff])
 
 
 @pytest.mark.parametrize("cutoff_hours", [60.0, 137.0, 137.5, 210.25])
 def test_rows_up_to_a_cutoff_do_not_depend_on_later_data(cutoff_hours):
-    prices, whales = clean_market(small_market(hours=300))
+    market = small_market(hours=300)
+    (prices, whales), events = clean_market(market), clean_events(market)
     specs = default_specs()
-    full = features.build_feature_table(prices, whales, specs)
+    assert {spec.source for spec in specs} == {"prices", "whales", "news"} and len(events) > 200
+    delays = {"news": pd.Timedelta(0)}
+    full = features.build_feature_table(prices, whales, specs, events_table=events, event_delays=delays)
     cutoff = prices["timestamp"].iloc[0] + pd.Timedelta(hours=cutoff_hours)
-    partial = features.build_feature_table(*cut(prices, whales, cutoff), specs)
+    known_prices, known_whales, known_events = cut(prices, whales, events, cutoff)
+    partial = features.build_feature_table(known_prices, known_whales, specs, events_table=known_events,
+                                           event_delays=delays)
     known = full[full["timestamp"] <= cutoff].reset_index(drop=True)
     assert len(partial) == len(known) > 0
     pd.testing.assert_frame_equal(partial, known, check_exact=True)
@@ -225,17 +232,26 @@ def test_a_report_delay_moves_a_transfer_to_the_first_row_at_which_it_was_known(
     assert rows_counting_it(31) == [t + HOUR]
 
 
-@pytest.mark.parametrize("cutoff_hours", [100.0, 100.5])
-def test_with_a_delay_rows_depend_only_on_transfers_known_by_then(cutoff_hours):
-    prices, whales = clean_market(small_market(hours=200))
-    delay = pd.Timedelta(minutes=20)
+@pytest.mark.parametrize("cutoff_hours", [100.0, 100.5, 100.75])
+def test_with_delays_rows_depend_only_on_events_known_by_then(cutoff_hours):
+    market = small_market(hours=200)
+    (prices, whales), events = clean_market(market), clean_events(market)
+    whale_delay, news_delay = pd.Timedelta(minutes=20), {"news": pd.Timedelta(minutes=45)}
     specs = default_specs()
-    full = features.build_feature_table(prices, whales, specs, report_delay=delay)
+    full = features.build_feature_table(prices, whales, specs, report_delay=whale_delay, events_table=events,
+                                        event_delays=news_delay)
     cutoff = prices["timestamp"].iloc[0] + pd.Timedelta(hours=cutoff_hours)
-    known_prices, _ = cut(prices, whales, cutoff)
-    known_whales = whales[whales["timestamp"] + delay <= cutoff]
-    partial = features.build_feature_table(known_prices, known_whales, specs, report_delay=delay)
+    known_prices = prices[prices["timestamp"] + HOUR <= cutoff]
+    known_whales = whales[whales["timestamp"] + whale_delay <= cutoff]
+    known_events = events[events["timestamp"] + news_delay["news"] <= cutoff]
+    partial = features.build_feature_table(known_prices, known_whales, specs, report_delay=whale_delay,
+                                           events_table=known_events, event_delays=news_delay)
     pd.testing.assert_frame_equal(partial, full[full["timestamp"] <= cutoff].reset_index(drop=True), check_exact=True)
+    # The delay matters: without it, the last row would already count items the cut-off does not know.
+    undelayed = features.build_feature_table(prices, whales, specs, report_delay=whale_delay, events_table=events,
+                                             event_delays={"news": pd.Timedelta(0)})
+    news_columns = [spec.name for spec in specs if spec.source == "news"]
+    assert not undelayed[news_columns].equals(full[news_columns])
 
 
 @pytest.mark.parametrize("value", [-1, "60", True, None])
@@ -322,7 +338,8 @@ def test_without_any_whale_transfer_the_features_say_so(caplog):
     with caplog.at_level("INFO", logger="whalecast"):
         table = features.build_feature_table(hand_made_bars([100, 101]), hand_made_transfers([]), specs)
     assert table["whale_all_count_1h"].tolist() == [0.0, 0.0]
-    assert messages(caplog)[1:] == ["features: no whale transfers at all: every whale feature is 0"]
+    assert messages(caplog)[1:] == ["features: no whale transfers at all: "
+                                    "every whale feature has its empty-window value"]
     assert [record.levelname for record in caplog.records if record.name == "whalecast.features"] == ["INFO", "WARNING"]
 
 
@@ -404,7 +421,8 @@ PRICE_SPEC = {"source": "prices", "agg": "sum", "column": "log_return", "window"
      "transaction_type must be a Whale Alert type such as transfer, mint or burn, or any; got 3"),
     ({"source": "whales", "agg": "count", "window": 3, "transaction_type": "  "},
      "transaction_type must be a Whale Alert type such as transfer, mint or burn, or any; got ' '"),  # one line
-    ({"agg": "sum", "window": 3}, "source must be 'whales' or 'prices', got None"),
+    ({"agg": "sum", "window": 3},
+     "source must be 'whales', 'prices' or another source declared under `sources`, got None"),
     ({**PRICE_SPEC, "agg": "std", "window": 1}, "agg std needs a window of at least 2 hours"),
 ])
 def test_a_bad_spec_is_named_with_its_key_and_value(raw, problem):

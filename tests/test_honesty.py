@@ -1,6 +1,6 @@
-"""Honest results on the sample market, through the real stages with a small real LSTM: where whales carry no
-information nothing beats a coin, not in the test part, not across walk-forward folds, not after fees; a
-planted effect is found, with an interval above 0.5, and goes when the whale group is switched off."""
+"""Honest results on the sample market, through the real stages with a small real LSTM: where whales and news carry
+no information nothing beats a coin, not in the test part, not across walk-forward folds, not after fees; a
+planted whale or news effect is found, with an interval above 0.5, and goes when its group is switched off."""
 
 import json
 
@@ -12,7 +12,9 @@ from whalecast import backtest, paths, predictions, uncertainty
 # Enough hours for a test part of ~1000 windows (AUC standard error ~0.018) while training in seconds.
 HONESTY_MARKET = {"currencies": ["BTC"], "data.synthetic.hours": 7000, **TINY_MODEL, "model.units": 8,
                   "model.epochs": 6, "model.patience": 2, "model.batch_size": 128, "walk_forward.folds": 4}
+NO_EFFECT = {"data.synthetic.whale_effect": 0.0, "data.synthetic.news_effect": 0.0}
 MODEL_STAGES = ("sequence", "train", "evaluate", "walk_forward", "backtest")
+TEST_STAGES = ("sequence", "train", "evaluate")
 
 
 def run_pipeline(project, stages=("ingest", "featurize", *MODEL_STAGES)):
@@ -20,7 +22,7 @@ def run_pipeline(project, stages=("ingest", "featurize", *MODEL_STAGES)):
         run_stage(project, stage)
     results = {name: json.loads((project / path("BTC")).read_text())
                for name, path in (("test", paths.metrics), ("walk_forward", paths.walk_forward_metrics),
-                                  ("backtest", paths.backtest_metrics))}
+                                  ("backtest", paths.backtest_metrics)) if name == "test" or name in stages}
     results["predictions"] = predictions.read(project / paths.predictions("BTC"))
     return results
 
@@ -28,17 +30,27 @@ def run_pipeline(project, stages=("ingest", "featurize", *MODEL_STAGES)):
 @pytest.fixture(scope="module")
 def no_information(tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("coin") / "project")
-    edit_params(project, **HONESTY_MARKET, **{"data.synthetic.whale_effect": 0.0})
+    edit_params(project, **HONESTY_MARKET, **NO_EFFECT)
     return run_pipeline(project)
 
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("planted") / "project")
-    edit_params(project, **HONESTY_MARKET, **{"data.synthetic.whale_effect": 0.4})
+    edit_params(project, **HONESTY_MARKET, **NO_EFFECT, **{"data.synthetic.whale_effect": 0.4})
     with_whales = run_pipeline(project)
     edit_params(project, **{"feature_groups.whales": False})
     return with_whales, run_pipeline(project, MODEL_STAGES)
+
+
+@pytest.fixture(scope="module")
+def planted_news(tmp_path_factory):
+    """The test part only (no walk-forward, no backtest): what news adds is read off the test metrics."""
+    project = copy_project(tmp_path_factory.mktemp("news") / "project")
+    edit_params(project, **HONESTY_MARKET, **NO_EFFECT, **{"data.synthetic.news_effect": 0.4})
+    with_news = run_pipeline(project, ("ingest", "featurize", *TEST_STAGES))
+    edit_params(project, **{"feature_groups.news": False})
+    return with_news["test"], run_pipeline(project, TEST_STAGES)["test"]
 
 
 def test_when_whales_carry_no_information_nothing_beats_a_coin(no_information):
@@ -47,6 +59,21 @@ def test_when_whales_carry_no_information_nothing_beats_a_coin(no_information):
     for model in REPORTED_MODELS:
         assert abs(test[model]["roc_auc"] - 0.5) < 0.06, (model, test[model])
     assert test["lstm"]["roc_auc_ci_low"] < 0.5 < test["lstm"]["roc_auc_ci_high"]
+
+
+def test_when_news_carries_no_information_the_news_group_adds_nothing_beyond_noise(no_information):
+    importance = no_information["test"]["importance"]["lstm"]
+    assert set(importance) == {"prices", "whales", "news"}
+    assert abs(importance["news"]["roc_auc_drop_mean"]) < 0.02, importance["news"]
+
+
+def test_a_planted_news_effect_is_found_and_goes_when_the_news_group_is_switched_off(planted_news):
+    with_news, without = planted_news
+    assert with_news["lstm"]["roc_auc"] > 0.58 and with_news["lstm"]["roc_auc_ci_low"] > 0.5, with_news["lstm"]
+    assert with_news["importance"]["lstm"]["news"]["roc_auc_drop_mean"] > 0.04
+    assert without["lstm"]["roc_auc"] < with_news["lstm"]["roc_auc"] - 0.05, (with_news["lstm"], without["lstm"])
+    assert set(without["importance"]["lstm"]) == {"prices", "whales"}
+    assert without["n_test"] == with_news["n_test"]
 
 
 def test_when_whales_carry_no_information_no_fold_beats_a_coin_on_average(no_information):
@@ -92,5 +119,5 @@ def test_switching_the_whale_group_off_takes_the_effect_away(planted):
     lstm_with, lstm_without = with_whales["lstm"]["roc_auc"], without["lstm"]["roc_auc"]
     assert lstm_without < lstm_with - 0.05 and lstm_without - 0.5 < 0.6 * (lstm_with - 0.5), (lstm_with, lstm_without)
     assert without["last_move_repeats"]["roc_auc"] > 0.52
-    assert list(without["importance"]["lstm"]) == ["prices"]
+    assert set(without["importance"]["lstm"]) == {"prices", "news"}
     assert without["n_test"] == with_whales["n_test"]  # the same test hours, only the inputs differ

@@ -13,7 +13,7 @@ from whalecast import paths
 PIPELINE = yaml.safe_load((REPO / "dvc.yaml").read_text())
 # A stage's definition: under `do` for the stages run once per currency.
 DVC_YAML = {name: stage.get("do", stage) for name, stage in PIPELINE["stages"].items()}
-PATHS_OF_OUTS = {"ingest": [paths.prices, paths.whales], "featurize": [paths.features],
+PATHS_OF_OUTS = {"ingest": [paths.prices, paths.whales, paths.events], "featurize": [paths.features],
                  "sequence": [paths.sequences, paths.scaler],
                  "train": [paths.model, paths.seed_models, lambda currency: paths.training_log(currency) / "metrics.json"],
                  "evaluate": [paths.classification_report, paths.predictions],

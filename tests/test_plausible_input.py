@@ -58,11 +58,17 @@ def test_every_log_line_carries_its_level_and_the_stage_counts_its_warnings(proj
     files_project(project, prices=prices, whales=json.dumps({"result": "success", "count": 0}))
     ingest_log = run_stage(project, "ingest").stderr.splitlines()
     assert all(line.startswith(("ingest BTC: info: ", "ingest BTC: warning: ")) for line in ingest_log), ingest_log
-    assert ingest_log[-1] == "ingest BTC: info: done, 0 warnings"
+    # No news files beside the prices and whales: the run goes on and says what the news features will read.
+    assert [line for line in ingest_log if ": warning: " in line] == [
+        "ingest BTC: warning: news: no folder data/raw/events/news, so no items: every news feature has its "
+        "empty-window value; put the files there, or switch the group off (feature_groups)"]
+    assert ingest_log[-1] == "ingest BTC: info: done, 1 warning"
     featurize_log = run_stage(project, "featurize").stderr.splitlines()
-    warnings = [line for line in featurize_log if "warning" in line.lower()]
-    assert warnings[0].startswith("featurize BTC: warning: features: no whale transfers at all")
-    assert featurize_log[-1] == f"featurize BTC: info: done, {len(warnings) - 1} warning"
+    warnings = [line for line in featurize_log if ": warning: " in line]
+    assert warnings == [
+        "featurize BTC: warning: features: no whale transfers at all: every whale feature has its empty-window value",
+        "featurize BTC: warning: features: no news items at all: every news feature has its empty-window value"]
+    assert featurize_log[-1] == "featurize BTC: info: done, 2 warnings"
 
 
 def test_python_warnings_are_logged_as_warnings_and_counted_before_an_error(project):

@@ -181,11 +181,12 @@ def test_a_group_switched_off_leaves_the_sequence_table_and_nothing_else_changes
     assert "feature groups: whales (18 columns) OFF, prices (12 columns) on" in result.stderr
     without = pd.read_parquet(sequenced / paths.sequences("BTC"))
     groups = feature_groups.read(without, "sequences")
-    assert list(groups) == ["prices"] and not [name for name in without if "whale" in name]
+    assert list(groups) == ["prices", "news"] and not [name for name in without if "whale" in name]
     assert list(without.columns) == [name for name in with_whales.columns if name not in
                                      feature_groups.read(with_whales, "sequences")["whales"]]
-    assert list(json.loads((sequenced / paths.scaler("BTC")).read_text())) == groups["prices"]
-    pd.testing.assert_frame_equal(without[groups["prices"]], with_whales[groups["prices"]])
+    kept = groups["prices"] + groups["news"]
+    assert list(json.loads((sequenced / paths.scaler("BTC")).read_text())) == kept
+    pd.testing.assert_frame_equal(without[kept], with_whales[kept])
     pd.testing.assert_series_equal(without["label"], with_whales["label"])
 
 

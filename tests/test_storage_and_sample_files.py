@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from conftest import clean_market, small_market
-from whalecast import ingest, readers, sample_files, storage
+from conftest import NEWS, clean_events, clean_market, small_market
+from whalecast import ingest, news, news_readers, readers, sample_files, storage
 
 
 def test_a_failed_write_leaves_neither_the_file_nor_a_temporary(tmp_path):
@@ -35,3 +35,15 @@ def test_sample_files_read_back_to_the_same_clean_tables(tmp_path, writer, name)
     whales = ingest.clean_whales(read_whales(tmp_path / name), "BTC")
     pd.testing.assert_frame_equal(prices, expected_prices)
     pd.testing.assert_frame_equal(whales, expected_whales, check_dtype=False, check_categorical=False)
+
+
+def test_sample_news_files_read_back_to_the_same_events_and_market_wide_repeats_are_dropped(tmp_path, caplog):
+    btc, eth = small_market(hours=120), small_market(hours=120, currency="ETH")
+    for market in (btc, eth):
+        sample_files.write_news_csv(market.news, tmp_path / "news" / f"{market.currency}.csv")
+    with caplog.at_level("INFO", logger="whalecast"):
+        events = news.clean_news(news_readers.read_news(tmp_path / "news"), "BTC", "news", NEWS)
+    pd.testing.assert_frame_equal(events, clean_events(btc))
+    market_wide = int((btc.news["currencies"] == "").sum())
+    assert market_wide > 20
+    assert f"{market_wide} duplicates dropped ({market_wide} with an id seen before" in caplog.text

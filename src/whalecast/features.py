@@ -6,6 +6,11 @@ row T. Features are declared in params.yaml as specs, e.g.
 
     - {source: whales, filter: inflow, agg: sum, column: amount_usd, window: 6}
     - {source: prices, agg: std, column: log_return, window: 24, name: price_volatility_last_24_hours}
+    - {source: news, agg: weighted_mean, column: sentiment, weight: votes, window: 6}
+    - {source: whales, currency: BTC, filter: inflow, agg: sum, column: amount_usd, window: 6}
+
+The source of an event feature is whales or an event source declared in params.yaml `sources` (news); with
+`currency` it reads another currency's events (cross-asset), else the row's own currency's.
 
 The work is O(events + hours): each transfer is put in the hour bucket (T - 1 h, T] it belongs to once,
 then every window is an online rolling sum, maximum or variance over consecutive hourly values.
@@ -13,12 +18,13 @@ No Python loop runs per hour or per event.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from whalecast import events, feature_groups, paths
+from whalecast import events, feature_groups, paths, sources
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -36,9 +42,9 @@ PRICE_SERIES_LAG = {"log_return": 1, "log_volume_change": 1, "high_low_range": 0
 PRICE_AGGS = ("sum", "mean", "std", "min", "max")
 
 SPEC_KEYS = {"source", "filter", "agg", "column", "window", "name", "transaction_type", "group", "fill", "half_life",
-             "weight"}
-# Options of the event aggregations (whalecast.events), not of price features.
-EVENT_KEYS = ("fill", "half_life", "weight")
+             "weight", "currency"}
+# Options of the event features (whale and declared sources), not of price features.
+EVENT_KEYS = ("fill", "half_life", "weight", "currency")
 # Whale Alert reports mints, burns, locks and unlocks beside transfers; features count transfers unless a
 # spec names another transaction_type (or "any").
 DEFAULT_TRANSACTION_TYPE, ANY_TRANSACTION_TYPE = "transfer", "any"
@@ -58,6 +64,7 @@ class FeatureSpec:
     fill: float = 0.0  # events: the value of an empty window for mean, max, min and weighted_mean
     half_life: float | None = None  # events, decayed_sum: hours in which an event's weight halves
     weight: str | None = None  # events, weighted_mean: the column the values are weighted by
+    currency: str | None = None  # events: another currency's events (cross-asset); None: the row's own
 
     @property
     def first_complete_row(self) -> int:
@@ -66,10 +73,12 @@ class FeatureSpec:
         return self.window - 1 + lag
 
 
-def parse_specs(raw_specs, source=paths.PARAMS) -> list[FeatureSpec]:
+def parse_specs(raw_specs, source=paths.PARAMS, event_sources=()) -> list[FeatureSpec]:
+    """The feature specs; event_sources: the names of the sources declared in params.yaml `sources`."""
     if not isinstance(raw_specs, list) or not raw_specs:
         raise InputError(source, "features must be a non-empty list of feature specs")
-    specs = [_parse_spec(raw, f"features[{index}]", source) for index, raw in enumerate(raw_specs)]
+    specs = [_parse_spec(raw, f"features[{index}]", source, tuple(event_sources))
+             for index, raw in enumerate(raw_specs)]
     names = [spec.name for spec in specs]
     if "timestamp" in names:
         raise InputError(source, f"features[{names.index('timestamp')}]: the name 'timestamp' is the row key")
@@ -79,7 +88,7 @@ def parse_specs(raw_specs, source=paths.PARAMS) -> list[FeatureSpec]:
     return specs
 
 
-def _parse_spec(raw, where: str, source) -> FeatureSpec:
+def _parse_spec(raw, where: str, source, event_sources: tuple[str, ...]) -> FeatureSpec:
     def fail(problem):
         return InputError(source, f"{where}: {problem}")
 
@@ -110,7 +119,20 @@ def _parse_spec(raw, where: str, source) -> FeatureSpec:
             raise fail(f"filter net_inflow (inflow minus outflow) only supports agg: {', '.join(events.SIGNED_AGGS)}")
         options = _event_options(raw, agg, fail, WHALE_VALUE_COLUMNS)
         type_part = None if transaction_type == DEFAULT_TRANSACTION_TYPE else transaction_type
-        default_name = "_".join(part for part in ("whale", type_part, event_filter, agg, column,
+        default_name = "_".join(part for part in (_currency_part(options), "whale", type_part, event_filter, agg,
+                                                  column, *_option_name_parts(options), f"{window}h") if part)
+    elif source_name in event_sources:
+        if "transaction_type" in raw:
+            raise fail("transaction_type applies to whale features only")
+        event_filter = raw.get("filter", "all")
+        _check_choice(fail, "filter", event_filter, sources.FILTERS)
+        _check_choice(fail, "agg", agg, WHALE_AGGS)
+        if agg in events.VALUE_AGGS:
+            _check_choice(fail, "column", column, sources.VALUE_COLUMNS)
+        else:
+            column = None
+        options = _event_options(raw, agg, fail, sources.WEIGHT_COLUMNS)
+        default_name = "_".join(part for part in (_currency_part(options), source_name, event_filter, agg, column,
                                                   *_option_name_parts(options), f"{window}h") if part)
     elif source_name == "prices":
         for whale_key in ("filter", "transaction_type"):
@@ -118,7 +140,7 @@ def _parse_spec(raw, where: str, source) -> FeatureSpec:
                 raise fail(f"{whale_key} applies to whale features only")
         for event_key in EVENT_KEYS:
             if event_key in raw:
-                raise fail(f"{event_key} applies to event features (whales) only")
+                raise fail(f"{event_key} applies to event features ({', '.join(('whales', *event_sources))}) only")
         options = {}
         event_filter = None
         _check_choice(fail, "agg", agg, PRICE_AGGS)
@@ -127,7 +149,9 @@ def _parse_spec(raw, where: str, source) -> FeatureSpec:
             raise fail("agg std needs a window of at least 2 hours")
         default_name = f"{column}_{agg}_{window}h"
     else:
-        raise fail(f"source must be 'whales' or 'prices', got {source_name!r}")
+        declared = "".join(f", '{name}'" for name in event_sources)
+        raise fail(f"source must be 'whales', 'prices'{declared} or another source declared under `sources`, "
+                   f"got {source_name!r}")
     name = raw.get("name") or default_name
     if not isinstance(name, str):
         raise fail(f"name must be text, got {name!r}")
@@ -138,7 +162,7 @@ def _parse_spec(raw, where: str, source) -> FeatureSpec:
                        **options)
 
 
-def _event_options(raw, agg: str, fail, value_columns) -> dict:
+def _event_options(raw, agg: str, fail, weight_columns) -> dict:
     """fill, half_life and weight of an event spec, each allowed only where its aggregation reads it."""
     readers = {"fill": events.FILLED_AGGS, "half_life": ("decayed_sum",), "weight": ("weighted_mean",)}
     for key, aggs in readers.items():
@@ -151,7 +175,12 @@ def _event_options(raw, agg: str, fail, value_columns) -> dict:
         options["half_life"] = _number(fail, "half_life", raw.get("half_life"), positive=True)
     if agg == "weighted_mean":
         options["weight"] = raw.get("weight")
-        _check_choice(fail, "weight", options["weight"], value_columns)
+        _check_choice(fail, "weight", options["weight"], weight_columns)
+    if "currency" in raw:
+        currency = raw["currency"]
+        if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z0-9]+", currency):
+            raise fail(f"currency must be a currency code such as BTC, got {currency!r}")
+        options["currency"] = currency.upper()
     return options
 
 
@@ -160,6 +189,11 @@ def _number(fail, key, value, positive=False) -> float:
     if not is_number or (positive and value <= 0):
         raise fail(f"{key} must be a {'positive ' if positive else ''}number, got {value!r}")
     return float(value)
+
+
+def _currency_part(options: dict) -> str | None:
+    """A cross-asset feature's name starts with the currency it reads, e.g. btc_whale_inflow_sum_amount_usd_6h."""
+    return options["currency"].lower() if "currency" in options else None
 
 
 def _option_name_parts(options: dict) -> list[str]:
@@ -191,12 +225,16 @@ def parse_report_delay(value, source=paths.PARAMS) -> pd.Timedelta:
 
 
 def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[FeatureSpec],
-                        prices_source="prices", report_delay=pd.Timedelta(0)) -> pd.DataFrame:
+                        prices_source="prices", report_delay=pd.Timedelta(0), events_table: pd.DataFrame | None = None,
+                        event_delays: dict[str, pd.Timedelta] | None = None,
+                        other_currencies: dict[str, "EventTables"] | None = None) -> pd.DataFrame:
     """One row per decision time T with a complete lookback, one column per spec.
 
     prices: hourly bars on a complete grid (as ingest writes them); whales: transfers with
     WHALE_INPUT_COLUMNS, in any order. A transfer counts from its timestamp + report_delay on: the time
-    it became known, when the data's timestamps are block times.
+    it became known, when the data's timestamps are block times. events_table: the items of the declared
+    sources (sources.EVENT_COLUMNS), each counting from its timestamp + its source's delay (event_delays).
+    other_currencies: the whales and items of the currencies that cross-asset specs read.
     """
     bar_open_ns = prices["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     hours = len(bar_open_ns)
@@ -207,17 +245,33 @@ def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[
         raise InputError(
             prices_source, f"{hours} hourly bars, but the longest feature lookback needs {warmup + 1}"
         )
-    _check_transaction_types(specs, whales)
+    own = EventTables(whales, sources.empty_events() if events_table is None else events_table)
+    tables = {None: own, **(other_currencies or {})}
+    for currency, currency_tables in tables.items():
+        _check_transaction_types([spec for spec in specs if spec.currency == currency], currency_tables.whales)
     decision_ns = bar_open_ns + HOUR_NS
-    # Known at timestamp + delay: bucketing against decision times moved back by the delay is the same.
-    buckets = WhaleBuckets(whales, decision_ns[0] - report_delay.value, hours)
+    delays = {"whales": report_delay, **(event_delays or {})}
+    buckets = {}  # (source, currency) -> the events of that stream in hour buckets, built once
+
+    def buckets_of(source: str, currency: str | None):
+        if (source, currency) not in buckets:
+            # Known at timestamp + delay: bucketing against decision times moved back by the delay is the same.
+            first_decision_ns = decision_ns[0] - delays.get(source, pd.Timedelta(0)).value
+            if source == "whales":
+                buckets[source, currency] = WhaleBuckets(tables[currency].whales, first_decision_ns, hours)
+            else:
+                items = tables[currency].events
+                buckets[source, currency] = SourceBuckets(items[items["source"] == source], first_decision_ns, hours)
+        return buckets[source, currency]
+
+    own_whales = buckets_of("whales", None)
     series = _price_series(prices)
     columns = {}
     for spec in specs:
-        if spec.source == "whales":
-            columns[spec.name] = buckets.rolling(spec)
-        else:
+        if spec.source == "prices":
             columns[spec.name] = events.rolling(series[spec.column], spec.window, spec.agg)
+        else:
+            columns[spec.name] = buckets_of(spec.source, spec.currency).rolling(spec)
     table = pd.DataFrame(columns).iloc[warmup:].reset_index(drop=True)
     table.insert(0, "timestamp", pd.to_datetime(decision_ns[warmup:], utc=True))
     feature_groups.record(table, feature_groups.of_specs(specs))
@@ -225,10 +279,25 @@ def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[
         "features: %d rows x %d features, %d warm-up rows dropped (longest lookback %d h), "
         "%d filled (missing) bars in the input, %d whale records in range, %d outside the price range ignored",
         len(table), len(specs), warmup, warmup + 1, int(prices["filled"].sum()),
-        buckets.in_range_count, buckets.out_of_range_count,
+        own_whales.in_range_count, own_whales.out_of_range_count,
     )
-    _log_whale_coverage(whales["timestamp"], table["timestamp"])
+    _log_coverage("whale transfers", "whale", whales["timestamp"], table["timestamp"])
+    for (source, currency), stream in buckets.items():
+        if (source, currency) != ("whales", None):
+            what = f"{source} items" if source != "whales" else "whale transfers"
+            what = f"{currency} {what}" if currency else what
+            log.info("features: %s: %d in range, %d outside the price range ignored", what, stream.in_range_count,
+                     stream.out_of_range_count)
+            _log_coverage(what, source, stream.times, table["timestamp"])
     return table
+
+
+@dataclass(frozen=True)
+class EventTables:
+    """One currency's event tables: whale transfers and the items of the declared sources."""
+
+    whales: pd.DataFrame
+    events: pd.DataFrame
 
 
 def _check_transaction_types(specs: list[FeatureSpec], whales: pd.DataFrame) -> None:
@@ -246,14 +315,14 @@ def _check_transaction_types(specs: list[FeatureSpec], whales: pd.DataFrame) -> 
                     spec.name, spec.transaction_type, in_data)
 
 
-def _log_whale_coverage(whale_times: pd.Series, row_times: pd.Series) -> None:
-    """Rows before the first or after the last transfer read 'no whales', which may mean 'no data'."""
-    if whale_times.empty:
-        log.warning("features: no whale transfers at all: every whale feature is 0")
+def _log_coverage(what: str, feature_kind: str, times: pd.Series, row_times: pd.Series) -> None:
+    """Rows before the first or after the last event read 'no events', which may mean 'no data'."""
+    if times.empty:
+        log.warning("features: no %s at all: every %s feature has its empty-window value", what, feature_kind)
         return
-    first, last = whale_times.min(), whale_times.max()
+    first, last = times.min(), times.max()
     uncovered = int(((row_times < first) | (row_times > last)).sum())
-    log.info("features: whale transfers span %s .. %s; %d of %d rows lie outside that span",
+    log.info("features: %s span %s .. %s; %d of %d rows lie outside that span", what,
              f"{first:%Y-%m-%d %H:%M}", f"{last:%Y-%m-%d %H:%M}", uncovered, len(row_times))
 
 
@@ -261,6 +330,7 @@ class WhaleBuckets:
     """Transfers as events (whalecast.events), selected by their owner types and transaction type."""
 
     def __init__(self, whales: pd.DataFrame, first_decision_ns: int, hours: int):
+        self.times = whales["timestamp"]
         known_at_ns = whales["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
         self.events = events.EventBuckets(known_at_ns, first_decision_ns, hours)
         self.in_range_count, self.out_of_range_count = self.events.in_range_count, self.events.out_of_range_count
@@ -283,6 +353,26 @@ class WhaleBuckets:
         values = self.values[spec.column] if spec.column else None
         weights = self.values[spec.weight] if spec.weight else None
         return events.aggregate(self.events, spec.agg, spec.window, weight, values, spec.fill, spec.half_life, weights)
+
+
+class SourceBuckets:
+    """The items of a declared source (news, ...) as events, selected as tagged with the currency or market-wide."""
+
+    def __init__(self, items: pd.DataFrame, first_decision_ns: int, hours: int):
+        self.times = items["timestamp"]
+        known_at_ns = items["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        self.events = events.EventBuckets(known_at_ns, first_decision_ns, hours)
+        self.in_range_count, self.out_of_range_count = self.events.in_range_count, self.events.out_of_range_count
+        tagged = self.events.select(items["tagged"]).astype(bool)
+        self.selection = {"all": np.ones(self.in_range_count), "tagged": tagged.astype(float),
+                          "market_wide": (~tagged).astype(float)}
+        self.values = {column: self.events.select(items[column]).astype(float) for column in sources.VALUE_COLUMNS}
+
+    def rolling(self, spec: FeatureSpec) -> np.ndarray:
+        values = self.values[spec.column] if spec.column else None
+        weights = self.values[spec.weight] if spec.weight else None
+        return events.aggregate(self.events, spec.agg, spec.window, self.selection[spec.filter], values, spec.fill,
+                                spec.half_life, weights)
 
 
 def _price_series(prices: pd.DataFrame) -> dict[str, np.ndarray]:

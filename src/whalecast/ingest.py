@@ -72,7 +72,7 @@ class BadRows:
                                                      for kind, (count, example) in self.kinds.items()))
 
 
-def _numbers(table: RawTable, column: str, bad_rows: BadRows) -> pd.Series:
+def numbers(table: RawTable, column: str, bad_rows: BadRows) -> pd.Series:
     raw = table.frame[column]
     numbers = pd.to_numeric(raw, errors="coerce").astype(float)
 
@@ -84,7 +84,7 @@ def _numbers(table: RawTable, column: str, bad_rows: BadRows) -> pd.Series:
     return numbers
 
 
-def _timestamps(table: RawTable, bad_rows: BadRows) -> pd.Series:
+def timestamps(table: RawTable, bad_rows: BadRows) -> pd.Series:
     """ISO-8601 (no offset means UTC) or epoch seconds/ms/us, as datetime64[ns, UTC] (NaT where rejected)."""
     raw = table.frame["timestamp"]
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
@@ -159,7 +159,7 @@ def _from_epoch(table: RawTable, numbers: pd.Series, bad_rows: BadRows) -> pd.Se
     return pd.Series(pd.to_datetime(nanoseconds, utc=True), index=numbers.index)
 
 
-def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+def text(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns:
         return pd.Series(pd.NA, index=frame.index, dtype="string")
     return frame[column].astype("string").str.strip()
@@ -184,9 +184,9 @@ def clean_prices(table: RawTable, max_gap_hours: int, skip_bad_rows: bool = Fals
     if table.frame.empty:
         raise InputError(table.source, "no data rows")
     bad_rows = BadRows(table, skip_bad_rows)
-    bars = pd.DataFrame({"timestamp": _timestamps(table, bad_rows)})
+    bars = pd.DataFrame({"timestamp": timestamps(table, bad_rows)})
     for column in PRICE_COLUMNS[1:]:
-        bars[column] = _numbers(table, column, bad_rows)
+        bars[column] = numbers(table, column, bad_rows)
     _check_bars(bars, bad_rows)
     bars, exact_duplicates = _drop_exact_duplicates(bad_rows.without(bars))
     if _written_without_zone(table.frame["timestamp"]):  # after exact duplicates: a file appended twice is not local
@@ -305,7 +305,7 @@ def clean_whales(table: RawTable, currency: str, skip_bad_rows: bool = False) ->
     number or owner type missing, say) is an error, or with skip_bad_rows dropped and counted."""
     _require_columns(table, WHALE_REQUIRED)
     frame = table.frame
-    symbol = _text(frame, "symbol").str.upper()
+    symbol = text(frame, "symbol").str.upper()
     ours = (symbol == currency.upper()).fillna(False).astype(bool)
     mine = RawTable(frame[ours], table.source, table.row_format)
     bad_rows = BadRows(mine, skip_bad_rows)
@@ -313,16 +313,16 @@ def clean_whales(table: RawTable, currency: str, skip_bad_rows: bool = False) ->
         symbols = symbol.value_counts()
         log.warning("whales: none of the %d records of %s is %s (symbols: %s); is it another currency's file?",
                     len(frame), table.source, currency, ", ".join(f"{name} {count}" for name, count in symbols.items()))
-    transfers = pd.DataFrame({"timestamp": _timestamps(mine, bad_rows)})
+    transfers = pd.DataFrame({"timestamp": timestamps(mine, bad_rows)})
     for column in ("amount", "amount_usd"):
-        transfers[column] = _numbers(mine, column, bad_rows)
+        transfers[column] = numbers(mine, column, bad_rows)
         bad_rows.reject(transfers[column] < 0, f"negative {column}", lambda label, column=column: f"{column} is negative")
     for column in ("from_owner_type", "to_owner_type"):
-        transfers[column] = _text(mine.frame, column).str.lower()
+        transfers[column] = text(mine.frame, column).str.lower()
         bad_rows.reject(transfers[column].isna() | (transfers[column] == ""), f"empty {column}",
                         lambda label, column=column: f"{column} is empty")
     for column in WHALE_OPTIONAL:
-        transfers[column] = _text(mine.frame, column)
+        transfers[column] = text(mine.frame, column)
     transfers = bad_rows.without(transfers)
     bad_rows.log_skipped("whales")
     # The flat CSV may leave the type out: such a row is read as a plain transfer (counted below).

@@ -39,12 +39,22 @@ def raw_whales_pages(currency: str, root: Path = RAW) -> Path:
     return Path(root) / "whales" / currency
 
 
+def raw_events(source: str, root: Path = RAW) -> Path:
+    """The files of an event source (params.yaml sources): one file or several, e.g. saved API pages."""
+    return Path(root) / "events" / source
+
+
 def prices(currency: str) -> Path:
     return INTERIM / "prices" / f"{currency}.parquet"
 
 
 def whales(currency: str) -> Path:
     return INTERIM / "whales" / f"{currency}.parquet"
+
+
+def events(currency: str) -> Path:
+    """The items of every event source that concern the currency, with a `source` column."""
+    return INTERIM / "events" / f"{currency}.parquet"
 
 
 def features(currency: str) -> Path:

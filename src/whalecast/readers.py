@@ -51,7 +51,7 @@ def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None) -
     and every line is a row of exactly those columns.
     """
     path = Path(path)
-    _check_not_empty(path)
+    check_not_empty(path)
     if not names:
         _check_separator(path, header_line)
     skipped = 0 if names else header_line - 1
@@ -122,7 +122,7 @@ def detect_price_format(path: Path) -> str:
 def read_prices(path: Path, currency: str, price_format: str = "auto") -> tuple[RawTable, str]:
     """A price file in one of PRICE_FORMATS, as a table with at least PRICE_COLUMNS, and its layout."""
     path = Path(path)
-    _check_not_empty(path)
+    check_not_empty(path)
     layout = detect_price_format(path) if price_format == "auto" else price_format
     if layout == "binance_kline":
         table = read_csv(path, names=BINANCE_KLINE_COLUMNS)
@@ -139,7 +139,7 @@ def read_price_files(currency: str, price_format: str = "auto") -> tuple[RawTabl
     monthly dumps as downloaded) as one table with rows named "file: line N"; and the layout ("mixed" when
     the files differ)."""
     single, directory = paths.raw_prices(currency), paths.raw_prices_dir(currency)
-    _refuse_linked_folder(directory)
+    refuse_linked_folder(directory)
     if single.exists() and directory.exists():
         raise InputError(single, f"both {single} and the directory {directory}/ exist; keep one")
     if not directory.exists():
@@ -149,11 +149,11 @@ def read_price_files(currency: str, price_format: str = "auto") -> tuple[RawTabl
         raise InputError(directory, "no *.csv price files in the directory")
     read = {path.name: read_prices(path, currency, price_format) for path in files}
     layouts = {layout for _, layout in read.values()}
-    table = _one_table(directory, {name: table for name, (table, _) in read.items()}, PRICE_COLUMNS)
+    table = one_table(directory, {name: table for name, (table, _) in read.items()}, PRICE_COLUMNS)
     return table, layouts.pop() if len(layouts) == 1 else "mixed"
 
 
-def _one_table(directory: Path, tables: dict[str, RawTable], columns: list[str]) -> RawTable:
+def one_table(directory: Path, tables: dict[str, RawTable], columns: list[str]) -> RawTable:
     """Tables read from the files of one directory as one table, each row named "file: row"."""
     frames = [table.frame.set_axis([f"{name}: {table.row(label)}" for label in table.frame.index])
               for name, table in tables.items()]
@@ -184,7 +184,7 @@ def _cryptodatadownload(table: RawTable, currency: str) -> RawTable:
     return RawTable(frame, table.source, table.row_format)
 
 
-def _refuse_linked_folder(directory: Path) -> None:
+def refuse_linked_folder(directory: Path) -> None:
     """DVC hashes data/raw/prices and data/raw/whales, following them when they are links, but not a linked
     folder inside them: a change behind it would leave the pipeline "up to date" with stale results."""
     if directory.is_symlink():
@@ -193,7 +193,7 @@ def _refuse_linked_folder(directory: Path) -> None:
                                     f"{directory.parent} itself to the folder that holds them")
 
 
-def _check_not_empty(path: Path) -> None:
+def check_not_empty(path: Path) -> None:
     if not path.exists():
         raise InputError(path, "file not found")
     if path.is_dir():
@@ -205,7 +205,7 @@ def _check_not_empty(path: Path) -> None:
 def read_whales_json(path: Path) -> RawTable:
     """A saved Whale Alert API v1 /transactions response."""
     path = Path(path)
-    _check_not_empty(path)
+    check_not_empty(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -280,7 +280,7 @@ def read_whale_pages(directory: Path, skip_bad_pages: bool = False) -> RawTable:
         log.warning("whales: %d of %d pages in %s skipped (data.bad_rows: skip); first: %s", len(skipped),
                     len(pages), directory, skipped[0])
     log.info("whales: %d pages in %s", len(tables), directory)
-    return _one_table(directory, tables, WHALE_COLUMNS)
+    return one_table(directory, tables, WHALE_COLUMNS)
 
 
 def read_whales(currency: str, skip_bad_pages: bool = False) -> RawTable:
@@ -293,7 +293,7 @@ def read_whales(currency: str, skip_bad_pages: bool = False) -> RawTable:
     if not present:
         raise InputError(candidates[0], f"file not found (nor {candidates[1].name} or a directory {candidates[2].name}/)")
     path = present[0]
-    _refuse_linked_folder(paths.raw_whales_pages(currency))
+    refuse_linked_folder(paths.raw_whales_pages(currency))
     if path.is_dir():
         return read_whale_pages(path, skip_bad_pages)
     return read_whales_json(path) if path.suffix == ".json" else read_csv(path)

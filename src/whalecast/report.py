@@ -166,7 +166,9 @@ def details(result: Results) -> list[str]:
 def data_source(data: dict) -> str:
     """What the results were measured on, from params.yaml data."""
     if data.get("source") == "synthetic":
-        return f"the built-in sample market, whale_effect {data['synthetic']['whale_effect']:g}"
+        market = data["synthetic"]
+        return (f"the built-in sample market, whale_effect {market['whale_effect']:g}, "
+                f"news_effect {market.get('news_effect', 0):g}")
     return "files in data/raw"
 
 

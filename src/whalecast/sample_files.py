@@ -2,7 +2,8 @@
 
     whalecast-sample-data --out data/raw --hours 2000 --whales-format json
 
-writes data/raw/prices/{CUR}.csv and data/raw/whales/{CUR}.json (or .csv) for each currency in params.yaml,
+writes data/raw/prices/{CUR}.csv, data/raw/whales/{CUR}.json (or .csv) and the news as a headlines CSV,
+data/raw/events/<source>/{CUR}.csv for each source in params.yaml `sources`, for each currency in params.yaml,
 from the same generator and params as `data.source: synthetic`, so both sources give the same features.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from whalecast import params, paths, synthetic
+from whalecast import params, paths, sources, synthetic
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,15 @@ def write_whales_csv(whales: pd.DataFrame, path: Path) -> None:
     out.to_csv(path, index=False)
 
 
+def write_news_csv(news: pd.DataFrame, path: Path) -> None:
+    """A flat headlines CSV; the market-wide items are in every currency's file, with the same ids (ingest drops
+    the repeats)."""
+    out = news.copy()
+    out["timestamp"] = out["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.rename(columns={"timestamp": "published_at"}).to_csv(path, index=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=paths.RAW, help="raw data folder (default: data/raw)")
@@ -77,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         overrides = {key: value for key, value in (("hours", args.hours), ("seed", args.seed)) if value is not None}
         settings = params.build(synthetic.MarketSettings, {**raw_settings, **overrides}, "data.synthetic")
         currencies = args.currencies or params.section(all_params, "currencies")
+        declared = sources.parse(params.section(all_params, "sources"))
     except InputError as error:
         sys.exit(f"sample-data: error: {error}")
     for currency in currencies:
@@ -87,6 +98,10 @@ def main(argv: list[str] | None = None) -> None:
         (write_whales_json if args.whales_format == "json" else write_whales_csv)(market.whales, whales_path)
         log.info("%s: %d hourly bars -> %s, %d whale transfers -> %s",
                  currency, len(market.prices), prices_path, len(market.whales), whales_path)
+        for name in declared:
+            news_path = paths.raw_events(name, args.out) / f"{currency}.csv"
+            write_news_csv(market.news, news_path)
+            log.info("%s: %d news items -> %s", currency, len(market.news), news_path)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,12 @@ The planted whale effect: the return of the bar opening at T drifts by -whale_ef
 the standardised net exchange inflow (signed log-size) of the transfers in the six hours before T. Coins
 moved onto exchanges tend to be sold. whale_effect = 0 gives a market in which whales tell nothing.
 Only transfers stamped before T move the bar opening at T, so the effect is learnable without lookahead.
+
+News: headline items tagged with the currency (more of them when volatile) and market-wide items (the same for
+every currency), each with a sentiment score in -1..1, a headline whose tone matches it, and votes. The planted
+news effect: the return of the bar opening at T drifts by +news_effect * sigma * z, z the standardised sum of
+the sentiment of the items stamped in the six hours before T. News comes from random streams of its own, so with
+news_effect = 0 the prices and whales are those of a market without news.
 """
 
 import zlib
@@ -47,11 +53,12 @@ class Market:
     currency: str
     prices: pd.DataFrame  # timestamp (bar open, UTC), open, high, low, close, volume
     whales: pd.DataFrame  # Whale Alert fields, flattened: timestamp, symbol, amount, amount_usd, ...
+    news: pd.DataFrame  # news_readers.NEWS_COLUMNS: tagged with the currency, or with none (market-wide)
 
-    def raw_tables(self) -> tuple[RawTable, RawTable]:
-        """Prices and whales as ingest takes them from any source."""
+    def raw_tables(self) -> tuple[RawTable, RawTable, RawTable]:
+        """Prices, whales and news as ingest takes them from any source."""
         origin = f"synthetic {self.currency} market"
-        return RawTable(self.prices, origin), RawTable(self.whales, origin)
+        return RawTable(self.prices, origin), RawTable(self.whales, origin), RawTable(self.news, origin)
 
 
 def profile_for(currency: str) -> Profile:
@@ -67,12 +74,16 @@ class MarketSettings:
     hours: int
     whale_transfers_per_day: float  # on average; busier when volatile
     whale_effect: float
+    news_per_day: float = 0.0  # items tagged with the currency, on average; more when volatile
+    market_wide_news_per_day: float = 0.0  # items tagged with no currency, the same for every currency
+    news_effect: float = 0.0
 
     def __post_init__(self):
         if self.hours < 1:
             raise ValueError(f"hours must be at least 1, got {self.hours}")
-        if self.whale_transfers_per_day < 0:
-            raise ValueError(f"whale_transfers_per_day cannot be negative, got {self.whale_transfers_per_day}")
+        for rate in ("whale_transfers_per_day", "news_per_day", "market_wide_news_per_day"):
+            if getattr(self, rate) < 0:
+                raise ValueError(f"{rate} cannot be negative, got {getattr(self, rate)}")
         pd.Timestamp(self.start)  # raises ValueError naming the bad date
 
 
@@ -91,6 +102,9 @@ def generate_market(currency: str, settings: MarketSettings) -> Market:
     amount_usd = np.round(MIN_TRANSFER_USD * (1 + rng.pareto(SIZE_TAIL_INDEX, count)), 2)
 
     drift = -whale_effect * sigma * _inflow_signal(bar, kind, amount_usd, hours)
+    news_bar, news = _news(currency, settings, sigma)
+    if settings.news_effect:
+        drift = drift + settings.news_effect * sigma * _standardised_sum_before(news_bar, news["sentiment"], hours)
     log_returns = drift + sigma * shocks
     close = profile.start_price * np.exp(np.cumsum(log_returns))
     open_ = np.concatenate([[profile.start_price], close[:-1]])
@@ -109,7 +123,8 @@ def generate_market(currency: str, settings: MarketSettings) -> Market:
     })
     second_in_bar = pd.to_timedelta(rng.integers(0, 3600, count), unit="s")
     whales = _whale_records(rng, currency, profile, bar_open[bar] + second_in_bar, kind, amount_usd, open_[bar])
-    return Market(currency, prices, whales)
+    news.insert(0, "timestamp", bar_open[news_bar] + news.pop("second_in_bar"))
+    return Market(currency, prices, whales, news)
 
 
 def _garch_volatility(shocks: np.ndarray, long_run_volatility: float) -> np.ndarray:
@@ -125,11 +140,52 @@ def _garch_volatility(shocks: np.ndarray, long_run_volatility: float) -> np.ndar
 def _inflow_signal(bar: np.ndarray, kind: np.ndarray, amount_usd: np.ndarray, hours: int) -> np.ndarray:
     """Standardised net exchange inflow over the SIGNAL_HOURS bars before each bar (0 for an empty market)."""
     direction = np.select([kind == 0, kind == 1], [1.0, -1.0], 0.0)
-    per_bar = np.bincount(bar, weights=direction * np.log(amount_usd / MIN_TRANSFER_USD + 1), minlength=hours)
+    return _standardised_sum_before(bar, direction * np.log(amount_usd / MIN_TRANSFER_USD + 1), hours)
+
+
+def _standardised_sum_before(bar: np.ndarray, values, hours: int) -> np.ndarray:
+    """Per bar, the sum of the values of the SIGNAL_HOURS bars before it, standardised (0 for no values)."""
+    per_bar = np.bincount(bar, weights=values, minlength=hours)
     before = np.concatenate([np.zeros(SIGNAL_HOURS + 1), np.cumsum(per_bar)])
     signal = before[SIGNAL_HOURS:-1] - before[:-SIGNAL_HOURS - 1]
     spread = signal.std()
     return signal / spread if spread > 0 else signal
+
+
+POSITIVE_WORDS = ["surges", "rallies", "gains", "climbs", "jumps", "rebounds", "hits record high"]
+NEGATIVE_WORDS = ["falls", "slides", "drops", "plunges", "crashes", "sinks", "slumps"]
+NEUTRAL_WORDS = ["trades flat", "holds steady", "moves sideways"]
+
+
+def _news(currency: str, settings: MarketSettings, sigma: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+    """The bar of each news item and the items (second_in_bar for the timestamp): the currency's, busier when
+    volatile, and the market-wide ones, from a stream that does not depend on the currency."""
+    own_rng = np.random.default_rng([settings.seed, zlib.crc32(currency.upper().encode()), zlib.crc32(b"news")])
+    market_rng = np.random.default_rng([settings.seed, zlib.crc32(b"market-wide news")])
+    own_bar, own = _news_items(own_rng, own_rng.poisson(settings.news_per_day / 24 * sigma / sigma.mean()),
+                               currency.upper())
+    market_bar, market_wide = _news_items(market_rng, market_rng.poisson(settings.market_wide_news_per_day / 24,
+                                                                         settings.hours), "")
+    return np.concatenate([own_bar, market_bar]), pd.concat([own, market_wide], ignore_index=True)
+
+
+def _news_items(rng, per_bar: np.ndarray, tag: str) -> tuple[np.ndarray, pd.DataFrame]:
+    bar = np.repeat(np.arange(len(per_bar)), per_bar)
+    count = len(bar)
+    sentiment = np.round(np.tanh(rng.normal(0.0, 0.7, count)), 4)
+    tone = np.select([sentiment > 0.2, sentiment < -0.2],
+                     [rng.choice(POSITIVE_WORDS, count), rng.choice(NEGATIVE_WORDS, count)],
+                     rng.choice(NEUTRAL_WORDS, count))
+    return bar, pd.DataFrame({
+        "second_in_bar": pd.to_timedelta(rng.integers(0, 3600, count), unit="s"),
+        "title": pd.Series(tone, dtype=object).radd(f"{tag or 'Crypto market'} "),
+        "currencies": tag,
+        "sentiment": sentiment,
+        "positive": rng.poisson(1.5 * (1 + sentiment)),
+        "negative": rng.poisson(1.5 * (1 - sentiment)),
+        "id": [f"{tag.lower() or 'market'}-{index}" for index in range(count)],
+        "publisher": "sample",
+    })
 
 
 def _whale_records(rng, currency, profile, timestamp, kind, amount_usd, price) -> pd.DataFrame:

@@ -1,0 +1,229 @@
+"""News files as a user drops them into data/raw/, read as one table of text with the columns NEWS_COLUMNS.
+
+Two formats (NEWS_FORMATS; "auto" picks by suffix):
+- headlines_csv (.csv): one headline a row, under any of the usual column names (see the *_ALIASES below), e.g.
+  CryptoCompare/Finnhub dumps or a scraped CryptoPanic list with a free-text `Votes` column.
+- cryptopanic (.json): a saved CryptoPanic API v1 `posts` response, or a scrape of the website (an object keyed by
+  "/news/<id>/<slug>").
+A file, or a directory of such files (read in name order as one table). Values stay text, as in readers.py: ingest
+types and checks them by column name. Rows are named as the user finds them: "line N", "results[i]",
+'["/news/<id>/<slug>"]', and "file: row" in a directory.
+"""
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from whalecast.errors import InputError
+from whalecast.readers import RawTable, check_not_empty, one_table, read_csv
+from whalecast.sources import FORMATS as NEWS_FORMATS
+
+log = logging.getLogger(__name__)
+
+NEWS_COLUMNS = ["timestamp", "title", "currencies", "sentiment", "positive", "negative", "id", "publisher"]
+SUFFIX_FORMATS = {".csv": "headlines_csv", ".json": "cryptopanic"}
+# Column names of a headlines CSV, lower-cased; the first present one is used.
+TIME_ALIASES = ("published_at", "datetime", "timestamp", "time", "date")
+TITLE_ALIASES = ("title", "headline")
+CURRENCY_ALIASES = ("currencies", "tickers", "symbols", "categories")
+ID_ALIASES = ("id", "url")
+PUBLISHER_ALIASES = ("source", "publisher", "domain")
+# Tags that mean "no currency" in the files seen ("N/A", "No currency", "none"); a CSV cell is split into words.
+JUNK_TAGS = {"", "N/A", "NO", "CURRENCY", "NONE", "NO CURRENCY"}
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# JavaScript's Date.toString(), as scrapers save it: the zone's name is in the browser's language, the rest is not.
+BROWSER_DATE = re.compile(r"[A-Z][a-z]{2} (?P<month>[A-Z][a-z]{2}) (?P<day>\d{1,2}) (?P<year>\d{4}) "
+                          r"(?P<time>\d{2}:\d{2}:\d{2}) GMT(?P<sign>[+-])(?P<hours>\d{2})(?P<minutes>\d{2})"
+                          r"(?: \(.*\))?")
+# "10 positive: votes, 8 important: votes, 1 negative: votes" (CryptoPanic's vote buttons, as scraped).
+VOTE = re.compile(r"(\d+)\s+([a-z_]+)")
+NOT_POSTS = "not a CryptoPanic API v1 posts response"
+
+
+def read_news(path: Path, news_format: str = "auto", skip_bad_pages: bool = False) -> RawTable:
+    """A news file, or every *.csv and *.json file of a directory, as a table with the columns NEWS_COLUMNS.
+
+    In a directory a file that cannot be read is an error, or with skip_bad_pages left out and counted.
+    """
+    path = Path(path)
+    if news_format not in NEWS_FORMATS:
+        raise InputError(path, f"unknown news format '{news_format}' (one of {', '.join(NEWS_FORMATS)})")
+    if path.is_dir():
+        return _read_directory(path, news_format, skip_bad_pages)
+    layout = SUFFIX_FORMATS.get(path.suffix.lower()) if news_format == "auto" else news_format
+    if layout is None:
+        raise InputError(path, "not a .csv or .json news file")
+    table = _headlines_csv(path) if layout == "headlines_csv" else _cryptopanic(path)
+    log.info("news: %s read as %s%s", path, layout, " (detected)" if news_format == "auto" else "")
+    return table
+
+
+def _read_directory(directory: Path, news_format: str, skip_bad_pages: bool) -> RawTable:
+    files = sorted((file for file in directory.iterdir() if file.suffix.lower() in SUFFIX_FORMATS and file.is_file()),
+                   key=lambda file: file.name)
+    if not files:
+        raise InputError(directory, "no *.csv or *.json news files in the directory")
+    tables, skipped = {}, []
+    for file in files:
+        try:
+            tables[file.name] = read_news(file, news_format)
+        except InputError as error:
+            if not skip_bad_pages:
+                raise
+            skipped.append(f"{file.name}: {error.problem}")
+    if skipped:
+        log.warning("news: %d of %d files in %s skipped (data.bad_rows: skip); first: %s", len(skipped), len(files),
+                    directory, skipped[0])
+    log.info("news: %d files in %s", len(tables), directory)
+    return one_table(directory, tables, NEWS_COLUMNS)
+
+
+def iso_time(value):
+    """A browser date string ("Fri Feb 07 2025 08:29:27 GMT+0100 (heure normale d’Europe centrale)") as ISO-8601
+    with its offset ("2025-02-07T08:29:27+01:00"), which ingest's parser reads; anything else as it is."""
+    match = BROWSER_DATE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if not match or match["month"] not in MONTHS:
+        return value
+    return (f"{match['year']}-{MONTHS.index(match['month']) + 1:02d}-{int(match['day']):02d}T{match['time']}"
+            f"{match['sign']}{match['hours']}:{match['minutes']}")
+
+
+def _tags(tags) -> str:
+    """Currency tags as "BTC|ETH": stripped (scrapes leave "BTC "), upper-cased, junk and repeats dropped."""
+    cleaned = (tag.strip().upper() for tag in tags)
+    return "|".join(dict.fromkeys(tag for tag in cleaned if tag not in JUNK_TAGS))
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table's contract is str or None, but read_csv leaves empty cells NaN and pandas turns None into NaN."""
+    frame = frame.astype(object)
+    return frame.where(frame.notna(), None)
+
+
+# --- headlines_csv -------------------------------------------------------------------------------------------
+
+def _headlines_csv(path: Path) -> RawTable:
+    table = read_csv(path)
+    frame = table.frame
+
+    def column(aliases, required_as=None):
+        present = [name for name in aliases if name in frame.columns]
+        if not present and required_as:
+            raise InputError(path, f"no {required_as} column (one of {', '.join(aliases)}; "
+                                   f"have: {', '.join(frame.columns)})")
+        return frame[present[0]] if present else None
+
+    news = pd.DataFrame({"timestamp": column(TIME_ALIASES, "time").map(iso_time),
+                         "title": column(TITLE_ALIASES, "title")}, index=frame.index)
+    tags = column(CURRENCY_ALIASES)
+    # No tag column: the file does not say (None); an empty cell in one: the item has no currency ("").
+    news["currencies"] = None if tags is None else tags.map(
+        lambda cell: _tags(re.split(r"[|,;\s]+", cell) if isinstance(cell, str) else []))
+    news["sentiment"] = column(("sentiment",))
+    news["positive"], news["negative"] = column(("positive", "votes_positive")), column(("negative", "votes_negative"))
+    if column(("positive", "votes_positive", "negative", "votes_negative")) is None and "votes" in frame.columns:
+        counts = frame["votes"].map(_vote_counts)
+        for kind in ("positive", "negative"):
+            news[kind] = counts.map(lambda found, kind=kind: None if found is None else str(found.get(kind, 0)))
+    news["id"], news["publisher"] = column(ID_ALIASES), column(PUBLISHER_ALIASES)
+    return RawTable(_as_text(news[NEWS_COLUMNS]), table.source, table.row_format)
+
+
+def _vote_counts(cell) -> dict | None:
+    """{"positive": 10, ...} from free text; None when the cell holds no "N kind" (the votes are unknown, not 0)."""
+    found = VOTE.findall(cell.lower()) if isinstance(cell, str) else []
+    return {kind: int(count) for count, kind in found} if found else None
+
+
+# --- cryptopanic ---------------------------------------------------------------------------------------------
+
+def _cryptopanic(path: Path) -> RawTable:
+    response = _load_json(path)
+    if not isinstance(response, dict):
+        raise InputError(path, f"{NOT_POSTS} (expected a JSON object)")
+    if response and all(key.startswith("/news/") for key in response):
+        rows = [_scraped_row(path, key, item) for key, item in response.items()]
+        return RawTable(_as_text(pd.DataFrame(rows, columns=NEWS_COLUMNS, index=list(response))), str(path), '["{}"]')
+    results = response.get("results")
+    if not isinstance(results, list):
+        # CryptoPanic's error bodies: {"status": "Incomplete", "info": ...} or Django REST's {"detail": ...}.
+        if "detail" in response:
+            raise InputError(path, f'CryptoPanic API answered: "{response["detail"]}"')
+        if "status" in response:
+            raise InputError(path, f"CryptoPanic API answered status '{response['status']}': "
+                                   f"\"{response.get('info', '')}\"")
+        raise InputError(path, f"{NOT_POSTS} (no 'results' list)")
+    rows = [_post_row(path, index, post) for index, post in enumerate(results)]
+    return RawTable(_as_text(pd.DataFrame(rows, columns=NEWS_COLUMNS)), str(path), "results[{}]")
+
+
+def _load_json(path: Path):
+    check_not_empty(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(path, "not UTF-8 text") from None
+    if not text.strip():
+        raise InputError(path, "file is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(path, f"malformed JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+
+
+def _post_row(path: Path, index: int, post) -> tuple:
+    where = f"results[{index}]"
+    if not isinstance(post, dict):
+        raise InputError(path, f"{where}: not a JSON object")
+    for field in ("published_at", "title"):
+        if field not in post:
+            raise InputError(path, f"{where}: missing field '{field}'")
+    currencies = post.get("currencies") or []  # the API leaves it out, or null, when no currency is linked
+    if not isinstance(currencies, list):
+        raise InputError(path, f"{where}.currencies: not a list")
+    for number, currency in enumerate(currencies):
+        if not isinstance(currency, dict) or not isinstance(currency.get("code"), str):
+            raise InputError(path, f"{where}.currencies[{number}]: 'code' missing or not text")
+    positive, negative = _votes(path, f"{where}.votes", post.get("votes"))
+    source = post["source"] if isinstance(post.get("source"), dict) else {}
+    publisher = source.get("title") or source.get("domain") or post.get("domain")
+    return (iso_time(_text(post["published_at"])), _text(post["title"]), _tags(item["code"] for item in currencies),
+            None, positive, negative, _text(post.get("id")), _text(publisher))
+
+
+def _scraped_row(path: Path, key: str, item) -> tuple:
+    where = f'["{key}"]'
+    if not isinstance(item, dict):
+        raise InputError(path, f"{where}: not a JSON object")
+
+    def field(name, required=False):  # the scrapers write "Date" or "date"
+        found = next((spelling for spelling in (name.capitalize(), name) if spelling in item), None)
+        if found is None and required:
+            raise InputError(path, f"{where}: missing field '{name.capitalize()}' (or '{name}')")
+        return found
+
+    date, title, currencies, votes = field("date", True), field("title", True), field("currencies"), field("votes")
+    tags = item.get(currencies) or []
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise InputError(path, f"{where}.{currencies}: not a list of text")
+    positive, negative = _votes(path, f"{where}.{votes}", item.get(votes))
+    number = re.match(r"/news/(\d+)", key)
+    # The scrapes' "Sentiment" is the scraper's own VADER score, not CryptoPanic's: left out, as ingest scores.
+    return (iso_time(_text(item[date])), _text(item[title]), _tags(tags), None, positive, negative,
+            number[1] if number else None, _text(item.get(field("source"))))
+
+
+def _votes(path: Path, where: str, votes) -> tuple[str | None, str | None]:
+    """(positive, negative) as text from a votes object; a kind nobody voted is left out of it, so it is "0"."""
+    if votes is None:
+        return None, None
+    if not isinstance(votes, dict):
+        raise InputError(path, f"{where}: not a JSON object")
+    return _text(votes.get("positive", 0)), _text(votes.get("negative", 0))

@@ -1,0 +1,90 @@
+"""Event sources beside prices and whales, as declared in params.yaml `sources` (news headlines, posts, ...).
+
+Each source is a name and its settings. With data.source: files its items are the files in data/raw/events/<name>/
+(one file or several, e.g. saved API pages); with the sample market, the market's news stream. Ingest writes the
+items of every source that concern a currency to data/interim/events/{CUR}.parquet; a feature spec names the
+source as its `source`.
+"""
+
+import importlib.metadata
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from whalecast import params, paths
+from whalecast.errors import InputError
+
+# The file layouts whalecast.news_readers reads (auto: .csv headlines_csv, .json cryptopanic).
+FORMATS = ("auto", "headlines_csv", "cryptopanic")
+# data/interim/events/{CUR}.parquet: one row per item, `tagged` when tagged with the currency (else market-wide).
+EVENT_COLUMNS = ["source", "timestamp", "tagged", "sentiment", "votes", "vote_score", "id", "title", "publisher"]
+# The per-item numbers a feature spec can aggregate (and weight by), and the items it can select.
+VALUE_COLUMNS = ("sentiment", "vote_score", "votes")
+WEIGHT_COLUMNS = ("votes",)  # a weight must not be negative: a signed one can sum to 0 and blow the mean up
+FILTERS = ("all", "tagged", "market_wide")
+# Names the feature specs already use for the two built-in sources.
+RESERVED_NAMES = ("prices", "whales")
+# A headline's sentiment, where the item has none: "none" (such an item is a bad row) or VADER, whose lexicon
+# ships in its package (no download at run time). The version is in params so that DVC re-runs on a change.
+SCORER_PACKAGES = ("vaderSentiment",)
+MAX_DELAY_SECONDS = 30 * 24 * 3600
+
+
+def empty_events() -> pd.DataFrame:
+    """The events table of a currency no source has items for."""
+    frame = pd.DataFrame({column: pd.Series(dtype="string") for column in EVENT_COLUMNS})
+    frame["timestamp"] = pd.Series(dtype="datetime64[ns, UTC]")
+    frame["tagged"] = pd.Series(dtype=bool)
+    for column in VALUE_COLUMNS:
+        frame[column] = pd.Series(dtype=float)
+    return frame
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """params.yaml sources.<name>."""
+
+    format: str  # one of FORMATS
+    market_wide: bool  # items tagged with no currency count for every currency (false: dropped, counted)
+    scorer: str  # "none" or "<package>==<version>"
+    delay_seconds: float  # an item counts from its timestamp + this delay
+
+    def __post_init__(self):
+        if self.format not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        if not 0 <= self.delay_seconds <= MAX_DELAY_SECONDS:
+            raise ValueError(f"delay_seconds must be in 0..{MAX_DELAY_SECONDS} (30 days), got {self.delay_seconds:g}")
+        if self.scorer != "none":
+            _check_scorer(self.scorer)
+
+    @property
+    def delay(self) -> pd.Timedelta:
+        return pd.Timedelta(seconds=self.delay_seconds)
+
+
+def _check_scorer(scorer: str) -> None:
+    match = re.fullmatch(r"(?P<package>[\w.-]+)==(?P<version>[\w.+-]+)", scorer)
+    if not match or match["package"] not in SCORER_PACKAGES:
+        raise ValueError(f"scorer must be none or one of {', '.join(SCORER_PACKAGES)} pinned as "
+                         f"<package>==<version>, got {scorer!r}")
+    installed = importlib.metadata.version(match["package"])
+    if installed != match["version"]:
+        raise ValueError(f"scorer {scorer} is not what is installed ({match['package']} {installed}): scores "
+                         f"would not be what the params say; install that version or set scorer: "
+                         f"{match['package']}=={installed}")
+
+
+def parse(raw, path=paths.PARAMS) -> dict[str, SourceSettings]:
+    """params.yaml `sources`: a mapping of source name to its settings (may be empty)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InputError(path, f"sources must map each source name to its settings, got {raw!r}")
+    result = {}
+    for name, settings in raw.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in RESERVED_NAMES:
+            raise InputError(path, f"sources: {name!r} is not a usable source name (lower-case letters, digits and _; "
+                                   f"not {' or '.join(RESERVED_NAMES)})")
+        result[name] = params.build(SourceSettings, settings, f"sources.{name}", path)
+    return result

@@ -1,0 +1,221 @@
+"""News items -> one currency's typed events: membership by tags, scores, votes, duplicates, bad rows; the
+sources section of params.yaml; and the sample market's news."""
+
+import dataclasses
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from conftest import NEWS, small_market
+from whalecast import news, news_readers, sources, synthetic
+from whalecast.errors import InputError
+from whalecast.readers import RawTable
+
+HEADER = "published_at,title,currencies,sentiment,positive,negative,id\n"
+
+
+def items(tmp_path, body, header=HEADER):
+    path = tmp_path / "news.csv"
+    path.write_text(header + body)
+    return news_readers.read_news(path)
+
+
+def clean(table, currency="BTC", settings=NEWS, skip=False):
+    return news.clean_news(table, currency, "news", settings, skip_bad_rows=skip)
+
+
+def messages(caplog, logger="whalecast.news"):
+    return [(record.levelname, record.getMessage()) for record in caplog.records if record.name == logger]
+
+
+def test_an_item_counts_for_the_currencies_it_is_tagged_with_and_untagged_ones_for_all(tmp_path, caplog):
+    table = items(tmp_path, "2024-03-01T10:00:00Z,BTC up,BTC,0.5,,,1\n"
+                            "2024-03-01T10:05:00Z,ETH and BTC,ETH|BTC,0.1,,,2\n"
+                            "2024-03-01T10:10:00Z,ETH only,ETH,-0.5,,,3\n"
+                            "2024-03-01T10:15:00Z,market,,0.2,,,4\n")
+    with caplog.at_level(logging.INFO, logger="whalecast"):
+        btc = clean(table)
+    assert btc["id"].tolist() == ["1", "2", "4"] and btc["tagged"].tolist() == [True, True, False]
+    assert list(btc.columns) == sources.EVENT_COLUMNS and (btc["source"] == "news").all()
+    assert str(btc["timestamp"].dtype) == "datetime64[ns, UTC]"
+    assert messages(caplog) == [("INFO", f"news: 4 items from {tmp_path / 'news.csv'}, 1 of other currencies skipped, "
+                                         "1 with no currency tag counted as market-wide, 0 duplicates dropped (0 with "
+                                         "an id seen before, 0 identical items without an id), 0 scored by "
+                                         "vaderSentiment==3.3.2, 0 with votes; 3 BTC items kept (ascending; 2 tagged "
+                                         "BTC, 1 market-wide)")]
+    own_only = clean(table, settings=dataclasses.replace(NEWS, market_wide=False))
+    assert own_only["id"].tolist() == ["1", "2"]
+    assert clean(table, currency="eth")["id"].tolist() == ["2", "3", "4"]
+
+
+def test_a_headline_without_a_score_gets_vaders_compound_score(tmp_path, caplog):
+    headlines = ["Bitcoin crashes as panic spreads", "Great news: ETF approved, huge win", "Bitcoin trades at 60k"]
+    table = items(tmp_path, "".join(f'2024-03-01T1{index}:00:00Z,"{title}",BTC,,,,{index}\n'
+                                    for index, title in enumerate(headlines)) + "2024-03-01T14:00:00Z,given,BTC,0.25,,,9\n")
+    with caplog.at_level(logging.INFO, logger="whalecast"):
+        btc = clean(table)
+    analyzer = SentimentIntensityAnalyzer()
+    expected = [analyzer.polarity_scores(title)["compound"] for title in headlines]
+    assert btc["sentiment"].tolist() == [*expected, 0.25]
+    assert expected[0] < -0.3 and expected[1] > 0.3 and expected[2] == 0.0  # the scorer does read the words
+    assert "3 scored by vaderSentiment==3.3.2" in messages(caplog)[0][1]
+
+
+def test_votes_give_a_vote_score_and_no_votes_a_score_of_0(tmp_path):
+    table = items(tmp_path, "2024-03-01T10:00:00Z,a,BTC,0,3,1,1\n2024-03-01T11:00:00Z,b,BTC,0,,,2\n"
+                            "2024-03-01T12:00:00Z,c,BTC,0,0,4,3\n")
+    btc = clean(table)
+    assert btc["votes"].tolist() == [4.0, 0.0, 4.0]
+    assert btc["vote_score"].tolist() == [0.5, 0.0, -1.0]
+
+
+def test_duplicates_by_id_and_identical_items_without_one_are_dropped_and_counted(tmp_path, caplog):
+    table = items(tmp_path, "2024-03-01T10:00:00Z,a,BTC,0.1,,,7\n"
+                            "2024-03-01T10:30:00Z,a edited,BTC,0.2,,,7\n"  # a page fetched again: same id
+                            "2024-03-01T11:00:00Z,b,BTC,0.3,,,\n"
+                            "2024-03-01T11:00:00Z,b,BTC,0.3,,,\n"  # the same scrape saved twice
+                            "2024-03-01T11:00:00Z,b but another,BTC,0.3,,,\n")
+    with caplog.at_level(logging.INFO, logger="whalecast"):
+        btc = clean(table)
+    assert btc["title"].tolist() == ["a", "b", "b but another"]
+    assert "2 duplicates dropped (1 with an id seen before, 1 identical items without an id)" in messages(caplog)[0][1]
+
+
+def test_unsorted_items_are_sorted_and_said_so(tmp_path, caplog):
+    table = items(tmp_path, "2024-03-01T12:00:00Z,late,BTC,0.1,,,1\n2024-03-01T10:00:00Z,early,BTC,0.1,,,2\n")
+    with caplog.at_level(logging.INFO, logger="whalecast"):
+        assert clean(table)["title"].tolist() == ["early", "late"]
+    assert "(re-sorted;" in messages(caplog)[0][1]
+
+
+BAD_ITEMS = {
+    "unreadable time": ("yesterday,a,BTC,0.1,,,1\n",
+                        "line 2: timestamp 'yesterday' is neither ISO-8601 nor epoch seconds/milliseconds/microseconds"),
+    "empty time": (",a,BTC,0.1,,,1\n", "line 2: timestamp is empty"),
+    "sentiment not a number": ("2024-03-01T10:00:00Z,a,BTC,good,,,1\n", "line 2: sentiment 'good' is not a number"),
+    "sentiment out of range": ("2024-03-01T10:00:00Z,a,BTC,75,,,1\n", "line 2: sentiment 75 is outside -1..1"),
+    "nothing to score": ("2024-03-01T10:00:00Z,,BTC,,,,1\n", "line 2: no sentiment and an empty title: nothing to score"),
+    "negative votes": ("2024-03-01T10:00:00Z,a,BTC,0.1,-2,,1\n", "line 2: positive votes -2 is not a whole number >= 0"),
+    "fractional votes": ("2024-03-01T10:00:00Z,a,BTC,0.1,1,0.5,1\n",
+                         "line 2: negative votes 0.5 is not a whole number >= 0"),
+    "votes not a number": ("2024-03-01T10:00:00Z,a,BTC,0.1,many,,1\n", "line 2: positive 'many' is not a number"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_ITEMS)
+def test_a_bad_item_is_named_with_its_line(tmp_path, case):
+    body, problem = BAD_ITEMS[case]
+    table = items(tmp_path, "2024-03-01T09:00:00Z,fine,BTC,0.1,,,0\n" + body)
+    with pytest.raises(InputError) as raised:
+        clean(table)
+    assert str(raised.value) == f"{tmp_path / 'news.csv'}: {problem.replace('line 2', 'line 3')}"
+
+
+def test_with_skip_every_bad_item_is_dropped_and_counted_in_one_line(tmp_path, caplog):
+    body = "2024-03-01T09:00:00Z,fine,BTC,0.1,,,0\n" + "".join(body for body, _ in BAD_ITEMS.values())
+    with caplog.at_level(logging.INFO, logger="whalecast"):
+        btc = clean(items(tmp_path, body), skip=True)
+    assert btc["title"].tolist() == ["fine"]
+    [(level, skipped)] = messages(caplog, "whalecast.ingest")  # the bad-row counter of every table
+    assert skipped.startswith(f"news: {len(BAD_ITEMS)} malformed rows of {tmp_path / 'news.csv'} skipped "
+                              "(data.bad_rows: skip): ")
+
+
+def test_with_scorer_none_an_item_without_a_score_is_a_bad_row(tmp_path):
+    table = items(tmp_path, "2024-03-01T10:00:00Z,Bitcoin crashes,BTC,,,,1\n")
+    with pytest.raises(InputError, match=r"line 2: no sentiment, and sources.news.scorer is none$"):
+        clean(table, settings=dataclasses.replace(NEWS, scorer="none"))
+
+
+def test_items_of_other_currencies_are_not_checked(tmp_path):
+    # One news file serves every currency: a bad ETH item does not stop BTC's ingest.
+    table = items(tmp_path, "2024-03-01T10:00:00Z,a,BTC,0.1,,,1\nbad time,b,ETH,0.1,,,2\n")
+    assert clean(table)["id"].tolist() == ["1"]
+    with pytest.raises(InputError, match="line 3: timestamp 'bad time'"):
+        clean(table, currency="ETH")
+
+
+def test_a_table_without_the_news_columns_is_refused():
+    with pytest.raises(InputError, match=r"^somewhere: missing column 'title'$"):
+        clean(RawTable(pd.DataFrame({"timestamp": []}), "somewhere"))
+
+
+# --- params.yaml sources --------------------------------------------------------------------------------------
+
+GOOD_SOURCE = {"format": "auto", "market_wide": True, "scorer": "vaderSentiment==3.3.2", "delay_seconds": 0}
+
+
+def test_sources_are_read_into_settings_and_may_be_empty():
+    declared = sources.parse({"news": GOOD_SOURCE, "tweets_2": {**GOOD_SOURCE, "delay_seconds": 90}})
+    assert list(declared) == ["news", "tweets_2"]
+    assert declared["tweets_2"].delay == pd.Timedelta(seconds=90)
+    assert sources.parse({}) == {} and sources.parse(None) == {}
+
+
+@pytest.mark.parametrize("raw, problem", [
+    ([GOOD_SOURCE], "sources must map each source name to its settings, got"),
+    ({"whales": GOOD_SOURCE}, "sources: 'whales' is not a usable source name"),
+    ({"News Feed": GOOD_SOURCE}, "sources: 'News Feed' is not a usable source name"),
+    ({"news": {**GOOD_SOURCE, "format": "xml"}}, "sources.news: format must be one of auto, headlines_csv, "
+                                                 "cryptopanic, got 'xml'"),
+    ({"news": {**GOOD_SOURCE, "scorer": "vaderSentiment==3.3.1"}},
+     "sources.news: scorer vaderSentiment==3.3.1 is not what is installed (vaderSentiment 3.3.2)"),
+    ({"news": {**GOOD_SOURCE, "scorer": "vader"}}, "sources.news: scorer must be none or one of vaderSentiment "
+                                                  "pinned as <package>==<version>, got 'vader'"),
+    ({"news": {**GOOD_SOURCE, "delay_seconds": -1}}, "sources.news: delay_seconds must be in 0..2592000"),
+    ({"news": {**GOOD_SOURCE, "market_wide": "yes"}}, "sources.news.market_wide must be bool, got 'yes'"),
+    ({"news": {**GOOD_SOURCE, "path": "x"}}, "sources.news.path is not a setting"),
+])
+def test_a_bad_source_is_named(raw, problem):
+    with pytest.raises(InputError) as raised:
+        sources.parse(raw)
+    assert str(raised.value).startswith(f"params.yaml: {problem}")
+
+
+# --- the sample market's news -----------------------------------------------------------------------------------
+
+def test_news_comes_from_streams_of_its_own_so_without_an_effect_prices_and_whales_do_not_change():
+    quiet = small_market(hours=300, news_per_day=0, market_wide_news_per_day=0)
+    busy = small_market(hours=300, news_per_day=48, market_wide_news_per_day=24, news_effect=0.0)
+    assert quiet.news.empty and len(busy.news) > 300
+    pd.testing.assert_frame_equal(quiet.prices, busy.prices)
+    pd.testing.assert_frame_equal(quiet.whales, busy.whales)
+    moved = small_market(hours=300, news_per_day=48, market_wide_news_per_day=24, news_effect=0.3)
+    assert not moved.prices["close"].equals(busy.prices["close"])
+    pd.testing.assert_frame_equal(moved.whales.drop(columns="amount"), busy.whales.drop(columns="amount"))
+
+
+def test_market_wide_items_are_the_same_for_every_currency_and_own_items_carry_the_tag():
+    btc, eth = (small_market(hours=300, currency=currency) for currency in ("BTC", "ETH"))
+    market_wide = [market.news[market.news["currencies"] == ""].reset_index(drop=True) for market in (btc, eth)]
+    assert len(market_wide[0]) > 50
+    pd.testing.assert_frame_equal(*market_wide)
+    assert set(btc.news["currencies"]) == {"BTC", ""} and set(eth.news["currencies"]) == {"ETH", ""}
+
+
+def test_own_items_cluster_in_volatile_hours_and_headlines_follow_the_score():
+    market = small_market(hours=24 * 120, seed=5, news_effect=0.0)
+    own = market.news[market.news["currencies"] == "BTC"]
+    per_hour = own.groupby(own["timestamp"].dt.floor("h")).size().reindex(market.prices["timestamp"], fill_value=0)
+    abs_return = np.abs(np.log(market.prices["close"] / market.prices["open"])).to_numpy()
+    assert np.corrcoef(per_hour.to_numpy(), abs_return)[0, 1] > 0.1
+    bullish = own["title"].str.contains("|".join(synthetic.POSITIVE_WORDS))
+    assert (own.loc[bullish, "sentiment"] > 0.2).all() and (own.loc[~bullish, "sentiment"] <= 0.2).all()
+
+
+def next_hour_return_vs_sentiment(market):
+    """Correlation of each bar's return with the summed sentiment of the items of the six hours before it."""
+    bar = ((market.news["timestamp"] - market.prices["timestamp"].iloc[0]) // pd.Timedelta(hours=1)).to_numpy()
+    per_bar = np.bincount(bar, weights=market.news["sentiment"], minlength=len(market.prices))
+    before = np.convolve(per_bar, np.ones(6))[:len(per_bar)]
+    returns = np.log(market.prices["close"] / market.prices["open"]).to_numpy()
+    return np.corrcoef(before[6:-1], returns[7:])[0, 1]
+
+
+def test_the_planted_news_effect_is_there_only_when_asked_for():
+    planted = next_hour_return_vs_sentiment(small_market(hours=24 * 365, seed=4, whale_effect=0.0, news_effect=0.3))
+    absent = next_hour_return_vs_sentiment(small_market(hours=24 * 365, seed=4, whale_effect=0.0, news_effect=0.0))
+    assert planted > 0.15 and abs(absent) < 0.03

@@ -1,0 +1,116 @@
+"""News files and cross-asset specs through the real stage scripts: files in data/raw/events/<source>/ ->
+ingest -> featurize, the one-line error on a bad file, counted skips."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import edit_params, run_stage
+from test_bad_input import assert_clean_failure, files_project
+from whalecast import paths
+
+PRICES = "timestamp,open,high,low,close,volume\n" + "".join(
+    f"2024-03-{1 + hour // 24:02d}T{hour % 24:02d}:00:00Z,100,110,90,{100 + hour % 5},10\n" for hour in range(72))
+HEADLINES = ("published_at,title,currencies,positive,negative,id\n"
+             "2024-03-02T05:10:00Z,Bitcoin crashes as exchange is hacked,BTC,0,4,a1\n"
+             "2024-03-02T06:20:00Z,Crypto market soars as investors celebrate strong gains,,3,0,a2\n"
+             "2024-03-02T16:00:00Z,Ether gains,ETH,1,0,a3\n")
+PAGE = {"count": 2, "next": None, "previous": None, "results": [
+    {"kind": "news", "id": 11, "title": "Bitcoin ETF approved, a huge win", "published_at": "2024-03-03T08:00:00Z",
+     "source": {"title": "Some Paper", "domain": "paper.example"}, "currencies": [{"code": "BTC", "title": "Bitcoin"}],
+     "votes": {"positive": 5, "negative": 1, "important": 2, "liked": 0, "disliked": 0, "lol": 0, "toxic": 0,
+               "saved": 0, "comments": 0}},
+    {"kind": "news", "id": 12, "title": "Markets wait for the Fed", "published_at": "2024-03-03T09:30:00Z",
+     "currencies": None, "votes": {"positive": 0, "negative": 0}},
+]}
+
+
+def news_project(project, **files):
+    files_project(project, prices=PRICES)
+    folder = project / paths.raw_events("news")
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name.replace("_", ".")).write_text(text)
+    return project
+
+
+def test_headlines_and_cryptopanic_pages_become_the_currencys_news_features(project):
+    news_project(project, headlines_csv=HEADLINES, page_json=json.dumps(PAGE))
+    ingest_log = run_stage(project, "ingest").stderr
+    events = pd.read_parquet(project / paths.events("BTC"))
+    assert events["id"].tolist() == ["a1", "a2", "11", "12"]  # ETH's item is not BTC's
+    assert events["tagged"].tolist() == [True, False, True, False]
+    assert events["sentiment"].iloc[0] < 0 < events["sentiment"].iloc[1]  # scored by VADER at ingest
+    assert events["vote_score"].tolist() == [-1.0, 1.0, 4 / 6, 0.0]
+    assert "news: 5 items from data/raw/events/news, 1 of other currencies skipped" in ingest_log
+    run_stage(project, "featurize")
+    table = pd.read_parquet(project / paths.features("BTC")).set_index("timestamp")
+    count = table["news_all_count_6h"]
+    # counted from the hour it was published in: 05:10 -> row 06:00 .. 11:00, and 06:20 -> 07:00 .. 12:00
+    assert count[pd.Timestamp("2024-03-02 06:00", tz="UTC")] == 1 and count[pd.Timestamp("2024-03-02 07:00",
+                                                                                      tz="UTC")] == 2
+    assert count[pd.Timestamp("2024-03-02 12:00", tz="UTC")] == 1 and count[pd.Timestamp("2024-03-02 13:00",
+                                                                                      tz="UTC")] == 0
+
+
+def test_a_news_delay_moves_every_item_later(project):
+    news_project(project, headlines_csv=HEADLINES)
+    edit_params(project, **{"sources.news.delay_seconds": 3600})
+    run_stage(project, "ingest")
+    run_stage(project, "featurize")
+    count = pd.read_parquet(project / paths.features("BTC")).set_index("timestamp")["news_all_count_6h"]
+    assert count[pd.Timestamp("2024-03-02 06:00", tz="UTC")] == 0 and count[pd.Timestamp("2024-03-02 07:00",
+                                                                                      tz="UTC")] == 1
+
+
+@pytest.mark.parametrize("name, text, fragments", [
+    ("bad_csv", HEADLINES.replace("2024-03-02T06:20:00Z", "soon"),
+     ["data/raw/events/news: bad.csv: line 3: timestamp 'soon' is neither ISO-8601"]),
+    ("bad_json", json.dumps({"results": [{"title": "no time"}]}),
+     ["data/raw/events/news/bad.json: results[0]: missing field 'published_at'"]),
+    ("bad_json", "{\"results\": [", ["data/raw/events/news/bad.json: malformed JSON at line 1"]),
+    ("bad_csv", "when,what\n1,2\n", ["data/raw/events/news/bad.csv: no time column"]),
+])
+def test_a_bad_news_file_stops_ingest_with_one_line_and_writes_nothing(project, name, text, fragments):
+    news_project(project, **{name: text})
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, *fragments)
+
+
+def test_with_skip_bad_items_and_unreadable_pages_are_dropped_and_counted(project):
+    news_project(project, headlines_csv=HEADLINES.replace("2024-03-02T06:20:00Z", "soon"), page_json="{",
+                 more_json=json.dumps(PAGE))
+    edit_params(project, **{"data.bad_rows": "skip"})
+    result = run_stage(project, "ingest")
+    assert "warning: news: 1 of 3 files in data/raw/events/news skipped (data.bad_rows: skip)" in result.stderr
+    assert "warning: news: 1 malformed rows of data/raw/events/news skipped (data.bad_rows: skip): 1 unreadable" \
+           in result.stderr
+    assert pd.read_parquet(project / paths.events("BTC"))["id"].tolist() == ["a1", "11", "12"]
+
+
+def test_a_cross_asset_spec_reads_the_other_currencys_ingested_events(project):
+    edit_params(project, **{"data.synthetic.hours": 200})
+    extra = [{"source": "whales", "currency": "BTC", "filter": "inflow", "agg": "sum", "column": "amount_usd",
+              "window": 6},
+             {"source": "news", "currency": "BTC", "agg": "count", "window": 6}]
+    features = edit_params(project)["features"]
+    edit_params(project, features=features + extra)
+    for currency in ("BTC", "ETH"):
+        run_stage(project, "ingest", currency)
+    for currency in ("BTC", "ETH"):
+        run_stage(project, "featurize", currency)
+    btc, eth = (pd.read_parquet(project / paths.features(currency)) for currency in ("BTC", "ETH"))
+    pd.testing.assert_series_equal(eth["btc_whale_inflow_sum_amount_usd_6h"],
+                                   btc["sum_of_whale_inflows_last_6_hours"], check_names=False)
+    pd.testing.assert_series_equal(eth["btc_news_all_count_6h"], btc["news_all_count_6h"], check_names=False)
+    assert not eth["btc_news_all_count_6h"].equals(eth["news_all_count_6h"])
+
+
+def test_a_cross_asset_spec_of_a_currency_not_ingested_is_named(project):
+    features = edit_params(project, **{"data.synthetic.hours": 200})["features"]
+    edit_params(project, features=features + [{"source": "whales", "currency": "SOL", "agg": "count", "window": 6}])
+    run_stage(project, "ingest")
+    result = run_stage(project, "featurize", check=False)
+    assert_clean_failure(result, project, "data/interim/whales/SOL.parquet: not found: feature sol_whale_all_count_6h "
+                                          "reads SOL's events, which ingest makes only for the currencies in "
+                                          "params.yaml `currencies`", outputs=(paths.FEATURES,))
