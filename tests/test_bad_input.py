@@ -254,7 +254,7 @@ SEQUENCE_PARAM_CASES = {
                                                                          "list of column-name patterns, got [1]"),
     "a misspelt feature group": ({"feature_groups": {"prices": True, "whale": False}},
                                  "feature_groups: 'whale' is not a feature group of data/features/BTC.parquet (its "
-                                 "groups: whales, prices)"),
+                                 "groups: whales, prices, news)"),
 }
 
 
@@ -293,8 +293,8 @@ def test_model_stages_refuse_outputs_made_for_another_seq_len(model_project):
                          "seq_len=18", outputs=[paths.METRICS / "BTC.json"])
     run_stage(model_project, "sequence")
     assert_clean_failure(run_stage(model_project, "evaluate", check=False), model_project,
-                         "models/BTC/lstm_model_BTC.keras: the model reads windows of 12 hours x 30 features, "
-                         "not seq_len=18 x 30", outputs=[paths.METRICS / "BTC.json"])
+                         "models/BTC/lstm_model_BTC.keras: the model reads windows of 12 hours x 38 features, "
+                         "not seq_len=18 x 38", outputs=[paths.METRICS / "BTC.json"])
 
 
 def test_a_part_with_one_class_is_named(model_project):

@@ -560,3 +560,19 @@ def test_an_event_option_where_its_aggregation_does_not_read_it_or_of_the_wrong_
     with pytest.raises(InputError) as raised:
         features.parse_specs([PRICE_SPEC, raw])
     assert str(raised.value) == f"params.yaml: features[1]: {problem}"
+
+
+def test_news_specs_and_items_leave_every_other_column_as_it_was():
+    # Switching news on adds columns and changes nothing else, bit for bit (its streams are separate, and with
+    # news_effect 0 the market is the same).
+    market = small_market(hours=200)
+    (prices, whales), events = clean_market(market), clean_events(market)
+    specs = default_specs()
+    others = [spec for spec in specs if spec.source != "news"]
+    with_news = features.build_feature_table(prices, whales, specs, events_table=events)
+    without = features.build_feature_table(prices, whales, others)
+    assert len(others) < len(specs)
+    pd.testing.assert_frame_equal(with_news[without.columns], without, check_exact=True)
+    quiet_market = small_market(hours=200, news_per_day=0, market_wide_news_per_day=0)
+    pd.testing.assert_frame_equal(features.build_feature_table(*clean_market(quiet_market), others), without,
+                                  check_exact=True)

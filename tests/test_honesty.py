@@ -37,7 +37,7 @@ def no_information(tmp_path_factory):
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("planted") / "project")
-    edit_params(project, **HONESTY_MARKET, **NO_EFFECT, **{"data.synthetic.whale_effect": 0.4})
+    edit_params(project, **HONESTY_MARKET, **{**NO_EFFECT, "data.synthetic.whale_effect": 0.4})
     with_whales = run_pipeline(project)
     edit_params(project, **{"feature_groups.whales": False})
     return with_whales, run_pipeline(project, MODEL_STAGES)
@@ -47,7 +47,7 @@ def planted(tmp_path_factory):
 def planted_news(tmp_path_factory):
     """The test part only (no walk-forward, no backtest): what news adds is read off the test metrics."""
     project = copy_project(tmp_path_factory.mktemp("news") / "project")
-    edit_params(project, **HONESTY_MARKET, **NO_EFFECT, **{"data.synthetic.news_effect": 0.4})
+    edit_params(project, **HONESTY_MARKET, **{**NO_EFFECT, "data.synthetic.news_effect": 0.4})
     with_news = run_pipeline(project, ("ingest", "featurize", *TEST_STAGES))
     edit_params(project, **{"feature_groups.news": False})
     return with_news["test"], run_pipeline(project, TEST_STAGES)["test"]

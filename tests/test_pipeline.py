@@ -45,7 +45,7 @@ def test_outputs_have_the_documented_shape(repo, first_repro):
     assert list(metrics["lstm_seeds"]) == ["n_seeds", "roc_auc_mean", "roc_auc_std", "log_loss_mean", "log_loss_std"]
     assert metrics["lstm_seeds"]["n_seeds"] == TINY_MODEL["model.n_seeds"]
     assert {model: list(groups) for model, groups in metrics["importance"].items()} == {
-        "lstm": ["whales", "prices"], "gradient_boosting": ["whales", "prices"]}
+        "lstm": ["whales", "prices", "news"], "gradient_boosting": ["whales", "prices", "news"]}
     walk_forward = json.loads((repo / paths.walk_forward_metrics("BTC")).read_text())
     assert list(walk_forward) == [*REPORTED_MODELS, "fold_1", "fold_2"]
     assert list(walk_forward["fold_2"]) == [f"{part}_{key}" if key != "n" else f"n_{part}" for part in

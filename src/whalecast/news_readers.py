@@ -10,7 +10,6 @@ types and checks them by column name. Rows are named as the user finds them: "li
 '["/news/<id>/<slug>"]', and "file: row" in a directory.
 """
 
-import json
 import logging
 import re
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from whalecast.errors import InputError
-from whalecast.readers import RawTable, check_not_empty, one_table, read_csv
+from whalecast.readers import RawTable, one_table, read_csv, read_json
 from whalecast.sources import FORMATS as NEWS_FORMATS
 
 log = logging.getLogger(__name__)
@@ -145,7 +144,7 @@ def _vote_counts(cell) -> dict | None:
 # --- cryptopanic ---------------------------------------------------------------------------------------------
 
 def _cryptopanic(path: Path) -> RawTable:
-    response = _load_json(path)
+    response = read_json(path)
     if not isinstance(response, dict):
         raise InputError(path, f"{NOT_POSTS} (expected a JSON object)")
     if response and all(key.startswith("/news/") for key in response):
@@ -162,20 +161,6 @@ def _cryptopanic(path: Path) -> RawTable:
         raise InputError(path, f"{NOT_POSTS} (no 'results' list)")
     rows = [_post_row(path, index, post) for index, post in enumerate(results)]
     return RawTable(_as_text(pd.DataFrame(rows, columns=NEWS_COLUMNS)), str(path), "results[{}]")
-
-
-def _load_json(path: Path):
-    check_not_empty(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(path, "not UTF-8 text") from None
-    if not text.strip():
-        raise InputError(path, "file is empty")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(path, f"malformed JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
 
 
 def _post_row(path: Path, index: int, post) -> tuple:

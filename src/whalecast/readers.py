@@ -202,9 +202,8 @@ def check_not_empty(path: Path) -> None:
         raise InputError(path, "file is empty")
 
 
-def read_whales_json(path: Path) -> RawTable:
-    """A saved Whale Alert API v1 /transactions response."""
-    path = Path(path)
+def read_json(path: Path):
+    """A saved API response, or an error naming the file and where its JSON breaks."""
     check_not_empty(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -213,9 +212,15 @@ def read_whales_json(path: Path) -> RawTable:
     if not text.strip():
         raise InputError(path, "file is empty")
     try:
-        response = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise InputError(path, f"malformed JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+
+
+def read_whales_json(path: Path) -> RawTable:
+    """A saved Whale Alert API v1 /transactions response."""
+    path = Path(path)
+    response = read_json(path)
     if not isinstance(response, dict):
         raise InputError(path, "not a Whale Alert /transactions response (expected a JSON object)")
     if response.get("result", "success") != "success":
