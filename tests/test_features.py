@@ -22,7 +22,7 @@ NAMED = [
 
 def default_specs():
     repo_params = params.load(REPO / "params.yaml")
-    return features.parse_specs(repo_params["features"], event_sources=repo_params["sources"])
+    return features.parse_specs(repo_params["features"], event_sources=list(repo_params["sources"]))
 
 
 def add_transfers(whales, rows):

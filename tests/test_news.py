@@ -10,7 +10,7 @@ import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from conftest import NEWS, small_market
-from whalecast import news, news_readers, sources, synthetic
+from whalecast import news, news_readers, params, sources, synthetic
 from whalecast.errors import InputError
 from whalecast.readers import RawTable
 
@@ -219,3 +219,62 @@ def test_the_planted_news_effect_is_there_only_when_asked_for():
     planted = next_hour_return_vs_sentiment(small_market(hours=24 * 365, seed=4, whale_effect=0.0, news_effect=0.3))
     absent = next_hour_return_vs_sentiment(small_market(hours=24 * 365, seed=4, whale_effect=0.0, news_effect=0.0))
     assert planted > 0.15 and abs(absent) < 0.03
+
+
+# --- a source of another kind: its own column names and numbers ------------------------------------------------
+
+ANNOUNCEMENTS = sources.SourceSettings(format="headlines_csv", market_wide=False, scorer="none", delay_seconds=0,
+                                       fields={"timestamp": "When", "title": "text", "currencies": "symbol",
+                                               "sentiment": "tone"},
+                                       values=["importance"])
+
+
+def test_a_source_names_its_own_columns_and_keeps_its_numbers(tmp_path):
+    path = tmp_path / "listings.csv"
+    # `date` and `title` would be found by their usual names; the source's fields say which columns mean what.
+    path.write_text("when,date,title,text,symbol,tone,importance\n"
+                    "2024-03-01T10:00:00Z,2020-01-01,ignored,BTC listed on a new exchange,BTC,0.4,3\n"
+                    "2024-03-01T11:00:00Z,2020-01-01,ignored,ETH delisted,ETH,-0.6,5\n")
+    table = news_readers.read_news(path, "headlines_csv", fields=ANNOUNCEMENTS.fields, values=ANNOUNCEMENTS.values)
+    btc = news.clean_news(table, "BTC", "listings", ANNOUNCEMENTS)
+    assert btc[["title", "sentiment", "importance"]].to_dict("records") == [
+        {"title": "BTC listed on a new exchange", "sentiment": 0.4, "importance": 3.0}]
+    assert btc["timestamp"].tolist() == [pd.Timestamp("2024-03-01 10:00", tz="UTC")]
+    assert list(btc.columns) == [*sources.EVENT_COLUMNS, "importance"]
+
+
+def test_a_value_that_is_not_a_number_is_a_bad_row_and_a_named_column_must_exist(tmp_path):
+    path = tmp_path / "listings.csv"
+    path.write_text("when,text,symbol,tone,importance\n2024-03-01T10:00:00Z,a,BTC,0.1,high\n")
+    table = news_readers.read_news(path, fields=ANNOUNCEMENTS.fields, values=ANNOUNCEMENTS.values)
+    with pytest.raises(InputError, match=r"line 2: importance 'high' is not a number$"):
+        news.clean_news(table, "BTC", "listings", ANNOUNCEMENTS)
+    path.write_text("when,text,symbol,tone\n2024-03-01T10:00:00Z,a,BTC,0.1\n")
+    with pytest.raises(InputError) as raised:
+        news_readers.read_news(path, fields=ANNOUNCEMENTS.fields, values=ANNOUNCEMENTS.values)
+    assert str(raised.value) == (f"{path}: no column 'importance', which the source's fields or values name (have: "
+                                 "when, text, symbol, tone)")
+
+
+@pytest.mark.parametrize("raw, problem", [
+    ({**GOOD_SOURCE, "fields": {"time": "when"}}, "fields maps timestamp, title, currencies, sentiment, positive, "
+                                                  "negative, id, publisher to a column name each, got 'time': 'when'"),
+    ({**GOOD_SOURCE, "values": ["sentiment"]}, "values must be lower-case column names other than source, "),
+    ({**GOOD_SOURCE, "values": ["Importance"]}, "values must be lower-case column names"),
+    ({**GOOD_SOURCE, "format": "cryptopanic", "values": ["x"]}, "fields and values apply to CSV files"),
+    ({**GOOD_SOURCE, "values": "importance"}, "sources.news.values must be list"),
+])
+def test_bad_fields_and_values_are_named(raw, problem):
+    with pytest.raises(InputError) as raised:
+        sources.parse({"news": raw})
+    assert problem in str(raised.value)
+
+
+def test_settings_added_later_may_be_left_out_of_params_and_others_may_not():
+    assert sources.parse({"news": GOOD_SOURCE})["news"].values == []
+    without_news_rates = {"seed": 1, "start": "2024-01-01", "hours": 10, "whale_transfers_per_day": 1,
+                          "whale_effect": 0}
+    assert params.build(synthetic.MarketSettings, without_news_rates, "data.synthetic").news_effect == 0.0
+    no_effect = {key: value for key, value in without_news_rates.items() if key != "whale_effect"}
+    with pytest.raises(InputError, match=r"^params.yaml: data.synthetic.whale_effect is missing$"):
+        params.build(synthetic.MarketSettings, no_effect, "data.synthetic")

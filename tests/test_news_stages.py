@@ -114,3 +114,29 @@ def test_a_cross_asset_spec_of_a_currency_not_ingested_is_named(project):
     assert_clean_failure(result, project, "data/interim/whales/SOL.parquet: not found: feature sol_whale_all_count_6h "
                                           "reads SOL's events, which ingest makes only for the currencies in "
                                           "params.yaml `currencies`", outputs=(paths.FEATURES,))
+
+
+def test_a_source_of_another_kind_is_params_only(project):
+    # Exchange listings as a second source: own column names, a number of its own, no scorer, a delay.
+    files_project(project, prices=PRICES)
+    folder = project / paths.raw_events("listings")
+    folder.mkdir(parents=True)
+    (folder / "listings.csv").write_text("when,text,symbol,importance\n"
+                                         "2024-03-02T05:10:00Z,BTC listed on a new exchange,BTC,3\n"
+                                         "2024-03-02T05:40:00Z,ETH listed,ETH,5\n"
+                                         "2024-03-02T06:20:00Z,BTC delisted somewhere,BTC,1\n")
+    listings = {"format": "headlines_csv", "market_wide": False, "scorer": "vaderSentiment==3.3.2",
+                "delay_seconds": 600, "fields": {"timestamp": "when", "title": "text", "currencies": "symbol"},
+                "values": ["importance"]}
+    current = edit_params(project, **{"sources.listings": listings})
+    edit_params(project, features=current["features"] + [
+        {"source": "listings", "agg": "max", "column": "importance", "window": 2, "fill": -1},
+        {"source": "listings", "agg": "count", "window": 2}], **{"feature_groups.listings": True})
+    run_stage(project, "ingest")
+    run_stage(project, "featurize")
+    table = pd.read_parquet(project / paths.features("BTC")).set_index("timestamp")
+    hour = pd.Timedelta(hours=1)
+    at = pd.Timestamp("2024-03-02 06:00", tz="UTC")  # 05:10 + 10 min is known at 05:20: rows 06:00 and 07:00
+    assert table.loc[[at - hour, at, at + hour, at + 2 * hour, at + 3 * hour], "listings_all_max_importance_2h"
+                     ].tolist() == [-1.0, 3.0, 3.0, 1.0, -1.0]
+    assert table.loc[[at, at + hour, at + 2 * hour], "listings_all_count_2h"].tolist() == [1, 2, 1]

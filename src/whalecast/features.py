@@ -74,11 +74,14 @@ class FeatureSpec:
 
 
 def parse_specs(raw_specs, source=paths.PARAMS, event_sources=()) -> list[FeatureSpec]:
-    """The feature specs; event_sources: the names of the sources declared in params.yaml `sources`."""
+    """The feature specs; event_sources: the sources declared in params.yaml `sources` (their names, or a mapping of
+    name to settings, whose `values` are more columns a spec may aggregate)."""
     if not isinstance(raw_specs, list) or not raw_specs:
         raise InputError(source, "features must be a non-empty list of feature specs")
-    specs = [_parse_spec(raw, f"features[{index}]", source, tuple(event_sources))
-             for index, raw in enumerate(raw_specs)]
+    value_columns = {name: (*sources.VALUE_COLUMNS, *getattr(settings, "values", ()))
+                     for name, settings in (event_sources.items() if isinstance(event_sources, dict)
+                                            else dict.fromkeys(event_sources).items())}
+    specs = [_parse_spec(raw, f"features[{index}]", source, value_columns) for index, raw in enumerate(raw_specs)]
     names = [spec.name for spec in specs]
     if "timestamp" in names:
         raise InputError(source, f"features[{names.index('timestamp')}]: the name 'timestamp' is the row key")
@@ -88,7 +91,7 @@ def parse_specs(raw_specs, source=paths.PARAMS, event_sources=()) -> list[Featur
     return specs
 
 
-def _parse_spec(raw, where: str, source, event_sources: tuple[str, ...]) -> FeatureSpec:
+def _parse_spec(raw, where: str, source, event_sources: dict[str, tuple[str, ...]]) -> FeatureSpec:
     def fail(problem):
         return InputError(source, f"{where}: {problem}")
 
@@ -128,7 +131,7 @@ def _parse_spec(raw, where: str, source, event_sources: tuple[str, ...]) -> Feat
         _check_choice(fail, "filter", event_filter, sources.FILTERS)
         _check_choice(fail, "agg", agg, WHALE_AGGS)
         if agg in events.VALUE_AGGS:
-            _check_choice(fail, "column", column, sources.VALUE_COLUMNS)
+            _check_choice(fail, "column", column, event_sources[source_name])
         else:
             column = None
         options = _event_options(raw, agg, fail, sources.WEIGHT_COLUMNS)
@@ -366,11 +369,14 @@ class SourceBuckets:
         tagged = self.events.select(items["tagged"]).astype(bool)
         self.selection = {"all": np.ones(self.in_range_count), "tagged": tagged.astype(float),
                           "market_wide": (~tagged).astype(float)}
-        self.values = {column: self.events.select(items[column]).astype(float) for column in sources.VALUE_COLUMNS}
+        self.items = items
+
+    def values(self, column: str) -> np.ndarray:
+        return self.events.select(self.items[column]).astype(float)
 
     def rolling(self, spec: FeatureSpec) -> np.ndarray:
-        values = self.values[spec.column] if spec.column else None
-        weights = self.values[spec.weight] if spec.weight else None
+        values = self.values(spec.column) if spec.column else None
+        weights = self.values(spec.weight) if spec.weight else None
         return events.aggregate(self.events, spec.agg, spec.window, self.selection[spec.filter], values, spec.fill,
                                 spec.half_life, weights)
 

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def clean_news(table: RawTable, currency: str, name: str, settings: SourceSettings,
                skip_bad_rows: bool = False) -> pd.DataFrame:
     """The items of source `name` that concern the currency, typed, scored, de-duplicated and sorted."""
-    missing = [column for column in NEWS_COLUMNS if column not in table.frame.columns]
+    missing = [column for column in NEWS_COLUMNS + settings.values if column not in table.frame.columns]
     if missing:
         raise InputError(table.source, f"missing column '{missing[0]}'")
     frame = table.frame
@@ -62,6 +62,8 @@ def clean_news(table: RawTable, currency: str, name: str, settings: SourceSettin
                         lambda label, column=column, counts=counts: (
                             f"{column} votes {counts.loc[label]:g} is not a whole number >= 0"))
         votes[column] = counts
+    for column in settings.values:  # the source's own numbers (sources.<name>.values)
+        items[column] = numbers(mine, column, bad_rows)
     items = bad_rows.without(items)
     bad_rows.log_skipped(f"{name}")
     positive, negative = bad_rows.without(votes["positive"]), bad_rows.without(votes["negative"])
@@ -85,7 +87,7 @@ def clean_news(table: RawTable, currency: str, name: str, settings: SourceSettin
         int((items["votes"] > 0).sum()), len(items), currency, "ascending" if was_sorted else "re-sorted",
         int(items["tagged"].sum()), currency, int((~items["tagged"]).sum()),
     )
-    return items[EVENT_COLUMNS]
+    return items[EVENT_COLUMNS + settings.values]
 
 
 def _drop_duplicates(items: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:

@@ -42,25 +42,30 @@ VOTE = re.compile(r"(\d+)\s+([a-z_]+)")
 NOT_POSTS = "not a CryptoPanic API v1 posts response"
 
 
-def read_news(path: Path, news_format: str = "auto", skip_bad_pages: bool = False) -> RawTable:
-    """A news file, or every *.csv and *.json file of a directory, as a table with the columns NEWS_COLUMNS.
+def read_news(path: Path, news_format: str = "auto", skip_bad_pages: bool = False, fields: dict | None = None,
+              values=()) -> RawTable:
+    """A news file, or every *.csv and *.json file of a directory, as a table with the columns NEWS_COLUMNS
+    and then `values`.
 
-    In a directory a file that cannot be read is an error, or with skip_bad_pages left out and counted.
+    In a directory a file that cannot be read is an error, or with skip_bad_pages left out and counted. A CSV's
+    columns are found by their usual names, or as `fields` names them ({"timestamp": "when", ...}); `values`
+    are more columns of it kept as they are (ingest reads them as numbers).
     """
     path = Path(path)
     if news_format not in NEWS_FORMATS:
         raise InputError(path, f"unknown news format '{news_format}' (one of {', '.join(NEWS_FORMATS)})")
+    fields, values = fields or {}, list(values)
     if path.is_dir():
-        return _read_directory(path, news_format, skip_bad_pages)
+        return _read_directory(path, news_format, skip_bad_pages, fields, values)
     layout = SUFFIX_FORMATS.get(path.suffix.lower()) if news_format == "auto" else news_format
     if layout is None:
         raise InputError(path, "not a .csv or .json news file")
-    table = _headlines_csv(path) if layout == "headlines_csv" else _cryptopanic(path)
+    table = _headlines_csv(path, fields, values) if layout == "headlines_csv" else _cryptopanic(path)
     log.info("news: %s read as %s%s", path, layout, " (detected)" if news_format == "auto" else "")
     return table
 
 
-def _read_directory(directory: Path, news_format: str, skip_bad_pages: bool) -> RawTable:
+def _read_directory(directory: Path, news_format: str, skip_bad_pages: bool, fields: dict, values: list) -> RawTable:
     files = sorted((file for file in directory.iterdir() if file.suffix.lower() in SUFFIX_FORMATS and file.is_file()),
                    key=lambda file: file.name)
     if not files:
@@ -68,7 +73,7 @@ def _read_directory(directory: Path, news_format: str, skip_bad_pages: bool) -> 
     tables, skipped = {}, []
     for file in files:
         try:
-            tables[file.name] = read_news(file, news_format)
+            tables[file.name] = read_news(file, news_format, fields=fields, values=values)
         except InputError as error:
             if not skip_bad_pages:
                 raise
@@ -77,7 +82,7 @@ def _read_directory(directory: Path, news_format: str, skip_bad_pages: bool) -> 
         log.warning("news: %d of %d files in %s skipped (data.bad_rows: skip); first: %s", len(skipped), len(files),
                     directory, skipped[0])
     log.info("news: %d files in %s", len(tables), directory)
-    return one_table(directory, tables, NEWS_COLUMNS)
+    return one_table(directory, tables, NEWS_COLUMNS + values)
 
 
 def iso_time(value):
@@ -108,31 +113,41 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 # --- headlines_csv -------------------------------------------------------------------------------------------
 
-def _headlines_csv(path: Path) -> RawTable:
+def _headlines_csv(path: Path, fields: dict, values: list) -> RawTable:
     table = read_csv(path)
     frame = table.frame
+    for name in [*fields.values(), *values]:
+        if name.strip().lower() not in frame.columns:
+            raise InputError(path, f"no column '{name}', which the source's fields or values name (have: "
+                                   f"{', '.join(frame.columns)})")
 
-    def column(aliases, required_as=None):
+    def column(field, aliases, required_as=None):
+        """The column the source's fields name for this field, else the first present alias."""
+        if field in fields:
+            return frame[fields[field].strip().lower()]
         present = [name for name in aliases if name in frame.columns]
         if not present and required_as:
             raise InputError(path, f"no {required_as} column (one of {', '.join(aliases)}; "
                                    f"have: {', '.join(frame.columns)})")
         return frame[present[0]] if present else None
 
-    news = pd.DataFrame({"timestamp": column(TIME_ALIASES, "time").map(iso_time),
-                         "title": column(TITLE_ALIASES, "title")}, index=frame.index)
-    tags = column(CURRENCY_ALIASES)
+    news = pd.DataFrame({"timestamp": column("timestamp", TIME_ALIASES, "time").map(iso_time),
+                         "title": column("title", TITLE_ALIASES, "title")}, index=frame.index)
+    tags = column("currencies", CURRENCY_ALIASES)
     # No tag column: the file does not say (None); an empty cell in one: the item has no currency ("").
     news["currencies"] = None if tags is None else tags.map(
         lambda cell: _tags(re.split(r"[|,;\s]+", cell) if isinstance(cell, str) else []))
-    news["sentiment"] = column(("sentiment",))
-    news["positive"], news["negative"] = column(("positive", "votes_positive")), column(("negative", "votes_negative"))
-    if column(("positive", "votes_positive", "negative", "votes_negative")) is None and "votes" in frame.columns:
+    news["sentiment"] = column("sentiment", ("sentiment",))
+    news["positive"] = column("positive", ("positive", "votes_positive"))
+    news["negative"] = column("negative", ("negative", "votes_negative"))
+    if news["positive"].isna().all() and news["negative"].isna().all() and "votes" in frame.columns:
         counts = frame["votes"].map(_vote_counts)
         for kind in ("positive", "negative"):
             news[kind] = counts.map(lambda found, kind=kind: None if found is None else str(found.get(kind, 0)))
-    news["id"], news["publisher"] = column(ID_ALIASES), column(PUBLISHER_ALIASES)
-    return RawTable(_as_text(news[NEWS_COLUMNS]), table.source, table.row_format)
+    news["id"], news["publisher"] = column("id", ID_ALIASES), column("publisher", PUBLISHER_ALIASES)
+    for name in values:
+        news[name] = frame[name]
+    return RawTable(_as_text(news[NEWS_COLUMNS + values]), table.source, table.row_format)
 
 
 def _vote_counts(cell) -> dict | None:

@@ -39,16 +39,22 @@ def section(params: dict[str, Any], key: str, path=paths.PARAMS) -> Any:
 
 
 def build(settings_class, raw, where: str, path=paths.PARAMS):
-    """A settings dataclass from a params mapping with exactly its fields, each of its type."""
+    """A settings dataclass from a params mapping with its fields, each of its type; a field with a default may
+    be left out (settings added later, so that older params files still read)."""
     if not isinstance(raw, dict):
         raise InputError(path, f"{where} must be a mapping, got {raw!r}")
-    expected = {field.name: field.type for field in dataclasses.fields(settings_class)}
-    unknown, missing = sorted(set(raw) - set(expected)), sorted(set(expected) - set(raw))
+    fields = dataclasses.fields(settings_class)
+    expected = {field.name: field.type for field in fields}
+    required = {field.name for field in fields
+                if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING}
+    unknown, missing = sorted(set(raw) - set(expected)), sorted(required - set(raw))
     if unknown:
         raise InputError(path, f"{where}.{unknown[0]} is not a setting (expected: {', '.join(expected)})")
     if missing:
         raise InputError(path, f"{where}.{missing[0]} is missing")
     for name, kind in expected.items():
+        if name not in raw:
+            continue
         accepted = (int, float) if kind is float else kind
         # bool is a subclass of int: true must not pass for a number, nor 1 for a switch
         if (isinstance(raw[name], bool) != (kind is bool)) or not isinstance(raw[name], accepted):

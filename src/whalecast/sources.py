@@ -8,7 +8,7 @@ source as its `source`.
 
 import importlib.metadata
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -23,6 +23,8 @@ EVENT_COLUMNS = ["source", "timestamp", "tagged", "sentiment", "votes", "vote_sc
 VALUE_COLUMNS = ("sentiment", "vote_score", "votes")
 WEIGHT_COLUMNS = ("votes",)  # a weight must not be negative: a signed one can sum to 0 and blow the mean up
 FILTERS = ("all", "tagged", "market_wide")
+# What a headlines CSV's columns mean; `fields` names the file's column for any of them (else the usual names).
+FIELDS = ("timestamp", "title", "currencies", "sentiment", "positive", "negative", "id", "publisher")
 # Names the feature specs already use for the two built-in sources.
 RESERVED_NAMES = ("prices", "whales")
 # A headline's sentiment, where the item has none: "none" (such an item is a bad row) or VADER, whose lexicon
@@ -49,10 +51,21 @@ class SourceSettings:
     market_wide: bool  # items tagged with no currency count for every currency (false: dropped, counted)
     scorer: str  # "none" or "<package>==<version>"
     delay_seconds: float  # an item counts from its timestamp + this delay
+    fields: dict = field(default_factory=dict)  # headlines_csv: FIELDS name -> the file's column
+    values: list = field(default_factory=list)  # headlines_csv: more numeric columns of an item, for features
 
     def __post_init__(self):
         if self.format not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        if (self.fields or self.values) and self.format == "cryptopanic":
+            raise ValueError("fields and values apply to CSV files (format headlines_csv or auto), not cryptopanic")
+        for name, column in self.fields.items():
+            if name not in FIELDS or not isinstance(column, str):
+                raise ValueError(f"fields maps {', '.join(FIELDS)} to a column name each, got {name!r}: {column!r}")
+        for column in self.values:
+            if not isinstance(column, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", column) or column in EVENT_COLUMNS:
+                raise ValueError(f"values must be lower-case column names other than {', '.join(EVENT_COLUMNS)}, "
+                                 f"got {column!r}")
         if not 0 <= self.delay_seconds <= MAX_DELAY_SECONDS:
             raise ValueError(f"delay_seconds must be in 0..{MAX_DELAY_SECONDS} (30 days), got {self.delay_seconds:g}")
         if self.scorer != "none":
