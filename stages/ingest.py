@@ -75,6 +75,9 @@ def news_events(currency: str, declared: dict, settings: DataSettings, market=No
     tables = []
     for name, source in declared.items():
         if market is not None:
+            if source.values or source.fields:
+                raise InputError(paths.PARAMS, f"sources.{name}: the sample market's news has no other columns: "
+                                               f"fields and values need data.source: files")
             raw = market.raw_tables()[2]
         else:
             readers.refuse_linked_folder(paths.raw_events(name))
@@ -83,7 +86,8 @@ def news_events(currency: str, declared: dict, settings: DataSettings, market=No
                 log.warning("%s: no folder %s, so no items: every %s feature has its empty-window value; put the "
                             "files there, or switch the group off (feature_groups)", name, paths.raw_events(name), name)
                 continue
-            raw = news_readers.read_news(paths.raw_events(name), source.format, settings.skip_bad_rows)
+            raw = news_readers.read_news(paths.raw_events(name), source.format, settings.skip_bad_rows, source.fields,
+                                         source.values)
         tables.append(news.clean_news(raw, currency, name, source, settings.skip_bad_rows))
     return pd.concat(tables, ignore_index=True) if tables else sources.empty_events()
 

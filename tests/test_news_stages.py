@@ -140,3 +140,16 @@ def test_a_source_of_another_kind_is_params_only(project):
     assert table.loc[[at - hour, at, at + hour, at + 2 * hour, at + 3 * hour], "listings_all_max_importance_2h"
                      ].tolist() == [-1.0, 3.0, 3.0, 1.0, -1.0]
     assert table.loc[[at, at + hour, at + 2 * hour], "listings_all_count_2h"].tolist() == [1, 2, 1]
+
+
+@pytest.mark.parametrize("extra, problem", [
+    ({"sources.second": {"format": "auto", "market_wide": True, "scorer": "none", "delay_seconds": 0}},
+     "params.yaml: sources: the sample market has one news stream, 2 sources are declared (news, second); declare "
+     "one or use data.source: files"),
+    ({"sources.news.values": ["importance"]},
+     "params.yaml: sources.news: the sample market's news has no other columns: fields and values need "
+     "data.source: files"),
+])
+def test_the_sample_market_refuses_sources_it_cannot_fill(project, extra, problem):
+    edit_params(project, **{"data.synthetic.hours": 100, **extra})
+    assert_clean_failure(run_stage(project, "ingest", check=False), project, problem)
