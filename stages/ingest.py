@@ -67,7 +67,7 @@ def clean_prices_from_files(currency: str, settings: DataSettings):
     return prices
 
 
-def news_events(currency: str, declared: dict, settings: DataSettings, market=None) -> pd.DataFrame:
+def source_events(currency: str, declared: dict, settings: DataSettings, market=None) -> pd.DataFrame:
     """The items of every declared source that concern the currency: from its files, or the sample market's news."""
     if market is not None and len(declared) > 1:
         raise InputError(paths.PARAMS, f"sources: the sample market has one news stream, {len(declared)} sources "
@@ -75,6 +75,9 @@ def news_events(currency: str, declared: dict, settings: DataSettings, market=No
     tables = []
     for name, source in declared.items():
         if market is not None:
+            if source.holds_transfers:
+                raise InputError(paths.PARAMS, f"sources.{name}: the sample market's whales are the built-in `whales`; "
+                                               f"a whale_alert source needs data.source: files")
             if source.values or source.fields:
                 raise InputError(paths.PARAMS, f"sources.{name}: the sample market's news has no other columns: "
                                                f"fields and values need data.source: files")
@@ -85,6 +88,11 @@ def news_events(currency: str, declared: dict, settings: DataSettings, market=No
                 # Prices and whales without news is a common start: run, but say what the news features will be.
                 log.warning("%s: no folder %s, so no items: every %s feature has its empty-window value; put the "
                             "files there, or switch the group off (feature_groups)", name, paths.raw_events(name), name)
+                continue
+            if source.holds_transfers:
+                pages = readers.read_whale_pages(paths.raw_events(name), settings.skip_bad_rows)
+                transfers = ingest.clean_whales(pages, currency, skip_bad_rows=settings.skip_bad_rows)
+                tables.append(sources.transfer_events(transfers, name))
                 continue
             raw = news_readers.read_news(paths.raw_events(name), source.format, settings.skip_bad_rows, source.fields,
                                          source.values)
@@ -100,13 +108,13 @@ def main(currency: str) -> None:
     if settings.source == "files":
         raw_whales = readers.read_whales(currency, skip_bad_pages=settings.skip_bad_rows)
         prices = clean_prices_from_files(currency, settings)
-        events = news_events(currency, declared, settings)
+        events = source_events(currency, declared, settings)
     else:
         market_settings = params.build(synthetic.MarketSettings, settings.synthetic, "data.synthetic")
         market = synthetic.generate_market(currency, market_settings)
         raw_prices, raw_whales, _ = market.raw_tables()
         prices = ingest.clean_prices(raw_prices, max_gap_hours=settings.max_gap_hours)
-        events = news_events(currency, declared, settings, market)
+        events = source_events(currency, declared, settings, market)
     whales = ingest.clean_whales(raw_whales, currency, skip_bad_rows=settings.skip_bad_rows)
     ingest.check_time_resolution(whales, raw_whales.source, report_delay)
     ingest.check_overlap(prices, whales, raw_whales.source, settings.warn_whales_outside_prices)

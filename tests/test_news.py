@@ -160,7 +160,12 @@ def test_sources_are_read_into_settings_and_may_be_empty():
     ({"whales": GOOD_SOURCE}, "sources: 'whales' is not a usable source name"),
     ({"News Feed": GOOD_SOURCE}, "sources: 'News Feed' is not a usable source name"),
     ({"news": {**GOOD_SOURCE, "format": "xml"}}, "sources.news: format must be one of auto, headlines_csv, "
-                                                 "cryptopanic, got 'xml'"),
+                                                 "cryptopanic, whale_alert, got 'xml'"),
+    ({"news": {**GOOD_SOURCE, "format": "whale_alert"}}, "sources.news: scorer applies to headlines, not to "
+                                                         "whale_alert transfers (set scorer: none)"),
+    ({"news": {"format": "whale_alert", "delay_seconds": 0, "values": ["x"]}},
+     "sources.news: fields and values apply to CSV files (format headlines_csv or auto), not whale_alert"),
+    ({"news": {"format": "auto"}}, "sources.news.delay_seconds is missing"),
     ({"news": {**GOOD_SOURCE, "scorer": "vaderSentiment==3.3.1"}},
      "sources.news: scorer vaderSentiment==3.3.1 is not what is installed (vaderSentiment 3.3.2)"),
     ({"news": {**GOOD_SOURCE, "scorer": "vader"}}, "sources.news: scorer must be none or one of vaderSentiment "

@@ -153,3 +153,38 @@ def test_a_source_of_another_kind_is_params_only(project):
 def test_the_sample_market_refuses_sources_it_cannot_fill(project, extra, problem):
     edit_params(project, **{"data.synthetic.hours": 100, **extra})
     assert_clean_failure(run_stage(project, "ingest", check=False), project, problem)
+
+
+def test_a_second_whale_feed_is_a_source_of_format_whale_alert(project):
+    # The same Whale Alert page as the built-in whales and as a declared source: the same features, by its name.
+    page = json.dumps({"result": "success", "count": 3, "transactions": [
+        {"id": str(number), "timestamp": stamp, "symbol": "btc", "amount": 10 * (number + 1),
+         "amount_usd": 600_000 * (number + 1), "transaction_type": "transfer", "from": {"owner_type": source},
+         "to": {"owner_type": target}}
+        for number, (stamp, source, target) in enumerate([(1709356207, "unknown", "exchange"),
+                                                          (1709359813, "exchange", "unknown"),
+                                                          (1709363429, "unknown", "exchange")])]})
+    files_project(project, prices=PRICES, whales=page)
+    folder = project / paths.raw_events("onchain")
+    folder.mkdir(parents=True)
+    (folder / "00001.json").write_text(page)
+    current = edit_params(project, **{"sources.onchain": {"format": "whale_alert", "delay_seconds": 0}})
+    edit_params(project, features=current["features"] + [
+        {"source": "onchain", "filter": "net_inflow", "agg": "sum", "column": "amount_usd", "window": 6},
+        {"source": "onchain", "filter": "inflow", "agg": "count", "window": 12, "transaction_type": "any"}],
+        **{"feature_groups.onchain": True})
+    run_stage(project, "ingest")
+    run_stage(project, "featurize")
+    table = pd.read_parquet(project / paths.features("BTC"))
+    assert table["onchain_net_inflow_sum_amount_usd_6h"].abs().sum() > 0
+    pd.testing.assert_series_equal(table["onchain_net_inflow_sum_amount_usd_6h"],
+                                   table["whale_net_inflow_sum_amount_usd_6h"], check_names=False)
+    assert table["onchain_any_inflow_count_12h"].max() == 2  # the two inflows, twelve hours after the first
+
+
+def test_the_sample_market_has_no_second_whale_feed(project):
+    edit_params(project, **{"data.synthetic.hours": 100, "sources": {"onchain": {"format": "whale_alert",
+                                                                                 "delay_seconds": 0}}})
+    assert_clean_failure(run_stage(project, "ingest", check=False), project,
+                         "params.yaml: sources.onchain: the sample market's whales are the built-in `whales`; a "
+                         "whale_alert source needs data.source: files")

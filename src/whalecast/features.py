@@ -53,7 +53,7 @@ WHALE_ALERT_TYPES = ("transfer", "mint", "burn", "lock", "unlock", "freeze", "un
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    source: str  # "whales" or "prices"
+    source: str  # "prices", "whales" or a source declared in params.yaml `sources`
     agg: str
     window: int  # hours
     column: str | None = None
@@ -78,10 +78,12 @@ def parse_specs(raw_specs, source=paths.PARAMS, event_sources=()) -> list[Featur
     name to settings, whose `values` are more columns a spec may aggregate)."""
     if not isinstance(raw_specs, list) or not raw_specs:
         raise InputError(source, "features must be a non-empty list of feature specs")
+    declared = event_sources if isinstance(event_sources, dict) else dict.fromkeys(event_sources)
     value_columns = {name: (*sources.VALUE_COLUMNS, *getattr(settings, "values", ()))
-                     for name, settings in (event_sources.items() if isinstance(event_sources, dict)
-                                            else dict.fromkeys(event_sources).items())}
-    specs = [_parse_spec(raw, f"features[{index}]", source, value_columns) for index, raw in enumerate(raw_specs)]
+                     for name, settings in declared.items()}
+    transfer_sources = {name for name, settings in declared.items() if getattr(settings, "holds_transfers", False)}
+    specs = [_parse_spec(raw, f"features[{index}]", source, value_columns, transfer_sources)
+             for index, raw in enumerate(raw_specs)]
     names = [spec.name for spec in specs]
     if "timestamp" in names:
         raise InputError(source, f"features[{names.index('timestamp')}]: the name 'timestamp' is the row key")
@@ -91,7 +93,8 @@ def parse_specs(raw_specs, source=paths.PARAMS, event_sources=()) -> list[Featur
     return specs
 
 
-def _parse_spec(raw, where: str, source, event_sources: dict[str, tuple[str, ...]]) -> FeatureSpec:
+def _parse_spec(raw, where: str, source, event_sources: dict[str, tuple[str, ...]],
+                transfer_sources: set[str]) -> FeatureSpec:
     def fail(problem):
         return InputError(source, f"{where}: {problem}")
 
@@ -105,7 +108,8 @@ def _parse_spec(raw, where: str, source, event_sources: dict[str, tuple[str, ...
         raise fail(f"window must be a whole number of hours >= 1, got {window!r}")
     agg, column, source_name = raw.get("agg"), raw.get("column"), raw.get("source")
     transaction_type = None
-    if source_name == "whales":
+    # Transfers: the built-in whales, or a declared source of whale_alert files (transaction_type is set for both).
+    if source_name == "whales" or source_name in transfer_sources:
         transaction_type = raw.get("transaction_type", DEFAULT_TRANSACTION_TYPE)
         if not isinstance(transaction_type, str) or not transaction_type.strip():
             raise fail(f"transaction_type must be a Whale Alert type such as transfer, mint or burn, or any; "
@@ -122,7 +126,8 @@ def _parse_spec(raw, where: str, source, event_sources: dict[str, tuple[str, ...
             raise fail(f"filter net_inflow (inflow minus outflow) only supports agg: {', '.join(events.SIGNED_AGGS)}")
         options = _event_options(raw, agg, fail, WHALE_VALUE_COLUMNS)
         type_part = None if transaction_type == DEFAULT_TRANSACTION_TYPE else transaction_type
-        default_name = "_".join(part for part in (_currency_part(options), "whale", type_part, event_filter, agg,
+        prefix = "whale" if source_name == "whales" else source_name
+        default_name = "_".join(part for part in (_currency_part(options), prefix, type_part, event_filter, agg,
                                                   column, *_option_name_parts(options), f"{window}h") if part)
     elif source_name in event_sources:
         if "transaction_type" in raw:
@@ -254,17 +259,22 @@ def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[
         _check_transaction_types([spec for spec in specs if spec.currency == currency], currency_tables.whales)
     decision_ns = bar_open_ns + HOUR_NS
     delays = {"whales": report_delay, **(event_delays or {})}
+    # A spec of transfers has a transaction_type: of a declared source, its items are whale records.
+    transfer_sources = {spec.source for spec in specs if spec.transaction_type is not None and spec.source != "whales"}
     buckets = {}  # (source, currency) -> the events of that stream in hour buckets, built once
 
     def buckets_of(source: str, currency: str | None):
         if (source, currency) not in buckets:
             # Known at timestamp + delay: bucketing against decision times moved back by the delay is the same.
             first_decision_ns = decision_ns[0] - delays.get(source, pd.Timedelta(0)).value
+            items = tables[currency].events
+            items = items[items["source"] == source]
             if source == "whales":
                 buckets[source, currency] = WhaleBuckets(tables[currency].whales, first_decision_ns, hours)
+            elif source in transfer_sources:
+                buckets[source, currency] = WhaleBuckets(items, first_decision_ns, hours)
             else:
-                items = tables[currency].events
-                buckets[source, currency] = SourceBuckets(items[items["source"] == source], first_decision_ns, hours)
+                buckets[source, currency] = SourceBuckets(items, first_decision_ns, hours)
         return buckets[source, currency]
 
     own_whales = buckets_of("whales", None)

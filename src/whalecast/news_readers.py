@@ -18,7 +18,7 @@ import pandas as pd
 
 from whalecast.errors import InputError
 from whalecast.readers import RawTable, one_table, read_csv, read_json
-from whalecast.sources import FORMATS as NEWS_FORMATS
+from whalecast.sources import NEWS_FORMATS
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
-"""Event sources beside prices and whales, as declared in params.yaml `sources` (news headlines, posts, ...).
+"""Event sources beside prices and whales, as declared in params.yaml `sources` (news headlines, posts, a second
+whale feed, ...).
 
 Each source is a name and its settings. With data.source: files its items are the files in data/raw/events/<name>/
 (one file or several, e.g. saved API pages); with the sample market, the market's news stream. Ingest writes the
 items of every source that concern a currency to data/interim/events/{CUR}.parquet; a feature spec names the
-source as its `source`.
+source as its `source`. A source of format whale_alert holds whale transfers, with the whale features' filters.
 """
 
 import importlib.metadata
@@ -15,8 +16,11 @@ import pandas as pd
 from whalecast import params, paths
 from whalecast.errors import InputError
 
-# The file layouts whalecast.news_readers reads (auto: .csv headlines_csv, .json cryptopanic).
-FORMATS = ("auto", "headlines_csv", "cryptopanic")
+# The file layouts whalecast.news_readers reads (auto: .csv headlines_csv, .json cryptopanic), and Whale Alert
+# /transactions pages (whalecast.readers), read as whale transfers.
+NEWS_FORMATS = ("auto", "headlines_csv", "cryptopanic")
+WHALE_FORMAT = "whale_alert"
+FORMATS = (*NEWS_FORMATS, WHALE_FORMAT)
 # data/interim/events/{CUR}.parquet: one row per item, `tagged` when tagged with the currency (else market-wide).
 EVENT_COLUMNS = ["source", "timestamp", "tagged", "sentiment", "votes", "vote_score", "id", "title", "publisher"]
 # The per-item numbers a feature spec can aggregate (and weight by), and the items it can select.
@@ -25,6 +29,8 @@ WEIGHT_COLUMNS = ("votes",)  # a weight must not be negative: a signed one can s
 FILTERS = ("all", "tagged", "market_wide")
 # What a headlines CSV's columns mean; `fields` names the file's column for any of them (else the usual names).
 FIELDS = ("timestamp", "title", "currencies", "sentiment", "positive", "negative", "id", "publisher")
+# The columns a whale_alert source's rows add to the events table (as ingest cleans whale records).
+TRANSFER_COLUMNS = ["amount", "amount_usd", "from_owner_type", "to_owner_type", "transaction_type"]
 # Names the feature specs already use for the two built-in sources.
 RESERVED_NAMES = ("prices", "whales")
 # A headline's sentiment, where the item has none: "none" (such an item is a bad row) or VADER, whose lexicon
@@ -43,22 +49,34 @@ def empty_events() -> pd.DataFrame:
     return frame
 
 
+def transfer_events(transfers: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Clean whale records of a whale_alert source as rows of the events table (tagged: of the currency)."""
+    events = empty_events().reindex(range(len(transfers)))
+    events["source"], events["timestamp"], events["tagged"] = name, transfers["timestamp"].to_numpy(), True
+    events["id"] = transfers["id"].to_numpy()
+    for column in TRANSFER_COLUMNS:
+        events[column] = transfers[column].astype(str if column.endswith("type") else float).to_numpy()
+    return events
+
+
 @dataclass(frozen=True)
 class SourceSettings:
     """params.yaml sources.<name>."""
 
     format: str  # one of FORMATS
-    market_wide: bool  # items tagged with no currency count for every currency (false: dropped, counted)
-    scorer: str  # "none" or "<package>==<version>"
     delay_seconds: float  # an item counts from its timestamp + this delay
+    market_wide: bool = True  # items tagged with no currency count for every currency (false: dropped, counted)
+    scorer: str = "none"  # "none" or "<package>==<version>"
     fields: dict = field(default_factory=dict)  # headlines_csv: FIELDS name -> the file's column
     values: list = field(default_factory=list)  # headlines_csv: more numeric columns of an item, for features
 
     def __post_init__(self):
         if self.format not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
-        if (self.fields or self.values) and self.format == "cryptopanic":
-            raise ValueError("fields and values apply to CSV files (format headlines_csv or auto), not cryptopanic")
+        if (self.fields or self.values) and self.format in ("cryptopanic", WHALE_FORMAT):
+            raise ValueError(f"fields and values apply to CSV files (format headlines_csv or auto), not {self.format}")
+        if self.format == WHALE_FORMAT and self.scorer != "none":
+            raise ValueError("scorer applies to headlines, not to whale_alert transfers (set scorer: none)")
         for name, column in self.fields.items():
             if name not in FIELDS or not isinstance(column, str):
                 raise ValueError(f"fields maps {', '.join(FIELDS)} to a column name each, got {name!r}: {column!r}")
@@ -70,6 +88,10 @@ class SourceSettings:
             raise ValueError(f"delay_seconds must be in 0..{MAX_DELAY_SECONDS} (30 days), got {self.delay_seconds:g}")
         if self.scorer != "none":
             _check_scorer(self.scorer)
+
+    @property
+    def holds_transfers(self) -> bool:
+        return self.format == WHALE_FORMAT
 
     @property
     def delay(self) -> pd.Timedelta:
