@@ -91,7 +91,8 @@ def source_events(currency: str, declared: dict, settings: DataSettings, market=
                 continue
             if source.holds_transfers:
                 pages = readers.read_whale_pages(paths.raw_events(name), settings.skip_bad_rows)
-                transfers = ingest.clean_whales(pages, currency, skip_bad_rows=settings.skip_bad_rows)
+                # Another symbol's records (a stablecoin's flows, say) count for every currency.
+                transfers = ingest.clean_whales(pages, source.symbol or currency, skip_bad_rows=settings.skip_bad_rows)
                 tables.append(sources.transfer_events(transfers, name))
                 continue
             raw = news_readers.read_news(paths.raw_events(name), source.format, settings.skip_bad_rows, source.fields,

@@ -166,6 +166,8 @@ def test_sources_are_read_into_settings_and_may_be_empty():
     ({"news": {"format": "whale_alert", "delay_seconds": 0, "values": ["x"]}},
      "sources.news: fields and values apply to CSV files (format headlines_csv or auto), not whale_alert"),
     ({"news": {"format": "auto"}}, "sources.news.delay_seconds is missing"),
+    ({"news": {**GOOD_SOURCE, "symbol": "USDT"}}, "sources.news: symbol applies to whale_alert sources and is a "
+                                                  "currency code such as USDT, got 'USDT' for format auto"),
     ({"news": {**GOOD_SOURCE, "scorer": "vaderSentiment==3.3.1"}},
      "sources.news: scorer vaderSentiment==3.3.1 is not what is installed (vaderSentiment 3.3.2)"),
     ({"news": {**GOOD_SOURCE, "scorer": "vader"}}, "sources.news: scorer must be none or one of vaderSentiment "

@@ -182,6 +182,29 @@ def test_a_second_whale_feed_is_a_source_of_format_whale_alert(project):
     assert table["onchain_any_inflow_count_12h"].max() == 2  # the two inflows, twelve hours after the first
 
 
+def test_a_stablecoins_flows_are_a_feature_of_every_currency(project):
+    usdt = json.dumps({"result": "success", "count": 2, "transactions": [
+        {"id": "u1", "timestamp": 1709356207, "symbol": "usdt", "amount": 5e7, "amount_usd": 5e7,
+         "from": {"owner_type": "unknown"}, "to": {"owner_type": "exchange"}},
+        {"id": "b1", "timestamp": 1709356307, "symbol": "btc", "amount": 100, "amount_usd": 6e6,
+         "from": {"owner_type": "unknown"}, "to": {"owner_type": "exchange"}}]})
+    files_project(project, prices=PRICES)
+    folder = project / paths.raw_events("stablecoins")
+    folder.mkdir(parents=True)
+    (folder / "00001.json").write_text(usdt)
+    current = edit_params(project, **{"sources.stablecoins": {"format": "whale_alert", "delay_seconds": 0,
+                                                              "symbol": "USDT"}})
+    edit_params(project, features=current["features"] + [
+        {"source": "stablecoins", "filter": "inflow", "agg": "sum", "column": "amount_usd", "window": 3}],
+        **{"feature_groups.stablecoins": True})
+    run_stage(project, "ingest")
+    run_stage(project, "featurize")
+    inflow = pd.read_parquet(project / paths.features("BTC")).set_index("timestamp")["stablecoins_inflow_sum_amount_usd_3h"]
+    # 2024-03-02 05:10:07: rows 06:00 .. 08:00 hold the $50M USDT inflow, and not the BTC record of the same page
+    assert inflow[inflow > 0].to_dict() == {pd.Timestamp(f"2024-03-02 {hour:02d}:00", tz="UTC"): 5e7
+                                            for hour in (6, 7, 8)}
+
+
 def test_the_sample_market_has_no_second_whale_feed(project):
     edit_params(project, **{"data.synthetic.hours": 100, "sources": {"onchain": {"format": "whale_alert",
                                                                                  "delay_seconds": 0}}})

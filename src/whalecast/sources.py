@@ -69,6 +69,7 @@ class SourceSettings:
     scorer: str = "none"  # "none" or "<package>==<version>"
     fields: dict = field(default_factory=dict)  # headlines_csv: FIELDS name -> the file's column
     values: list = field(default_factory=list)  # headlines_csv: more numeric columns of an item, for features
+    symbol: str = ""  # whale_alert: the records of this symbol count for every currency (e.g. USDT flows for BTC)
 
     def __post_init__(self):
         if self.format not in FORMATS:
@@ -77,6 +78,9 @@ class SourceSettings:
             raise ValueError(f"fields and values apply to CSV files (format headlines_csv or auto), not {self.format}")
         if self.format == WHALE_FORMAT and self.scorer != "none":
             raise ValueError("scorer applies to headlines, not to whale_alert transfers (set scorer: none)")
+        if self.symbol and (self.format != WHALE_FORMAT or not re.fullmatch(r"[A-Za-z0-9]+", self.symbol)):
+            raise ValueError(f"symbol applies to whale_alert sources and is a currency code such as USDT, got "
+                             f"{self.symbol!r} for format {self.format}")
         for name, column in self.fields.items():
             if name not in FIELDS or not isinstance(column, str):
                 raise ValueError(f"fields maps {', '.join(FIELDS)} to a column name each, got {name!r}: {column!r}")
