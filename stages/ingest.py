@@ -37,6 +37,7 @@ class DataSettings:
     bad_rows: str
     warn_whales_outside_prices: float
     synthetic: dict
+    max_filled_share: float = 0.05  # more missing hours than this share of a price file is an error
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -52,6 +53,8 @@ class DataSettings:
             raise ValueError(f"warn_whales_outside_prices must be a share in 0..1, got {self.warn_whales_outside_prices}")
         if self.max_gap_hours < 0:
             raise ValueError(f"max_gap_hours cannot be negative, got {self.max_gap_hours}")
+        if not 0 <= self.max_filled_share <= 1:
+            raise ValueError(f"max_filled_share must be a share in 0..1, got {self.max_filled_share}")
 
     @property
     def skip_bad_rows(self) -> bool:
@@ -60,7 +63,8 @@ class DataSettings:
 
 def clean_prices_from_files(currency: str, settings: DataSettings):
     table, layout = readers.read_price_files(currency, settings.price_format)
-    prices = ingest.clean_prices(table, settings.max_gap_hours, skip_bad_rows=settings.skip_bad_rows)
+    prices = ingest.clean_prices(table, settings.max_gap_hours, skip_bad_rows=settings.skip_bad_rows,
+                                 max_filled_share=settings.max_filled_share)
     if settings.partial_candle == "drop" or (settings.partial_candle == "auto" and layout != "binance_kline"):
         prices = ingest.drop_newest_bar(prices, f"it may have been still open when the file was saved "
                                                 f"(data.partial_candle: {settings.partial_candle})", table.source)
@@ -114,7 +118,8 @@ def main(currency: str) -> None:
         market_settings = params.build(synthetic.MarketSettings, settings.synthetic, "data.synthetic")
         market = synthetic.generate_market(currency, market_settings)
         raw_prices, raw_whales, _ = market.raw_tables()
-        prices = ingest.clean_prices(raw_prices, max_gap_hours=settings.max_gap_hours)
+        prices = ingest.clean_prices(raw_prices, max_gap_hours=settings.max_gap_hours,
+                                     max_filled_share=settings.max_filled_share)
         events = source_events(currency, declared, settings, market)
     whales = ingest.clean_whales(raw_whales, currency, skip_bad_rows=settings.skip_bad_rows)
     ingest.check_time_resolution(whales, raw_whales.source, report_delay)

@@ -44,6 +44,9 @@ def assert_clean_failure(result, project, *fragments, outputs=(paths.INTERIM, pa
 PRICE_CASES = {
     "missing file": (None, "data/raw/prices/BTC.csv: file not found"),
     "empty file": ("", "data/raw/prices/BTC.csv: file is empty"),
+    "daily bars": ("timestamp,open,high,low,close,volume\n" + "".join(
+        f"2024-{1 + day // 28:02d}-{1 + day % 28:02d}T00:00:00Z,100,101,99,100.5,10\n" for day in range(125)),
+        "data/raw/prices/BTC.csv: bars are 1 day apart (the most common step between timestamps), not 1 hour"),
     "malformed CSV": (GOOD_PRICES + "2024-03-01T05:00:00Z,1,2,1,2,3,4,5\n", "malformed CSV", "line 7"),
     "missing column": (GOOD_PRICES.replace(",close,", ",last,"), "missing required column 'close'"),
     "non-numeric price": (GOOD_PRICES.replace("T02:00:00Z,100,", "T02:00:00Z,abc,"), "line 4: open 'abc' is not a number"),
@@ -197,7 +200,8 @@ def test_with_bad_rows_skip_malformed_rows_are_dropped_and_counted(project):
     whales = json.loads(GOOD_WHALES)
     whales["transactions"].append({**whales["transactions"][0], "amount_usd": "lots"})
     files_project(project, prices=prices, whales=json.dumps(whales))
-    edit_params(project, **{"data.bad_rows": "skip", "data.partial_candle": "keep"})
+    # the skipped rows leave 4 of 10 hours to fill: allowed here, to see them counted
+    edit_params(project, **{"data.bad_rows": "skip", "data.partial_candle": "keep", "data.max_filled_share": 0.5})
     log = run_stage(project, "ingest").stderr
     assert ("prices: 5 malformed rows of data/raw/prices/BTC.csv skipped (data.bad_rows: skip): 1 non-numeric open "
             "(first: line 4: open 'abc' is not a number); 1 rows with high below low (first: line 5: high 98 is below "

@@ -375,10 +375,12 @@ def test_a_whale_file_of_another_currency_is_warned_about(tmp_path, caplog):
     assert warned == [f"whales: none of the 2 records of {path} is BTC (symbols: ETH 2); is it another currency's file?"]
 
 
-def test_the_overlap_share_is_a_checked_param(project):
-    edit_params(project, **{"data.warn_whales_outside_prices": 1.5})
+@pytest.mark.parametrize("key, value", [("warn_whales_outside_prices", 1.5), ("max_filled_share", -0.01),
+                                        ("max_filled_share", 1.01)])
+def test_the_shares_are_checked_params(project, key, value):
+    edit_params(project, **{f"data.{key}": value})
     assert_clean_failure(run_stage(project, "ingest", check=False), project,
-                         "params.yaml: data: warn_whales_outside_prices must be a share in 0..1, got 1.5")
+                         f"params.yaml: data: {key} must be a share in 0..1, got {value}")
 
 
 # --- linked data folders (1d) ----------------------------------------------------------------------------

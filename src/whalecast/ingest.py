@@ -16,6 +16,7 @@ from whalecast.readers import PRICE_COLUMNS, WHALE_OPTIONAL, WHALE_REQUIRED, Raw
 log = logging.getLogger(__name__)
 
 HOUR = pd.Timedelta(hours=1)
+HOURLY_EVIDENCE_STEPS = 24
 # Epoch numbers are told apart by size: seconds stay below 1e11 until the year 5138, milliseconds reach
 # 1e11 in 1973 and microseconds reach 1e14 in 1973, so any date after 1973 is unambiguous.
 _EPOCH_UNITS_NS = [(1e11, 10**9), (1e14, 10**6), (1e17, 10**3)]
@@ -173,11 +174,13 @@ def _drop_exact_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 # --- prices --------------------------------------------------------------------------------------------
 
 
-def clean_prices(table: RawTable, max_gap_hours: int, skip_bad_rows: bool = False) -> pd.DataFrame:
+def clean_prices(table: RawTable, max_gap_hours: int, skip_bad_rows: bool = False,
+                 max_filled_share: float = 1.0) -> pd.DataFrame:
     """Hourly OHLCV bars stamped with their UTC open time, sorted, on a complete hourly grid.
 
-    Missing hours (exchange outages) become flat bars at the previous close with zero volume, flagged
-    `filled`; a gap longer than max_gap_hours is an error rather than a fabricated stretch of market.
+    Bars of another interval (daily, 4-hour, 5-minute) are refused. Missing hours (exchange outages) become
+    flat bars at the previous close with zero volume, flagged `filled`; a gap longer than max_gap_hours, or
+    more than max_filled_share of the hours filled, is an error rather than a fabricated stretch of market.
     A malformed row is an error, or with skip_bad_rows dropped and counted (its hour is then missing).
     """
     _require_columns(table, PRICE_COLUMNS)
@@ -187,6 +190,8 @@ def clean_prices(table: RawTable, max_gap_hours: int, skip_bad_rows: bool = Fals
     bars = pd.DataFrame({"timestamp": timestamps(table, bad_rows)})
     for column in PRICE_COLUMNS[1:]:
         bars[column] = numbers(table, column, bad_rows)
+    # Before the row checks: a 5-minute file is one problem, not a bad row per bar.
+    _check_hourly(table, bad_rows.without(bars)["timestamp"])
     _check_bars(bars, bad_rows)
     bars, exact_duplicates = _drop_exact_duplicates(bad_rows.without(bars))
     if _written_without_zone(table.frame["timestamp"]):  # after exact duplicates: a file appended twice is not local
@@ -209,11 +214,16 @@ def clean_prices(table: RawTable, max_gap_hours: int, skip_bad_rows: bool = Fals
     bars = bars.sort_values("timestamp", kind="stable").reset_index(drop=True)
     gaps = int((bars["timestamp"].diff() > HOUR).sum())
     bars, missing_hours, longest_gap = _fill_missing_hours(table, bars, max_gap_hours)
+    filled_share = missing_hours / len(bars)
+    if filled_share > max_filled_share:
+        raise InputError(table.source, f"{missing_hours:,} of {len(bars):,} hours ({filled_share:.1%}) are missing and "
+                                       f"would be filled flat, more than data.max_filled_share={max_filled_share:g} "
+                                       "allows; a model would learn a market that is partly invented")
     log.info(
         "prices: %d rows from %s (%s), %d exact duplicates dropped, %d missing hours in %d gaps (longest %d h) "
-        "filled as flat zero-volume bars, %d hourly bars %s .. %s",
+        "filled as flat zero-volume bars (%.1f%% of the hours), %d hourly bars %s .. %s",
         len(table.frame), table.source, "ascending" if was_sorted else "re-sorted", exact_duplicates,
-        missing_hours, gaps, longest_gap, len(bars), f"{bars['timestamp'].iloc[0]:%Y-%m-%d %H:%M}",
+        missing_hours, gaps, longest_gap, 100 * filled_share, len(bars), f"{bars['timestamp'].iloc[0]:%Y-%m-%d %H:%M}",
         f"{bars['timestamp'].iloc[-1]:%Y-%m-%d %H:%M}",
     )
     return bars
@@ -242,6 +252,28 @@ def _check_bars(bars: pd.DataFrame, bad_rows: BadRows) -> None:
     bad_rows.reject(bars["timestamp"] != bars["timestamp"].dt.floor("h"), "timestamps not on the hour", lambda label: (
         f"timestamp {bars.loc[label, 'timestamp']:%Y-%m-%d %H:%M:%S} is not on the hour "
         "(hourly bars are stamped with their open time)"))
+
+
+def _check_hourly(table: RawTable, times: pd.Series) -> None:
+    """Refuse a file whose most common step between timestamps is not 1 hour: daily bars with 23-hour gaps
+    would pass every gap check and be filled into a market that is mostly invented. Judged from a day of bars
+    on (fewer say little, and are too short for any window anyway)."""
+    steps = times.dropna().drop_duplicates().sort_values().diff().dropna()
+    if len(steps) < HOURLY_EVIDENCE_STEPS:
+        return
+    step = steps.mode().iloc[0]
+    if step != HOUR:
+        raise InputError(table.source, f"bars are {_duration(step)} apart (the most common step between timestamps), "
+                                       "not 1 hour: the pipeline reads hourly bars; export the hourly file or resample "
+                                       "it to 1 hour")
+
+
+def _duration(step: pd.Timedelta) -> str:
+    for unit, length in (("day", pd.Timedelta(days=1)), ("hour", HOUR), ("minute", pd.Timedelta(minutes=1))):
+        if step >= length and step % length == pd.Timedelta(0):
+            count = step // length
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{step.total_seconds():g} seconds"
 
 
 def _written_without_zone(raw: pd.Series) -> bool:
@@ -377,10 +409,17 @@ def check_time_resolution(whales: pd.DataFrame, source: str, report_delay: pd.Ti
     step = int(np.gcd.reduce(nanoseconds // 10**9))
     if step < 60:
         return
-    described = _RESOLUTION_NAMES.get(step, f"a multiple of {step} s")
+    date_only = step % 86400 == 0
+    described = "midnight" if date_only else _RESOLUTION_NAMES.get(step, f"a multiple of {step} s")
+    counted = f"{described} ({len(nanoseconds)} records)" + (", likely a date-only export" if date_only else "")
     if report_delay.total_seconds() < step:
-        raise InputError(source, f"every timestamp is {described} ({len(nanoseconds)} records): rounded times can put "
-                                 f"a transfer in the hour before it happened; if the source is that coarse, set "
-                                 f"whale_report_delay_seconds to at least {step}")
+        raise InputError(source, f"every timestamp is {counted}: rounded times can put a transfer in the hour before "
+                                 f"it happened; if the source is that coarse, set whale_report_delay_seconds to at "
+                                 f"least {step}")
+    if date_only:  # accepted, but a day's transfers then count only from the next midnight: worth a look
+        log.warning("whales: every timestamp is midnight, likely a date-only export; each counts from its stamp + "
+                    "whale_report_delay_seconds (%g s), so a day's transfers count from the next midnight on",
+                    report_delay.total_seconds())
+        return
     log.info("whales: every timestamp is %s; each counts from its stamp + whale_report_delay_seconds (%g s)",
              described, report_delay.total_seconds())
