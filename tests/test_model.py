@@ -45,3 +45,27 @@ def test_the_same_weights_give_the_same_file_and_it_loads(tmp_path):
     inputs = np.random.default_rng(0).normal(size=(4, 6, 2)).astype(np.float32)
     loaded = lstm.load_model(tmp_path / "a.keras", seq_len=6, n_features=2)
     np.testing.assert_array_equal(loaded.predict(inputs, verbose=0), models[0].predict(inputs, verbose=0))
+
+
+def test_the_lstm_keeps_the_configuration_that_runs_on_cudnn():
+    """On a CUDA machine Keras runs the LSTM on the fused cuDNN kernel only for tanh/sigmoid, a bias, no
+    recurrent dropout, no unrolling and no mask; any other setting silently falls back to a loop several times
+    slower. CPU runs are unaffected either way."""
+    import keras
+    # Keras' own rule (cudnn_ok is this rule and "a GPU is present", which a CPU machine is not).
+    from keras.src.backend.tensorflow.rnn import _do_lstm_arguments_support_cudnn
+
+    from whalecast import lstm
+
+    settings = lstm.ModelSettings(seed=1, n_seeds=2, units=8, dropout=0.2, learning_rate=0.001, epochs=1,
+                                  batch_size=32, patience=1, class_weight="none")
+    model = lstm.build_model(24, 5, settings)
+    layer = model.get_layer("lstm")
+    config = layer.get_config()
+    assert (config["activation"], config["recurrent_activation"]) == ("tanh", "sigmoid")
+    assert config["use_bias"] and not config["unroll"] and config["recurrent_dropout"] == 0
+    assert layer.use_cudnn in ("auto", True)
+    assert _do_lstm_arguments_support_cudnn(activation=layer.cell.activation,
+                                            recurrent_activation=layer.cell.recurrent_activation,
+                                            unroll=layer.unroll, use_bias=layer.cell.use_bias)
+    assert not any(isinstance(other, keras.layers.Masking) for other in model.layers)
