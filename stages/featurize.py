@@ -6,7 +6,7 @@ counts from its timestamp + whale_report_delay_seconds on, an item of a source f
 source's delay_seconds. A cross-asset spec (`currency: BTC`) reads that currency's ingested events.
 """
 
-from whalecast import features, params, paths, sources, stage, storage
+from whalecast import features, params, paths, stage, storage
 from whalecast.errors import InputError
 
 
@@ -21,16 +21,8 @@ def event_tables(currency: str, where: str) -> features.EventTables:
 
 
 def main(currency: str) -> None:
-    all_params = params.load()
-    declared = sources.parse(params.section(all_params, "sources"))
-    specs = features.parse_specs(params.section(all_params, "features"), event_sources=declared)
-    report_delay = features.parse_report_delay(params.section(all_params, "whale_report_delay_seconds"))
-    own = event_tables(currency, f"featurize {currency}")
-    others = {spec.currency: own if spec.currency == currency else event_tables(spec.currency, f"feature {spec.name}")
-              for spec in specs if spec.currency}
-    table = features.build_feature_table(
-        storage.read_parquet(paths.prices(currency)), own.whales, specs, paths.prices(currency), report_delay,
-        own.events, {name: source.delay for name, source in declared.items()}, others)
+    prices = storage.read_parquet(paths.prices(currency))
+    table = features.table_for(currency, params.load(), prices, event_tables, paths.prices(currency))
     storage.write_parquet(table, paths.features(currency))
 
 

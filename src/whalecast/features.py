@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from whalecast import events, feature_groups, paths, sources
+from whalecast import events, feature_groups, params, paths, sources
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -311,6 +311,20 @@ class EventTables:
 
     whales: pd.DataFrame
     events: pd.DataFrame
+
+
+def table_for(currency: str, all_params: dict, prices: pd.DataFrame, tables_of, prices_source="prices"
+              ) -> pd.DataFrame:
+    """The feature table of a currency as params.yaml declares it. tables_of(currency, what asks) gives a
+    currency's EventTables: the featurize stage reads what ingest wrote, whalecast-predict computes them."""
+    declared = sources.parse(params.section(all_params, "sources"))
+    specs = parse_specs(params.section(all_params, "features"), event_sources=declared)
+    report_delay = parse_report_delay(params.section(all_params, "whale_report_delay_seconds"))
+    own = tables_of(currency, f"featurize {currency}")
+    others = {spec.currency: own if spec.currency == currency else tables_of(spec.currency, f"feature {spec.name}")
+              for spec in specs if spec.currency}
+    return build_feature_table(prices, own.whales, specs, prices_source, report_delay, own.events,
+                               {name: source.delay for name, source in declared.items()}, others)
 
 
 def _check_transaction_types(specs: list[FeatureSpec], whales: pd.DataFrame) -> None:

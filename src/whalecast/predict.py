@@ -1,0 +1,190 @@
+"""whalecast-predict: will the price go down over the next horizon? One JSON line for a currency and hour.
+
+    whalecast-predict --currency BTC [--at 2024-12-30T15:00 [--at ...]]
+
+P(down) from the committed model and scaler, for the latest decision time whose hourly bar has closed (or --at T,
+a whole UTC hour), on the raw data params.yaml points at (the sample market or data/raw files). The features are
+computed by the pipeline's own code (clean_data, features, scaling, lstm), so what the model sees here is what it
+saw in training (no second implementation to drift apart). It refuses, before predicting, when the workspace's
+params or code differ from those the model was trained with (`dvc status`), when the feature list differs from
+the scaler's, when T lacks seq_len hours of features, or when the data ends before T.
+"""
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from whalecast import clean_data, feature_groups, features, params, paths, scaling, sequences
+from whalecast.errors import InputError
+
+log = logging.getLogger(__name__)
+
+HOUR = pd.Timedelta(hours=1)
+# Newer data than this many hours before now is expected live; older is said (the answer is about the past).
+STALE_AFTER = pd.Timedelta(hours=3)
+# The stages whose settings and code make the model and what it is fed (ingest reads the data, which may be newer).
+MODEL_STAGES = ("featurize", "sequence", "train", "evaluate")
+
+
+def check_trained_as_configured(currency: str) -> None:
+    """Refuse when `dvc status` finds params or code of the model's stages changed since dvc.lock, or the model
+    or scaler not the files dvc.lock records. Newer data is fine: that is what a prediction is for."""
+    stages = [f"{name}@{currency}" for name in MODEL_STAGES]
+    try:
+        result = subprocess.run(["dvc", "status", "--json", *stages], capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise InputError("dvc", "not found: run from the repository's venv (. .venv/bin/activate)") from None
+    if result.returncode != 0:
+        raise InputError("dvc status", (result.stderr.strip().splitlines() or ["failed"])[-1])
+    changed = []
+    for stage_name, changes in json.loads(result.stdout or "{}").items():
+        for change in changes:
+            if not isinstance(change, dict):  # e.g. "changed command"
+                changed.append(f"{stage_name}: {change}")
+                continue
+            for path, what in change.get("changed deps", {}).items():
+                if path == str(paths.PARAMS):
+                    changed += [f"{stage_name}: params {key} {state}" for key, state in what.items()]
+                elif path.startswith(("src/", "stages/")):
+                    changed.append(f"{stage_name}: {path} {what}")
+            for path, what in change.get("changed outs", {}).items():
+                if path.startswith(str(paths.MODELS)):
+                    changed.append(f"{stage_name}: {path} {what}")
+    if changed:
+        raise InputError("dvc.lock", f"the model was trained with other settings or code than the workspace has "
+                                     f"({changed[0]}{f', and {len(changed) - 1} more' if len(changed) > 1 else ''}); "
+                                     "run dvc repro first, or check out the commit the model belongs to")
+
+
+def model_hash(currency: str) -> str | None:
+    """The model file's md5 as dvc.lock records it."""
+    try:
+        lock = yaml.safe_load(open("dvc.lock", encoding="utf-8")) or {}
+    except FileNotFoundError:
+        return None
+    outs = lock.get("stages", {}).get(f"train@{currency}", {}).get("outs", [])
+    return next((out.get("md5") for out in outs if out.get("path") == str(paths.model(currency))), None)
+
+
+def decision_time(table: pd.DataFrame, at: pd.Timestamp | None, now: pd.Timestamp) -> pd.Timestamp:
+    """T: the requested hour, or the latest row whose bar has closed by now."""
+    if at is None:
+        closed = table.loc[table["timestamp"] <= now, "timestamp"]
+        if closed.empty:
+            raise InputError("data", f"no hourly bar has closed by now ({now:%Y-%m-%d %H:%M} UTC)")
+        latest = closed.iloc[-1]
+        if now - latest > STALE_AFTER:
+            log.warning("the newest data ends at %s UTC, %.0f hours ago: the answer is for that hour",
+                        f"{latest:%Y-%m-%d %H:%M}", (now - latest) / HOUR)
+        return latest
+    if at != at.floor("h"):
+        raise InputError("--at", f"{at:%Y-%m-%d %H:%M:%S} is not a whole hour (decision times are bar closes)")
+    last = table["timestamp"].iloc[-1]
+    if at > last:
+        raise InputError("data", f"ends at {last:%Y-%m-%d %H:%M} UTC (the close of the last bar), before the "
+                                 f"requested hour {at:%Y-%m-%d %H:%M}")
+    return at
+
+
+def predict(currency: str, times: list[pd.Timestamp | None] = (None,), now: pd.Timestamp | None = None
+            ) -> list[dict]:
+    """P(down) at each decision time (None: the latest closed hour), with what it was computed from. The
+    inputs are computed once for all of them."""
+    check_trained_as_configured(currency)
+    all_params = params.load()
+    seq_len = sequences.check_seq_len(params.section(all_params, "seq_len"))
+    horizon = params.build(sequences.TargetSettings, params.section(all_params, "target"), "target").horizon_hours
+    tables = {currency: clean_data.clean_tables(currency, all_params)}
+
+    def tables_of(other: str, where: str) -> features.EventTables:
+        if other not in tables:
+            tables[other] = clean_data.clean_tables(other, all_params)
+        return features.EventTables(tables[other].whales, tables[other].events)
+
+    table = features.table_for(currency, all_params, tables[currency].prices, tables_of)
+    enabled = feature_groups.select(feature_groups.read(table, "features"), params.section(all_params,
+                                                                                          "feature_groups"), "features")
+    kept = {column for columns in enabled.values() for column in columns}
+    columns = [name for name in table.columns if name in kept]
+    scaler = scaling.Scaler.load(paths.scaler(currency))
+    if scaler.columns != columns:
+        raise InputError(paths.scaler(currency), f"the model was trained on {len(scaler.columns)} features, the "
+                                                 f"params now make {len(columns)} (first difference: "
+                                                 f"{_first_difference(scaler.columns, columns)}): run dvc repro")
+    now = pd.Timestamp.now(tz="UTC") if now is None else now
+    whens = [decision_time(table, at, now) for at in times]
+    rows = pd.Index(table["timestamp"]).get_indexer(whens)  # -1 before the first row
+    for when, row in zip(whens, rows):
+        if row < seq_len - 1:
+            raise InputError("data", f"the window of {seq_len} hours ending at {when:%Y-%m-%d %H:%M} UTC starts "
+                                     f"before the first feature row ({table['timestamp'].iloc[0]:%Y-%m-%d %H:%M} UTC)")
+    scaled = scaler.transform(table)
+    windows = np.stack([scaled[row - seq_len + 1:row + 1] for row in rows])
+    from whalecast import lstm  # TensorFlow takes seconds to load: only once the inputs are known to be right
+
+    model = lstm.load_model(paths.model(currency), seq_len, len(columns))
+    p_down = lstm.predict_windows(model, windows)
+    return [{"currency": currency, "decision_time": _utc(when), "p_down": float(p), "horizon_hours": horizon,
+             "model": str(paths.model(currency)), "model_md5": model_hash(currency),
+             **_last_inputs(tables[currency], when, all_params)} for when, p in zip(whens, p_down)]
+
+
+def _first_difference(trained: list[str], now: list[str]) -> str:
+    for index, (old, new) in enumerate(zip(trained, now)):
+        if old != new:
+            return f"position {index}: {old} then, {new} now"
+    longer, which = (trained, "then") if len(trained) > len(now) else (now, "now")
+    return f"{longer[min(len(trained), len(now))]} only {which}"
+
+
+def _last_inputs(tables: clean_data.CleanTables, when: pd.Timestamp, all_params: dict) -> dict:
+    """The last price bar and whale record the features at `when` read."""
+    bar = tables.prices[tables.prices["timestamp"] + HOUR <= when].iloc[-1]
+    delay = features.parse_report_delay(params.section(all_params, "whale_report_delay_seconds"))
+    known = tables.whales[tables.whales["timestamp"] + delay <= when]
+    whale = None if known.empty else known.iloc[-1]
+    return {
+        "last_price_bar": {"open_time": _utc(bar["timestamp"]), "close": float(bar["close"]),
+                           "filled": bool(bar["filled"])},
+        "last_whale_record": None if whale is None else {
+            "timestamp": _utc(whale["timestamp"]), "amount_usd": float(whale["amount_usd"]),
+            "from_owner_type": str(whale["from_owner_type"]), "to_owner_type": str(whale["to_owner_type"])},
+    }
+
+
+def _utc(time: pd.Timestamp) -> str:
+    return f"{time:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def parse_time(text: str) -> pd.Timestamp:
+    try:
+        time = pd.Timestamp(text)
+    except ValueError:
+        raise InputError("--at", f"'{text}' is not a date and time (e.g. 2024-12-30T15:00, UTC)") from None
+    return time.tz_localize("UTC") if time.tzinfo is None else time.tz_convert("UTC")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--currency", required=True)
+    parser.add_argument("--at", action="append", help="a decision time, a whole hour (UTC unless an offset is "
+                                                       "given); repeat it for several (one line each)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="predict: %(levelname)s: %(message)s")
+    logging.getLogger("whalecast").setLevel(logging.WARNING)
+    try:
+        results = predict(args.currency.upper(), [parse_time(text) for text in args.at] if args.at else [None])
+    except InputError as error:
+        sys.exit(f"predict: error: {error}")
+    for result in results:
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
