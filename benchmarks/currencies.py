@@ -1,0 +1,79 @@
+"""Benchmark: many currencies. `dvc repro` of the sample market with 2, 5 and 20 currencies, per stage.
+
+Clones the repository into benchmarks/.data/currencies/ and, for each count, sets `currencies` to the first N of
+CURRENCIES and runs `dvc repro --force` from ingest to the report, timing every stage as DVC announces it. The
+pipeline is sized down (SIZE: 6 months of hours, a few epochs) so that 27 currency pipelines fit in a sitting;
+what is measured is how the time grows with the number of currencies, not the default run's minutes (that is
+benchmarks/pipeline.py). Target (issue 10): every kind of stage scales linearly, i.e. its seconds per currency
+at 20 currencies are at most LINEAR_SLACK times those at 2 (the report, one stage for all, counted per currency
+too). Checks: every run completes, and every per-currency stage ran once per currency. Writes
+benchmarks/results/currencies.json; exits 1 when the target is missed or a check fails.
+
+    python benchmarks/currencies.py [--counts 2 5 20]
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+
+import pipeline
+import yaml
+from common import REPO, record
+
+SCRATCH = REPO / "benchmarks" / ".data" / "currencies"
+CURRENCIES = ["BTC", "ETH", "SOL", "XRP", "ADA", "DOGE", "DOT", "AVAX", "LINK", "LTC", "BCH", "ATOM", "XLM", "ETC",
+              "FIL", "NEAR", "APT", "ARB", "OP", "TRX"]
+SIZE = {"data.synthetic.hours": 4380, "model.epochs": 4, "model.patience": 2, "model.n_seeds": 2, "model.units": 16,
+        "walk_forward.folds": 2, "bootstrap.resamples": 500, "importance.repeats": 2}
+LINEAR_SLACK = 1.3
+
+
+def set_params(changes: dict) -> None:
+    path = SCRATCH / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        *sections, key = dotted.split(".")
+        target = params
+        for name in sections:
+            target = target[name]
+        target[key] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--counts", type=int, nargs="+", default=[2, 5, 20])
+    counts = parser.parse_args().counts
+    shutil.rmtree(SCRATCH, ignore_errors=True)
+    subprocess.run(["git", "clone", "-q", str(REPO), str(SCRATCH)], check=True)
+    pipeline.SCRATCH = SCRATCH  # the pipeline benchmark's timer, pointed at this clone
+    set_params(SIZE)
+    runs, stage_counts = {}, {}
+    for count in counts:
+        set_params({"currencies": CURRENCIES[:count]})
+        total, stages = pipeline.timed_repro()
+        kinds = pipeline.by_kind(stages)
+        stage_counts[count] = {kind: sum(name.split("@")[0] == kind for name in stages) for kind in kinds}
+        runs[count] = {"seconds": round(total, 1), "seconds_by_stage": kinds,
+                       "seconds_per_currency": {kind: round(seconds / count, 2) for kind, seconds in kinds.items()}}
+        print(f"{count} currencies: {total:.0f} s; per currency: "
+              + ", ".join(f"{kind} {seconds / count:.1f} s" for kind, seconds in kinds.items()))
+    low, high = min(counts), max(counts)
+    growth = {kind: round(runs[high]["seconds_per_currency"][kind] / runs[low]["seconds_per_currency"][kind], 2)
+              for kind in runs[low]["seconds_per_currency"]}
+    print("seconds per currency, " + f"{high} over {low} currencies: "
+          + ", ".join(f"{kind} {ratio:.2f}x" for kind, ratio in growth.items()))
+    targets = {f"every stage's seconds per currency at {high} currencies within {LINEAR_SLACK}x of those at {low}":
+               all(ratio <= LINEAR_SLACK for ratio in growth.values())}
+    checks = {"every run completed": len(runs) == len(counts),
+              "each per-currency stage ran once per currency": all(
+                  ran == count for count, kinds in stage_counts.items() for kind, ran in kinds.items()
+                  if kind != "report")}
+    # The code measured is the repository's last commit (cloned); only the sizes above differ from its params.
+    return record("currencies", {"counts": counts, "params": SIZE}, {"runs": runs, "growth": growth}, targets,
+                  checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
