@@ -25,7 +25,7 @@ SCRATCH = REPO / "benchmarks" / ".data" / "currencies"
 CURRENCIES = ["BTC", "ETH", "SOL", "XRP", "ADA", "DOGE", "DOT", "AVAX", "LINK", "LTC", "BCH", "ATOM", "XLM", "ETC",
               "FIL", "NEAR", "APT", "ARB", "OP", "TRX"]
 SIZE = {"data.synthetic.hours": 4380, "model.epochs": 4, "model.patience": 2, "model.n_seeds": 2, "model.units": 16,
-        "walk_forward.folds": 2, "bootstrap.resamples": 500, "importance.repeats": 2}
+        "walk_forward.folds": 2, "importance.repeats": 2}
 LINEAR_SLACK = 1.3
 
 
