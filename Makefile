@@ -25,7 +25,7 @@ test: install
 
 # Each writes benchmarks/results/{name}.json and exits 1 when a target or check fails; all run, then make fails.
 benchmark: install
-	status=0; for name in featurize sequence pipeline; do \
+	status=0; for name in featurize sequence pipeline currencies; do \
 		PATH="$(BIN):$$PATH" python benchmarks/$$name.py || status=1; \
 	done; exit $$status
 

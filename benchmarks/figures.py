@@ -78,7 +78,32 @@ def sequence(result: dict) -> list[str]:
     ]
 
 
-RENDER = {"pipeline": pipeline, "featurize": featurize, "sequence": sequence}  # in the README's order
+def currencies(result: dict) -> list[str]:
+    size, measured = result["size"], result["measured"]
+    runs = measured["runs"]
+    kinds = list(measured["growth"])
+    sized = ", ".join(f"{key} {value}" for key, value in size["params"].items())
+    low, high = min(size["counts"]), max(size["counts"])
+
+    def cells(values: dict, unit: str = "") -> str:
+        return " | ".join(f"{values[kind]:.{2 if unit else 1}f}{unit}" for kind in kinds)
+
+    return [
+        f"`dvc repro --force` of the sample market with {', '.join(map(str, size['counts']))} currencies, sized "
+        f"down ({sized}); seconds per currency for each kind of stage, as `dvc repro` shows them and (in the rows "
+        "below) the stages' own work, without DVC's bookkeeping:",
+        "",
+        "| currencies | whole run | " + " | ".join(kinds) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in kinds) + " |",
+        *(f"| {count} | {run['seconds']:.0f} s | {cells(run['seconds_per_currency'])} |" for count, run in runs.items()),
+        f"| growth per currency, {high} over {low} | | {cells(measured['growth'], 'x')} |",
+        *(f"| {count}, own work | | {cells(run['stage_seconds_per_currency'])} |" for count, run in runs.items()),
+        f"| own work growth, {high} over {low} | | {cells(measured['stage_growth'], 'x')} |",
+    ]
+
+
+RENDER = {"pipeline": pipeline, "featurize": featurize, "sequence": sequence,
+          "currencies": currencies}  # in the README's order
 
 
 def section(name: str, result: dict | None) -> list[str]:

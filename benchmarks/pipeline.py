@@ -35,8 +35,8 @@ def clone() -> None:
     subprocess.run(["git", "clone", "-q", str(REPO), str(SCRATCH)], check=True)
 
 
-def timed_repro() -> tuple[float, dict[str, float]]:
-    """Wall seconds of `dvc repro` and of each stage in it, read from DVC's output as it arrives."""
+def timed_repro() -> tuple[float, dict[str, float], list[str]]:
+    """Wall seconds of `dvc repro` and of each stage in it, read from DVC's output as it arrives; and the output."""
     environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     start = time.perf_counter()
     process = subprocess.Popen(["dvc", "repro", "--force"], cwd=SCRATCH, env=environment, stdout=subprocess.PIPE,
@@ -54,7 +54,7 @@ def timed_repro() -> tuple[float, dict[str, float]]:
         sys.exit(f"dvc repro failed:\n{''.join(log[-30:])}")
     total = time.perf_counter() - start
     stages[current] = total - (since - start)
-    return total, stages
+    return total, stages, log
 
 
 def by_kind(stages: dict[str, float]) -> dict[str, float]:
@@ -78,7 +78,7 @@ def reproduction_checks() -> dict[str, bool]:
 
 def main() -> int:
     clone()
-    total, stages = timed_repro()
+    total, stages, _ = timed_repro()
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # the largest process waited for
     seconds_by_kind = by_kind(stages)
     currencies = sorted({name.split("@")[1] for name in stages if "@" in name})

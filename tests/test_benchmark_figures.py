@@ -95,3 +95,27 @@ def test_update_readme_replaces_only_the_benchmark_block(tmp_path):
     text = readme.read_text()
     assert text == f"intro\n\n{figures.block(figures.read(tmp_path))}\n\nmore\n"
     assert "typed" not in text and "141.0 s in all" in text
+
+
+CURRENCIES = result(
+    "currencies", {"counts": [2, 20], "params": {"data.synthetic.hours": 4380, "model.epochs": 4}},
+    {"runs": {"2": {"seconds": 62.0, "seconds_by_stage": {"ingest": 2.0, "train": 17.8},
+                    "seconds_per_currency": {"ingest": 1.0, "train": 8.9},
+                    "stage_seconds_per_currency": {"ingest": 0.7, "train": 8.5}},
+              "20": {"seconds": 601.0, "seconds_by_stage": {"ingest": 30.0, "train": 180.0},
+                     "seconds_per_currency": {"ingest": 1.5, "train": 9.0},
+                     "stage_seconds_per_currency": {"ingest": 0.7, "train": 8.6}}},
+     "growth": {"ingest": 1.5, "train": 1.01}, "stage_growth": {"ingest": 1.0, "train": 1.01}},
+    {"every stage's own seconds per currency at 20 currencies within 1.3x of those at 2": True},
+    {"every run completed": True})
+
+
+def test_the_currency_scaling_renders_seconds_per_currency_and_their_growth():
+    text = figures.block({"currencies": CURRENCIES})
+    assert ("`dvc repro --force` of the sample market with 2, 20 currencies, sized down (data.synthetic.hours 4380, "
+            "model.epochs 4); seconds per currency for each kind of stage, as `dvc repro` shows them and (in the rows "
+            "below) the stages' own work, without DVC's bookkeeping:") in text
+    assert ("| currencies | whole run | ingest | train |\n| --- | --- | --- | --- |\n| 2 | 62 s | 1.0 | 8.9 |\n"
+            "| 20 | 601 s | 1.5 | 9.0 |\n| growth per currency, 20 over 2 | | 1.50x | 1.01x |\n"
+            "| 2, own work | | 0.7 | 8.5 |\n| 20, own work | | 0.7 | 8.6 |\n"
+            "| own work growth, 20 over 2 | | 1.00x | 1.01x |") in text

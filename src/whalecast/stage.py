@@ -7,6 +7,7 @@ Every line a stage logs reads `<stage> <CUR>: <level>: <message>` (level info, w
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,10 +70,14 @@ def run(main: Callable[..., None], per_currency: bool = True) -> None:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, _interrupt)
 
+    started = time.perf_counter()
+
     def end(error: str = "", code: int = 0) -> None:
-        """The count of warnings, then the error (if any) as the last line, with its exit code."""
+        """The count of warnings, then the error (if any) as the last line, with its exit code. A finished stage
+        says how long its own work took (`dvc repro`'s bookkeeping around it not included)."""
         count = f"{counter.count} warning{'' if counter.count == 1 else 's'}"
-        print(f"{prefix}: info: {count if error else 'done, ' + count}", file=sys.stderr)
+        done = f"done in {time.perf_counter() - started:.1f} s, {count}"
+        print(f"{prefix}: info: {count if error else done}", file=sys.stderr)
         if error:
             print(f"{prefix}: error: {error}", file=sys.stderr)
             sys.exit(code)
