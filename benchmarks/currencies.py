@@ -5,7 +5,7 @@ CURRENCIES and runs `dvc repro --force` from ingest to the report, timing every 
 pipeline is sized down (SIZE: 6 months of hours, a few epochs) so that 27 currency pipelines fit in a sitting;
 what is measured is how the time grows with the number of currencies, not the default run's minutes (that is
 benchmarks/pipeline.py). Two times per stage: as `dvc repro` shows it (from one stage's announcement to the
-next, DVC's bookkeeping included) and the stage's own work (its "done in S s" line). Target (issue 10): every
+next, DVC's bookkeeping included) and the stage's own work (its "done in S s" line, after imports). Target: every
 kind of stage scales linearly, i.e. its own seconds per currency at 20 currencies are at most LINEAR_SLACK times
 those at 2 (the report, one stage for all, counted per currency too); DVC's share is reported beside it. Checks:
 every run completes, and every per-currency stage ran once per currency. Writes
@@ -30,7 +30,7 @@ CURRENCIES = ["BTC", "ETH", "SOL", "XRP", "ADA", "DOGE", "DOT", "AVAX", "LINK", 
 SIZE = {"data.synthetic.hours": 4380, "model.epochs": 4, "model.patience": 2, "model.n_seeds": 2, "model.units": 16,
         "walk_forward.folds": 2, "importance.repeats": 2}
 LINEAR_SLACK = 1.3
-# A stage's last line: its own seconds, without DVC's bookkeeping around it (whalecast.stage).
+# A stage's last line: its own seconds, after Python's start-up and imports (whalecast.stage).
 DONE_LINE = re.compile(r"^(\w+)(?: \S+)?: info: done in ([\d.]+) s,")
 
 

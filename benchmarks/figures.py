@@ -91,7 +91,8 @@ def currencies(result: dict) -> list[str]:
     return [
         f"`dvc repro --force` of the sample market with {', '.join(map(str, size['counts']))} currencies, sized "
         f"down ({sized}); seconds per currency for each kind of stage, as `dvc repro` shows them and (in the rows "
-        "below) the stages' own work, without DVC's bookkeeping:",
+        "below) the stages' own work (from the stage's start, after Python's start-up and imports, to its outputs "
+        "written; the rest is the interpreter, the imports and DVC's bookkeeping):",
         "",
         "| currencies | whole run | " + " | ".join(kinds) + " |",
         "| --- | --- | " + " | ".join("---" for _ in kinds) + " |",

@@ -114,7 +114,8 @@ def test_the_currency_scaling_renders_seconds_per_currency_and_their_growth():
     text = figures.block({"currencies": CURRENCIES})
     assert ("`dvc repro --force` of the sample market with 2, 20 currencies, sized down (data.synthetic.hours 4380, "
             "model.epochs 4); seconds per currency for each kind of stage, as `dvc repro` shows them and (in the rows "
-            "below) the stages' own work, without DVC's bookkeeping:") in text
+            "below) the stages' own work (from the stage's start, after Python's start-up and imports, to its outputs "
+            "written; the rest is the interpreter, the imports and DVC's bookkeeping):") in text
     assert ("| currencies | whole run | ingest | train |\n| --- | --- | --- | --- |\n| 2 | 62 s | 1.0 | 8.9 |\n"
             "| 20 | 601 s | 1.5 | 9.0 |\n| growth per currency, 20 over 2 | | 1.50x | 1.01x |\n"
             "| 2, own work | | 0.7 | 8.5 |\n| 20, own work | | 0.7 | 8.6 |\n"
