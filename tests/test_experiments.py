@@ -2,13 +2,15 @@
 metrics diff across them, an ablation of a feature group, sharing through a remote, and their own files."""
 
 import json
+import os
 import re
+import subprocess
 import time
 
 import pandas as pd
 import pytest
 
-from conftest import AFTER_SEQUENCE, TINY_MODEL, UP_TO_DATE, commit, edit_params, run, stages_run
+from conftest import AFTER_SEQUENCE, BIN, TINY_MODEL, UP_TO_DATE, commit, edit_params, run, stages_run
 from whalecast import paths
 
 
@@ -102,7 +104,9 @@ def test_a_sweep_run_in_one_clone_is_pulled_applied_and_used_in_another(repo, fi
     names = ["upper-0.52", "upper-0.6"]
     for name in names:
         run(["dvc", "exp", "run", "--queue", "--name", name, "-S", f"backtest.upper={name.split('-')[1]}"], repo)
-    run(["dvc", "queue", "start", "-j", "2"], repo)
+    # The queue's workers outlive `dvc queue start` and would hold a captured stdout open: theirs goes nowhere.
+    subprocess.run(["dvc", "queue", "start", "-j", "2"], cwd=repo, check=True, timeout=120, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"})
     try:
         assert set(wait_for_the_queue(repo, names).values()) == {"Success"}
     finally:
