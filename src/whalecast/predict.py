@@ -15,6 +15,7 @@ import json
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -64,10 +65,10 @@ def check_trained_as_configured(currency: str) -> None:
 
 def model_hash(currency: str) -> str | None:
     """The model file's md5 as dvc.lock records it."""
-    try:
-        lock = yaml.safe_load(open("dvc.lock", encoding="utf-8")) or {}
-    except FileNotFoundError:
+    lock_file = Path("dvc.lock")
+    if not lock_file.exists():
         return None
+    lock = yaml.safe_load(lock_file.read_text(encoding="utf-8")) or {}
     outs = lock.get("stages", {}).get(f"train@{currency}", {}).get("outs", [])
     return next((out.get("md5") for out in outs if out.get("path") == str(paths.model(currency))), None)
 
