@@ -52,8 +52,7 @@ def main(currency: str) -> None:
         raise InputError(paths.PARAMS, f"split: {error}") from None
     sequences.check_both_classes(labels[sequences.LABEL], parts, paths.prices(currency))
 
-    kept = {column for columns in enabled.values() for column in columns}
-    feature_columns = [name for name in table.columns if name in kept]
+    feature_columns = feature_groups.columns(table.columns, enabled)
     training_rows = sequences.rows_of_windows(len(table), parts["train"], seq_len)
     scaler = scaling.Scaler.fit(table.loc[training_rows], feature_columns, scaling_settings)
     scaled = pd.DataFrame(scaler.transform(table), columns=feature_columns)

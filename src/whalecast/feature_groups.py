@@ -38,6 +38,12 @@ def read(table: pd.DataFrame, source) -> dict[str, list[str]]:
     return groups
 
 
+def columns(table_columns, enabled: dict[str, list[str]]) -> list[str]:
+    """The columns of the groups switched on, in the table's order: the model's input order."""
+    kept = {column for group_columns in enabled.values() for column in group_columns}
+    return [name for name in table_columns if name in kept]
+
+
 def select(groups: dict[str, list[str]], switches, source) -> dict[str, list[str]]:
     """The groups switched on in params.yaml feature_groups, which must name every group, each true or false."""
     where = f"{paths.PARAMS}: feature_groups"

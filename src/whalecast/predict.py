@@ -111,8 +111,7 @@ def predict(currency: str, times: list[pd.Timestamp | None] = (None,), now: pd.T
     table = features.table_for(currency, all_params, tables[currency].prices, tables_of)
     enabled = feature_groups.select(feature_groups.read(table, "features"), params.section(all_params,
                                                                                           "feature_groups"), "features")
-    kept = {column for columns in enabled.values() for column in columns}
-    columns = [name for name in table.columns if name in kept]
+    columns = feature_groups.columns(table.columns, enabled)
     scaler = scaling.Scaler.load(paths.scaler(currency))
     if scaler.columns != columns:
         raise InputError(paths.scaler(currency), f"the model was trained on {len(scaler.columns)} features, the "
