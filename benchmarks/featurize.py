@@ -1,81 +1,106 @@
-"""Benchmark of the featurize stage against a straightforward pandas implementation of the same features.
+"""Benchmark: raw files to features as a user waits for them, `dvc repro featurize`, against a pandas script.
 
-Generates a synthetic BTC market (10 years of hours, about 2 million whale transfers by default) into the
-git-ignored scratch project benchmarks/.data/featurize/, then times `python stages/featurize.py BTC` there as a user
-runs it, and a pandas baseline (time-based `rolling` per feature, then `merge_asof` onto the decision
-times), each in its own process: wall seconds and peak memory (the child's own peak RSS). Checks that the
-two tables agree. Targets: the stage under 10 s and 2 GB, and faster than pandas. Writes the figures to
-benchmarks/results/featurize.json and exits 1 when a target is missed or the tables differ.
+Clones the repository into the git-ignored benchmarks/.data/featurize/ and writes a synthetic BTC market there as
+raw files: 10 years of hourly prices (CSV) and about 2 million whale transfers in time order (as the API delivers
+them), once as one CSV and once as Whale Alert API pages of 100 records with ids (as whalecast-fetch-whales saves
+them). The clone's params: data.source files, BTC only, no news, partial_candle keep (the pandas script keeps every
+bar too), and the features the issue names: the first 16 whale specs of params.yaml and the 24-hour volatility.
 
-    make benchmark                                   # full size
+For each whale format, `repeats` times: `dvc repro featurize@BTC` from a clean state (no dvc.lock, no outputs, an
+empty DVC cache: a project that has not run yet), i.e. ingest reads and checks the raw files, featurize computes
+the features, DVC hashes and caches what they read and write; and, each in its own process, a straightforward
+pandas script that reads the same two files and computes the same features (a time-based `rolling` per whale
+feature, `merge_asof` onto the decision times). Wall seconds (medians compared) and peak memory (the largest
+process of a run). Targets: dvc repro no slower than pandas and its peak under 2 GB, for each format. Check: the
+two feature tables agree. Writes benchmarks/results/featurize.json; exits 1 when a target or check fails.
+
+    make benchmark                                                   # full size
     python benchmarks/featurize.py --hours 5000 --transfers 50000 --repeats 1   # quick
 """
 
 import argparse
+import os
+import re
 import shutil
 import statistics
+import subprocess
 import sys
+from pathlib import Path
 
 from common import REPO, MiB, measure, record
 
 SCRATCH = REPO / "benchmarks" / ".data" / "featurize"
+FORMATS_DIR = SCRATCH.parent / "featurize-formats"  # the whale files of the format not being timed
 CURRENCY = "BTC"
+WHALE_FORMATS = ("csv", "pages")
+PAGE_SIZE = 100  # the API's records per page
+WHALE_FEATURES, VOLATILITY = 16, "price_volatility_last_24_hours"
 STAGE_OUTPUT = SCRATCH / "data" / "features" / f"{CURRENCY}.parquet"
-BASELINE_OUTPUT = SCRATCH / "data" / "features" / f"{CURRENCY}.pandas.parquet"
-TARGET_SECONDS, TARGET_BYTES = 10.0, 2e9
+BASELINE_OUTPUT = SCRATCH / "pandas_features.parquet"
+TARGET_BYTES = 2e9
+DONE_LINE = re.compile(r"^(\w+) \w+: info: done in ([\d.]+) s")
+
+
+def whale_path(whale_format: str, root: Path = SCRATCH) -> Path:
+    name = f"{CURRENCY}.csv" if whale_format == "csv" else CURRENCY
+    return root / "data" / "raw" / "whales" / name
 
 
 def generate(hours: int, transfers: int) -> None:
-    """Write the scratch project: clean prices and whales as ingest writes them, and the repo's params."""
+    """The raw files, and the clone's params (run in the clone)."""
+    import numpy as np
     import yaml
-    from whalecast import ingest, params, paths, sources, storage, synthetic
+    from whalecast import params, sample_files, synthetic
 
-    data_params = params.section(params.load(REPO / "params.yaml"), "data")
-    synthetic_params = data_params["synthetic"]
-
+    all_params = params.load()
+    data = all_params["data"]
     market = synthetic.generate_market(CURRENCY, synthetic.MarketSettings(
-        seed=synthetic_params["seed"], start="2015-01-01", hours=hours,
-        whale_transfers_per_day=transfers / (hours / 24), whale_effect=synthetic_params["whale_effect"],
-    ))
-    raw_prices, raw_whales, _ = market.raw_tables()
-    prices = ingest.clean_prices(raw_prices, max_gap_hours=data_params["max_gap_hours"])
-    whales = ingest.clean_whales(raw_whales, CURRENCY)
-    storage.write_parquet(prices, SCRATCH / paths.prices(CURRENCY))
-    storage.write_parquet(whales, SCRATCH / paths.whales(CURRENCY))
-    storage.write_parquet(sources.empty_events(), SCRATCH / paths.events(CURRENCY))
-    # The measured task is prices and whales (the pandas script has no news): the repo's params without sources.
-    repo_params = params.load(REPO / "params.yaml")
-    repo_params["features"] = [spec for spec in repo_params["features"] if spec["source"] in ("prices", "whales")]
-    repo_params["sources"] = {}
-    with open(SCRATCH / "params.yaml", "w", encoding="utf-8") as handle:
-        yaml.safe_dump(repo_params, handle, sort_keys=False)
+        seed=data["synthetic"]["seed"], start="2015-01-01", hours=hours,
+        whale_transfers_per_day=transfers / (hours / 24), whale_effect=data["synthetic"]["whale_effect"]))
+    whales = market.whales.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    sample_files.write_prices_csv(market.prices, Path("data/raw/prices") / f"{CURRENCY}.csv")
+    sample_files.write_whales_csv(whales, whale_path("csv", Path(".")))
+    whales["id"] = (np.arange(len(whales)) + 1_000_000_000).astype(str)
+    for number, start in enumerate(range(0, len(whales), PAGE_SIZE), 1):
+        sample_files.write_whales_json(whales.iloc[start:start + PAGE_SIZE],
+                                       whale_path("pages", Path(".")) / f"{number:05d}.json")
+    whale_specs = [spec for spec in all_params["features"] if spec["source"] == "whales"][:WHALE_FEATURES]
+    volatility = [spec for spec in all_params["features"] if spec.get("name") == VOLATILITY]
+    all_params.update(currencies=[CURRENCY], sources={}, features=volatility + whale_specs,
+                      feature_groups={"prices": True, "whales": True})
+    data.update(source="files", partial_candle="keep")
+    Path("params.yaml").write_text(yaml.safe_dump(all_params, sort_keys=False), encoding="utf-8")
 
 
-def baseline() -> None:
-    """The features as a researcher would write them in pandas, from the same inputs and params."""
+def baseline(whale_format: str) -> None:
+    """The features as a researcher would write them in pandas, from the same raw files and params."""
+    import json
+
     import numpy as np
     import pandas as pd
-    from whalecast import features, params, paths
+    from whalecast import features, params
 
-    specs = features.parse_specs(params.section(params.load(), "features"))
-    prices = pd.read_parquet(paths.prices(CURRENCY))
-    whales = pd.read_parquet(paths.whales(CURRENCY), columns=features.WHALE_INPUT_COLUMNS)
+    specs = features.parse_specs(params.load()["features"])
+    prices = pd.read_csv(f"data/raw/prices/{CURRENCY}.csv")
+    prices["timestamp"] = pd.to_datetime(prices["timestamp"], utc=True)
+    if whale_format == "csv":
+        whales = pd.read_csv(whale_path("csv", Path(".")))
+    else:
+        records = []
+        for page in sorted(whale_path("pages", Path(".")).glob("*.json")):
+            records += json.loads(page.read_text())["transactions"]
+        whales = pd.json_normalize(records).rename(columns=lambda name: name.replace(".", "_"))
+    whales["timestamp"] = pd.to_datetime(whales["timestamp"], unit="s", utc=True)
     decision = pd.DataFrame({"timestamp": prices["timestamp"] + pd.Timedelta(hours=1)})
-    price_series = {
-        "log_return": np.log(prices["close"]).diff(),
-        "log_volume_change": np.log1p(prices["volume"]).diff(),
-        "high_low_range": np.log(prices["high"] / prices["low"]),
-        "filled": prices["filled"].astype(float),
-    }
+    log_return = np.log(prices["close"]).diff()
     table = decision.copy()
     for spec in specs:
         if spec.source == "whales":
             table[spec.name] = whale_feature(whales, decision, spec)
         else:
-            rolling = price_series[spec.column].rolling(spec.window)
-            table[spec.name] = rolling.std() if spec.agg == "std" else getattr(rolling, spec.agg)()
+            table[spec.name] = log_return.rolling(spec.window).std()
     warmup = max(spec.first_complete_row for spec in specs)
-    table.iloc[warmup:].reset_index(drop=True).to_parquet(BASELINE_OUTPUT.relative_to(SCRATCH), index=False)
+    table.iloc[warmup:].reset_index(drop=True).to_parquet(BASELINE_OUTPUT.name, index=False)
 
 
 def whale_feature(whales, decision, spec):
@@ -83,7 +108,6 @@ def whale_feature(whales, decision, spec):
 
     if spec.transaction_type != "any":
         whales = whales[whales["transaction_type"] == spec.transaction_type]
-
     to_exchange, from_exchange = whales["to_owner_type"] == "exchange", whales["from_owner_type"] == "exchange"
     inflow = (to_exchange & ~from_exchange).astype(float)
     outflow = (from_exchange & ~to_exchange).astype(float)
@@ -111,63 +135,97 @@ def whale_feature(whales, decision, spec):
     return pd.merge_asof(decision, rolled, on="timestamp", direction="backward")["feature"].to_numpy()
 
 
-def compare() -> tuple[int, int, list[str]]:
-    """Transfer count, feature count, and the columns in which the stage and the baseline disagree."""
+def compare() -> list[str]:
+    """The columns in which the stage's and the pandas script's tables disagree."""
     import numpy as np
     import pandas as pd
-    import pyarrow.parquet
 
-    transfers = pyarrow.parquet.read_metadata(SCRATCH / "data" / "interim" / "whales" / f"{CURRENCY}.parquet").num_rows
     stage, pandas_table = pd.read_parquet(STAGE_OUTPUT), pd.read_parquet(BASELINE_OUTPUT)
     if list(stage.columns) != list(pandas_table.columns) or not stage["timestamp"].equals(pandas_table["timestamp"]):
-        return transfers, stage.shape[1] - 1, ["columns or timestamps"]
-    features = [column for column in stage.columns if column != "timestamp"]
+        return ["columns or timestamps"]
     # Window sums of $1e10 carry rounding of ~1e-5 USD and net flows cancel, so the absolute tolerance
     # follows each column's scale; a single missed transfer (>= $500k) is still far outside it.
-    differ = [name for name in features if not np.allclose(
+    return [name for name in stage.columns[1:] if not np.allclose(
         stage[name], pandas_table[name], rtol=1e-9, atol=1e-9 * np.abs(stage[name]).max())]
-    return transfers, len(features), differ
+
+
+def clean_state() -> None:
+    for path in ("dvc.lock", "data/interim", "data/features", ".dvc/cache", ".dvc/tmp"):
+        target = SCRATCH / path
+        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+
+
+def use_whale_format(whale_format: str) -> None:
+    """Put the format's whale files in data/raw/whales and the other's aside."""
+    for other in WHALE_FORMATS:
+        if other != whale_format and whale_path(other).exists():
+            whale_path(other).rename(whale_path(other, FORMATS_DIR))
+    if not whale_path(whale_format).exists():
+        whale_path(whale_format, FORMATS_DIR).rename(whale_path(whale_format))
+
+
+def timed_repro() -> tuple[float, int, dict[str, float]]:
+    """Seconds and peak bytes of `dvc repro featurize@BTC` from a clean state, and each stage's own seconds."""
+    clean_state()
+    seconds, peak = measure(["-m", "dvc", "repro", f"featurize@{CURRENCY}"], SCRATCH)
+    own = {match.group(1): float(match.group(2))
+           for match in map(DONE_LINE.match, (SCRATCH / "child.log").read_text().splitlines()) if match}
+    return seconds, peak, own
 
 
 def run(hours: int, transfers: int, repeats: int) -> int:
     # Everything heavy runs in a child: a child's peak RSS starts at its parent's peak (fork copies it),
     # so this process keeps to the standard library until the measurements are done.
     shutil.rmtree(SCRATCH, ignore_errors=True)
-    SCRATCH.mkdir(parents=True)
+    shutil.rmtree(FORMATS_DIR, ignore_errors=True)
+    subprocess.run(["git", "clone", "-q", str(REPO), str(SCRATCH)], check=True)
+    whale_path("csv", FORMATS_DIR).parent.mkdir(parents=True)
+    # The stages run `python` from PATH: this interpreter's, as `make benchmark` does.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     measure([__file__, "--generate", "--hours", str(hours), "--transfers", str(transfers)], SCRATCH)
-    stage_runs = [measure([str(REPO / "stages" / "featurize.py"), CURRENCY], SCRATCH) for _ in range(repeats)]
-    pandas_seconds, pandas_bytes = measure([__file__, "--baseline"], SCRATCH)
-    transfer_count, feature_count, differ = compare()
+    measured, targets, checks = {}, {}, {}
+    for whale_format in WHALE_FORMATS:
+        use_whale_format(whale_format)
+        repros = [timed_repro() for _ in range(repeats)]
+        pandas_runs = [measure([__file__, "--baseline", whale_format], SCRATCH) for _ in range(repeats)]
+        differ = compare()
+        repro_seconds, pandas_seconds = ([seconds for seconds, _ in runs] for runs in (repros, pandas_runs))
+        repro_peak, pandas_peak = (max(peak for _, peak in runs) for runs in (repros, pandas_runs))
+        own = {stage: statistics.median(run[2][stage] for run in repros) for stage in repros[0][2]}
+        ratio = statistics.median(repro_seconds) / statistics.median(pandas_seconds)
+        print(f"whales as {whale_format}: dvc repro featurize {statistics.median(repro_seconds):.2f} s (median of "
+              f"{repeats}; the stages' own work: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in
+                                                              own.items())
+              + f"), peak {repro_peak / MiB:,.0f} MiB; pandas {statistics.median(pandas_seconds):.2f} s, peak "
+              f"{pandas_peak / MiB:,.0f} MiB; ratio {ratio:.2f}; tables match: {'NO, ' + ', '.join(differ) if differ else 'yes'}")
+        measured[whale_format] = {
+            "repro_seconds": [round(seconds, 3) for seconds in repro_seconds], "repro_peak_bytes": repro_peak,
+            "stage_seconds": {stage: round(seconds, 3) for stage, seconds in own.items()},
+            "pandas_seconds": [round(seconds, 3) for seconds in pandas_seconds], "pandas_peak_bytes": pandas_peak,
+            "ratio": round(ratio, 3)}
+        targets[f"whales as {whale_format}: dvc repro no slower than pandas"] = ratio <= 1.0
+        targets[f"whales as {whale_format}: peak under {TARGET_BYTES / 1e9:g} GB"] = repro_peak < TARGET_BYTES
+        checks[f"whales as {whale_format}: dvc repro and pandas give the same table"] = not differ
+    import pyarrow.parquet
 
-    stage_seconds = [seconds for seconds, _ in stage_runs]
-    best, stage_bytes = min(stage_seconds), max(peak for _, peak in stage_runs)
-    print(f"featurize benchmark: {hours:,} hours, {transfer_count:,} whale transfers, {feature_count} features")
-    print(f"whalecast featurize stage:   {best:.2f} s (median of {repeats} {statistics.median(stage_seconds):.2f} s), "
-          f"peak {stage_bytes / MiB:,.0f} MiB")
-    print(f"pandas rolling + merge_asof: {pandas_seconds:.2f} s, peak {pandas_bytes / MiB:,.0f} MiB")
-    print(f"speed-up: {pandas_seconds / best:.1f}x; outputs match: {'NO, ' + ', '.join(differ) if differ else 'yes'}")
-    measured = {"transfers": transfer_count, "features": feature_count,
-                "stage_seconds": [round(seconds, 3) for seconds in stage_seconds], "stage_peak_bytes": stage_bytes,
-                "pandas_seconds": round(pandas_seconds, 3), "pandas_peak_bytes": pandas_bytes}
-    targets = {f"stage under {TARGET_SECONDS:g} s": best < TARGET_SECONDS,
-               f"stage peak under {TARGET_BYTES / 1e9:g} GB": stage_bytes < TARGET_BYTES,
-               "stage faster than pandas": best < pandas_seconds}
-    checks = {"stage and pandas give the same table": not differ}
+    measured["transfers"] = pyarrow.parquet.read_metadata(
+        SCRATCH / "data" / "interim" / "whales" / f"{CURRENCY}.parquet").num_rows
+    measured["features"] = WHALE_FEATURES + 1
     return record("featurize", {"hours": hours, "transfers": transfers, "repeats": repeats}, measured, targets, checks)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--hours", type=int, default=87_660, help="hourly bars (default: 10 years)")
+    parser.add_argument("--hours", type=int, default=87_600, help="hourly bars (default: 10 years)")
     parser.add_argument("--transfers", type=int, default=2_000_000, help="whale transfers, about (default: 2 million)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs of the stage (default: 3)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each (default: 3)")
     parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", choices=WHALE_FORMATS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
         generate(args.hours, args.transfers)
     elif args.baseline:
-        baseline()
+        baseline(args.baseline)
     else:
         return run(args.hours, args.transfers, args.repeats)
     return 0

@@ -109,8 +109,8 @@ def test_whale_csv_with_only_the_required_columns(tmp_path):
                     "2024-03-01T05:20:00Z,btc,12,720000,Unknown,exchange,y\n")
     whales = ingest.clean_whales(readers.read_csv(path), "BTC")
     assert whales["from_owner_type"].tolist() == ["exchange", "unknown"]
-    assert whales["hash"].isna().all()
-    assert "note" not in whales.columns
+    assert whales["blockchain"].isna().all()
+    assert "note" not in whales.columns and "hash" not in whales.columns  # the hash only tells records apart
 
 
 def test_generated_market_survives_cleaning_unchanged():
@@ -144,8 +144,8 @@ def test_cursor_pages_are_merged_without_repeats(tmp_path, monkeypatch, caplog):
         table = readers.read_whales("BTC")
         whales = ingest.clean_whales(table, "BTC")
     assert "2 pages" in caplog.text and "1 duplicates dropped (0 with an id seen before, 1 identical" in caplog.text
-    assert list(table.frame.index) == [f"{page}.json: transactions[{index}]" for page in ("0001", "0002")
-                                       for index in range(3)]
+    assert [table.row(label) for label in table.frame.index] == [
+        f"{page}.json: transactions[{index}]" for page in ("0001", "0002") for index in range(3)]
     assert whales["transaction_type"].tolist() == ["transfer"] * 4 + ["mint"]
     assert "types: transfer 4, mint 1" in caplog.text
 
@@ -281,8 +281,8 @@ def test_price_files_of_two_layouts_in_one_directory_are_one_mixed_table(tmp_pat
     (directory / "notes.txt").write_text("not a price file")
     table, layout = readers.read_price_files("BTC")
     assert layout == "mixed"
-    assert table.source == "data/raw/prices/BTC" and table.frame.index.tolist() == ["a.csv: line 1", "b.csv: line 2"]
-    assert table.row("b.csv: line 2") == "b.csv: line 2"
+    assert table.source == "data/raw/prices/BTC" and [table.row(label) for label in table.frame.index] == ["a.csv: line 1", "b.csv: line 2"]
+    assert table.row(1) == "b.csv: line 2"
     bars = ingest.clean_prices(table, max_gap_hours=0)
     assert bars["close"].tolist() == [2.0, 3.0]
 
@@ -395,7 +395,7 @@ def test_one_whale_source_of_three_must_be_there(tmp_path, monkeypatch):
     paths.raw_whales_csv("BTC").write_text("timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type\n"
                                            "2024-03-01T05:10:00Z,BTC,10,600000,exchange,unknown\n")
     table = readers.read_whales("BTC")
-    assert table.frame.index.tolist() == [2] and table.frame["amount_usd"].tolist() == ["600000"]
+    assert table.frame.index.tolist() == [2] and table.frame["amount_usd"].tolist() == [600000.0]  # read typed
     paths.raw_whales_json("BTC").write_text(json.dumps(whale_response([transfer()])))
     with pytest.raises(InputError) as raised:
         readers.read_whales("BTC")
@@ -731,7 +731,7 @@ def test_a_directory_of_files_of_one_layout_has_that_layout(tmp_path, monkeypatc
     assert layout == "cryptodatadownload"
     assert [message for level, message in log_messages(caplog, "whalecast.readers") if "read as" in message] == [
         f"prices: {directory / name} read as cryptodatadownload" for name in ("2024-03-a.csv", "2024-03-b.csv")]
-    assert table.frame.index.tolist() == [f"2024-03-{part}.csv: line {line}" for part in "ab" for line in (3, 4)]
+    assert [table.row(label) for label in table.frame.index] == [f"2024-03-{part}.csv: line {line}" for part in "ab" for line in (3, 4)]
     assert table.frame["volume"].astype(float).tolist() == [10.0] * 4
 
 
@@ -911,8 +911,9 @@ def test_optional_whale_columns_a_file_lacks_are_empty_text(tmp_path):
                            "2024-03-01T05:10:00Z,BTC,10,600000,exchange,unknown\n"
                            "2024-03-01T05:20:00Z,btc,12,720000,unknown,exchange\n")
     whales = ingest.clean_whales(readers.read_csv(path), "BTC")
-    for column in ("id", "blockchain", "hash", "from_owner", "to_owner"):
-        assert str(whales[column].dtype) == "string" and whales[column].isna().all(), column
+    assert str(whales["id"].dtype) == "string" and whales["id"].isna().all()
+    for column in ("blockchain", "from_owner", "to_owner"):  # names: text categories
+        assert isinstance(whales[column].dtype, pd.CategoricalDtype) and whales[column].isna().all(), column
     assert whales["transaction_type"].tolist() == ["transfer", "transfer"]
 
 
@@ -975,7 +976,7 @@ def test_whale_records_at_one_time_keep_their_file_order_when_sorted(tmp_path):
     assert whales["id"].tolist() == [str(row) for row in range(0, 200, 2)] + [str(row) for row in range(1, 200, 2)]
     assert whales.index.tolist() == list(range(200))
     assert list(whales.columns) == ["timestamp", "amount", "amount_usd", "from_owner_type", "to_owner_type",
-                                    *readers.WHALE_OPTIONAL]
+                                    *ingest.WHALE_KEPT]
 
 
 def test_zero_and_fractional_amounts_blank_types_and_a_missing_symbol(tmp_path, caplog):

@@ -329,6 +329,7 @@ def test_a_utc_file_with_an_outage_is_not_taken_for_local_time(tmp_path):
 
 def test_a_transaction_type_no_record_has_is_refused_listing_the_types_present():
     prices, whales = clean_market(small_market(hours=100))
+    whales["transaction_type"] = whales["transaction_type"].cat.add_categories(["mint"])  # categorical, as ingest writes
     whales.loc[whales.index[:3], "transaction_type"] = "mint"
     specs = features.parse_specs([{"source": "whales", "agg": "count", "window": 2, "transaction_type": "transfers"}])
     with pytest.raises(InputError, match=r"params.yaml: feature whale_transfers_all_count_2h: transaction_type "

@@ -66,16 +66,37 @@ class EventBuckets:
         return self.total(weighted_values * 0.5 ** (age_hours / half_life_hours))
 
 
-def aggregate(buckets: EventBuckets, agg: str, window: int, weight: np.ndarray, values: np.ndarray | None = None,
+class Selection:
+    """The events a weight selects (non-zero), signed for sums (e.g. +1 inflow, -1 outflow), with per-bucket
+    counts and value sums computed once: the specs of one selection and value column share them."""
+
+    def __init__(self, buckets: EventBuckets, weight: np.ndarray):
+        self.buckets, self.weight = buckets, weight
+        self.selected = weight != 0
+        self._counts: np.ndarray | None = None
+        self._sums: dict[str, np.ndarray] = {}
+
+    def counts(self) -> np.ndarray:
+        if self._counts is None:
+            self._counts = self.buckets.count(self.selected)
+        return self._counts
+
+    def sums(self, column: str, values: np.ndarray) -> np.ndarray:
+        """Per bucket, the signed sum of the events' values of `column`."""
+        if column not in self._sums:
+            self._sums[column] = self.buckets.total(self.weight * values)
+        return self._sums[column]
+
+
+def aggregate(selection: Selection, agg: str, window: int, values: np.ndarray | None = None, column: str = "",
               fill: float = 0.0, half_life_hours: float | None = None, weights: np.ndarray | None = None
               ) -> np.ndarray:
     """agg over each window of `window` buckets; NaN until the first full window.
 
-    weight, values and weights are per in-range event. weight selects the events (non-zero) and signs them for
-    sum and decayed_sum (e.g. +1 inflow, -1 outflow); weights are weighted_mean's weights (e.g. votes).
+    values (of `column`) and weights are per in-range event; weights are weighted_mean's weights (e.g. votes).
     """
-    selected = weight != 0
-    counts = rolling(buckets.count(selected), window, "sum")
+    buckets, weight, selected = selection.buckets, selection.weight, selection.selected
+    counts = rolling(selection.counts(), window, "sum")
     if agg == "count":
         return counts
     empty = counts == 0
@@ -96,7 +117,7 @@ def aggregate(buckets: EventBuckets, agg: str, window: int, weight: np.ndarray, 
         weight_sums = np.where(weighted_events == 0, 0.0, rolling(buckets.total(selected * weights), window, "sum"))
         weighted = rolling(buckets.total(selected * weights * values), window, "sum")
         return np.divide(weighted, weight_sums, out=np.full(buckets.hours, float(fill)), where=weight_sums != 0)
-    sums = np.where(empty, 0.0, rolling(buckets.total(weight * values), window, "sum"))
+    sums = np.where(empty, 0.0, rolling(selection.sums(column, values), window, "sum"))
     if agg == "sum":
         return sums
     return np.divide(sums, counts, out=np.full(buckets.hours, float(fill)), where=~empty)  # mean

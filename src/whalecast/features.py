@@ -267,14 +267,12 @@ def build_feature_table(prices: pd.DataFrame, whales: pd.DataFrame, specs: list[
         if (source, currency) not in buckets:
             # Known at timestamp + delay: bucketing against decision times moved back by the delay is the same.
             first_decision_ns = decision_ns[0] - delays.get(source, pd.Timedelta(0)).value
-            items = tables[currency].events
-            items = items[items["source"] == source]
             if source == "whales":
-                buckets[source, currency] = WhaleBuckets(tables[currency].whales, first_decision_ns, hours)
-            elif source in transfer_sources:
-                buckets[source, currency] = WhaleBuckets(items, first_decision_ns, hours)
+                table = tables[currency].whales
             else:
-                buckets[source, currency] = SourceBuckets(items, first_decision_ns, hours)
+                table = tables[currency].events[tables[currency].events["source"] == source]
+            buckets[source, currency] = EventStream(table, first_decision_ns, hours,
+                                                    transfers=source == "whales" or source in transfer_sources)
         return buckets[source, currency]
 
     own_whales = buckets_of("whales", None)
@@ -353,55 +351,50 @@ def _log_coverage(what: str, feature_kind: str, times: pd.Series, row_times: pd.
              f"{first:%Y-%m-%d %H:%M}", f"{last:%Y-%m-%d %H:%M}", uncovered, len(row_times))
 
 
-class WhaleBuckets:
-    """Transfers as events (whalecast.events), selected by their owner types and transaction type."""
+class EventStream:
+    """A stream's events in hour buckets (whalecast.events): whale transfers, selected by owner types and
+    transaction type, or the items of a declared source, selected as tagged with the currency or market-wide."""
 
-    def __init__(self, whales: pd.DataFrame, first_decision_ns: int, hours: int):
-        self.times = whales["timestamp"]
-        known_at_ns = whales["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    def __init__(self, table: pd.DataFrame, first_decision_ns: int, hours: int, transfers: bool):
+        self.table, self.times = table, table["timestamp"]
+        known_at_ns = table["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
         self.events = events.EventBuckets(known_at_ns, first_decision_ns, hours)
         self.in_range_count, self.out_of_range_count = self.events.in_range_count, self.events.out_of_range_count
-        from_exchange = self.events.select(whales["from_owner_type"] == "exchange")
-        to_exchange = self.events.select(whales["to_owner_type"] == "exchange")
-        self.direction = {
-            "all": np.ones(self.in_range_count),
-            "inflow": (to_exchange & ~from_exchange).astype(float),
-            "outflow": (from_exchange & ~to_exchange).astype(float),
-            "exchange_to_exchange": (from_exchange & to_exchange).astype(float),
-        }
-        self.direction["net_inflow"] = self.direction["inflow"] - self.direction["outflow"]
-        self.values = {column: self.events.select(whales[column]).astype(float) for column in WHALE_VALUE_COLUMNS}
-        self.transaction_type = self.events.select(whales["transaction_type"].astype(str))
-
-    def rolling(self, spec: FeatureSpec) -> np.ndarray:
-        weight = self.direction[spec.filter]
-        if spec.transaction_type != ANY_TRANSACTION_TYPE:
-            weight = weight * (self.transaction_type == spec.transaction_type)
-        values = self.values[spec.column] if spec.column else None
-        weights = self.values[spec.weight] if spec.weight else None
-        return events.aggregate(self.events, spec.agg, spec.window, weight, values, spec.fill, spec.half_life, weights)
-
-
-class SourceBuckets:
-    """The items of a declared source (news, ...) as events, selected as tagged with the currency or market-wide."""
-
-    def __init__(self, items: pd.DataFrame, first_decision_ns: int, hours: int):
-        self.times = items["timestamp"]
-        known_at_ns = items["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-        self.events = events.EventBuckets(known_at_ns, first_decision_ns, hours)
-        self.in_range_count, self.out_of_range_count = self.events.in_range_count, self.events.out_of_range_count
-        tagged = self.events.select(items["tagged"]).astype(bool)
-        self.selection = {"all": np.ones(self.in_range_count), "tagged": tagged.astype(float),
-                          "market_wide": (~tagged).astype(float)}
-        self.items = items
+        if transfers:
+            from_exchange = self.events.select(table["from_owner_type"] == "exchange")
+            to_exchange = self.events.select(table["to_owner_type"] == "exchange")
+            inflow, outflow = (to_exchange & ~from_exchange).astype(float), (from_exchange & ~to_exchange).astype(float)
+            self.filters = {"all": np.ones(self.in_range_count), "inflow": inflow, "outflow": outflow,
+                            "exchange_to_exchange": (from_exchange & to_exchange).astype(float),
+                            "net_inflow": inflow - outflow}
+            type_codes, self.type_names = pd.factorize(table["transaction_type"])  # integer codes compare fast
+            self.type_codes = self.events.select(type_codes)
+        else:
+            tagged = self.events.select(table["tagged"]).astype(bool)
+            self.filters = {"all": np.ones(self.in_range_count), "tagged": tagged.astype(float),
+                            "market_wide": (~tagged).astype(float)}
+        self.selections: dict[tuple, events.Selection] = {}
+        self.columns: dict[str, np.ndarray] = {}
 
     def values(self, column: str) -> np.ndarray:
-        return self.events.select(self.items[column]).astype(float)
+        if column not in self.columns:
+            self.columns[column] = self.events.select(self.table[column]).astype(float)
+        return self.columns[column]
+
+    def selection(self, spec: FeatureSpec) -> events.Selection:
+        key = (spec.filter, spec.transaction_type)
+        if key not in self.selections:
+            weight = self.filters[spec.filter]
+            if spec.transaction_type not in (None, ANY_TRANSACTION_TYPE):
+                known = spec.transaction_type in self.type_names
+                weight = weight * (self.type_codes == (self.type_names.get_loc(spec.transaction_type) if known else -2))
+            self.selections[key] = events.Selection(self.events, weight)
+        return self.selections[key]
 
     def rolling(self, spec: FeatureSpec) -> np.ndarray:
         values = self.values(spec.column) if spec.column else None
         weights = self.values(spec.weight) if spec.weight else None
-        return events.aggregate(self.events, spec.agg, spec.window, self.selection[spec.filter], values, spec.fill,
+        return events.aggregate(self.selection(spec), spec.agg, spec.window, values, spec.column or "", spec.fill,
                                 spec.half_life, weights)
 
 

@@ -157,13 +157,33 @@ def _from_epoch(table: RawTable, numbers: pd.Series, bad_rows: BadRows) -> pd.Se
         nanoseconds = numbers.to_numpy(dtype=np.int64) * ns_per_unit.astype(np.int64)
     else:
         nanoseconds = np.round(numbers.to_numpy(dtype=float) * ns_per_unit).astype(np.int64)
-    return pd.Series(pd.to_datetime(nanoseconds, utc=True), index=numbers.index)
+    return pd.Series(pd.DatetimeIndex(nanoseconds.view("datetime64[ns]")).tz_localize("UTC"), index=numbers.index)
 
 
 def text(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns:
         return pd.Series(pd.NA, index=frame.index, dtype="string")
     return frame[column].astype("string").str.strip()
+
+
+def labels(frame: pd.DataFrame, column: str, case: str | None = None) -> pd.Series:
+    """A column of few distinct values (owner types, symbols, ...) as categorical text, stripped and in `case`
+    (lower, upper): cleaned once per distinct value, not once per row of millions."""
+    if column not in frame.columns:
+        return text(frame, column).astype("category")
+    codes, values = pd.factorize(frame[column])
+    cleaned = pd.Index(values, dtype="string").str.strip()
+    if case:
+        cleaned = getattr(cleaned.str, case)()
+    # Values that differ only in case or spaces become one.
+    merged, distinct = pd.factorize(cleaned)
+    if len(distinct) < len(cleaned):
+        codes = np.where(codes < 0, -1, merged[codes])
+    return pd.Series(pd.Categorical.from_codes(codes, pd.Index(distinct, dtype="string")), index=frame.index)
+
+
+# The optional whale columns kept in the clean table (see clean_whales for the hash).
+WHALE_KEPT = [column for column in WHALE_OPTIONAL if column != "hash"]
 
 
 def _drop_exact_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -334,12 +354,15 @@ def clean_whales(table: RawTable, currency: str, skip_bad_rows: bool = False) ->
 
     Records with distinct ids are distinct, even of one on-chain transaction with equal amounts; a duplicate
     is a record whose id was seen before or, without an id, an identical record. A malformed record (a
-    number or owner type missing, say) is an error, or with skip_bad_rows dropped and counted."""
+    number or owner type missing, say) is an error, or with skip_bad_rows dropped and counted.
+
+    The transaction hash tells records apart, but is not kept: no feature reads it, it stays in the raw file,
+    and 2 million of them would be most of the table's bytes (to write, and for DVC to hash and cache)."""
     _require_columns(table, WHALE_REQUIRED)
     frame = table.frame
-    symbol = text(frame, "symbol").str.upper()
-    ours = (symbol == currency.upper()).fillna(False).astype(bool)
-    mine = RawTable(frame[ours], table.source, table.row_format)
+    symbol = labels(frame, "symbol", "upper")
+    ours = (symbol == currency.upper()).to_numpy()
+    mine = table if ours.all() else table.subset(ours)
     bad_rows = BadRows(mine, skip_bad_rows)
     if len(frame) and not ours.any():
         symbols = symbol.value_counts()
@@ -350,26 +373,32 @@ def clean_whales(table: RawTable, currency: str, skip_bad_rows: bool = False) ->
         transfers[column] = numbers(mine, column, bad_rows)
         bad_rows.reject(transfers[column] < 0, f"negative {column}", lambda label, column=column: f"{column} is negative")
     for column in ("from_owner_type", "to_owner_type"):
-        transfers[column] = text(mine.frame, column).str.lower()
+        transfers[column] = labels(mine.frame, column, "lower")
         bad_rows.reject(transfers[column].isna() | (transfers[column] == ""), f"empty {column}",
                         lambda label, column=column: f"{column} is empty")
-    for column in WHALE_OPTIONAL:
-        transfers[column] = text(mine.frame, column)
+    for column in WHALE_KEPT:
+        case = "lower" if column == "transaction_type" else None
+        transfers[column] = text(mine.frame, column) if column == "id" else labels(mine.frame, column, case)
     transfers = bad_rows.without(transfers)
     bad_rows.log_skipped("whales")
     # The flat CSV may leave the type out: such a row is read as a plain transfer (counted below).
     untyped = transfers["transaction_type"].isna() | (transfers["transaction_type"] == "")
-    transfers["transaction_type"] = transfers["transaction_type"].str.lower().mask(untyped, "transfer")
-    with_id = transfers["id"].notna() & (transfers["id"] != "")
-    seen_id = with_id & transfers["id"].duplicated(keep="first")
-    identical = ~with_id & transfers.duplicated(keep="first")
-    transfers = transfers[~(seen_id | identical)]
+    if untyped.any():
+        transfers["transaction_type"] = transfers["transaction_type"].cat.add_categories(
+            ["transfer"] if "transfer" not in transfers["transaction_type"].cat.categories else []).mask(untyped, "transfer")
+    with_id = (transfers["id"].notna() & (transfers["id"] != "")).to_numpy(bool)
+    seen_id = with_id & transfers["id"].duplicated(keep="first").to_numpy() if with_id.any() else with_id
+    transfers = transfers[~seen_id]
     was_sorted = transfers["timestamp"].is_monotonic_increasing
-    transfers = transfers.sort_values("timestamp", kind="stable").reset_index(drop=True)
-    for column in ("from_owner_type", "to_owner_type"):
-        transfers[column] = transfers[column].astype("category")
-    owner_types = pd.concat([transfers["from_owner_type"], transfers["to_owner_type"]]).astype(str).value_counts()
+    if not was_sorted:  # stable: records of one second keep their order, so "earlier" below is still the file's
+        transfers = transfers.sort_values("timestamp", kind="stable")
+    identical = _identical_to_earlier(transfers, mine.frame)
+    transfers = transfers[~identical].reset_index(drop=True)
+    owner_types = transfers["from_owner_type"].value_counts().add(transfers["to_owner_type"].value_counts(),
+                                                                    fill_value=0).astype(int).sort_values(ascending=False)
+    owner_types = owner_types[owner_types > 0]  # categories of dropped records count 0
     transaction_types = transfers["transaction_type"].value_counts()
+    transaction_types = transaction_types[transaction_types > 0]
     log.info(
         "whales: %d records from %s, %d of other symbols skipped, %d duplicates dropped (%d with an id seen before, "
         "%d identical records without an id), %d without a transaction_type read as 'transfer', "
@@ -380,6 +409,22 @@ def clean_whales(table: RawTable, currency: str, skip_bad_rows: bool = False) ->
         ", ".join(f"{name} {count}" for name, count in owner_types.items()) or "none",
     )
     return transfers
+
+
+def _identical_to_earlier(transfers: pd.DataFrame, raw: pd.DataFrame) -> np.ndarray:
+    """Records without an id equal in every column to an earlier one; `transfers` sorted by time. Compared in
+    full only where a timestamp repeats: hashing every column of millions of rows would be most of ingest."""
+    times = transfers["timestamp"].to_numpy(dtype="datetime64[ns]")
+    repeated = times[1:] == times[:-1]
+    maybe = np.zeros(len(times), bool)
+    maybe[1:] |= repeated
+    maybe[:-1] |= repeated
+    maybe &= (transfers["id"].isna() | (transfers["id"] == "")).to_numpy(bool)
+    identical = np.zeros(len(transfers), bool)
+    if maybe.any():
+        candidates = transfers[maybe].assign(hash=text(raw.loc[transfers.index[maybe]], "hash").to_numpy())
+        identical[maybe] = candidates.duplicated(keep="first").to_numpy()
+    return identical
 
 
 def check_overlap(prices: pd.DataFrame, whales: pd.DataFrame, source: str, warn_share: float) -> None:

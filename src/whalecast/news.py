@@ -34,7 +34,7 @@ def clean_news(table: RawTable, currency: str, name: str, settings: SourceSettin
     tagged = tags.map(lambda found: currency.upper() in found).astype(bool)
     untagged = (tags.map(len) == 0).astype(bool)
     ours = tagged | (untagged & settings.market_wide)
-    mine = RawTable(frame[ours], table.source, table.row_format)
+    mine = table.subset(ours)
     bad_rows = BadRows(mine, skip_bad_rows)
     items = pd.DataFrame({"timestamp": timestamps(mine, bad_rows), "tagged": tagged[ours]})
     for column in ("title", "id", "publisher"):
@@ -42,7 +42,7 @@ def clean_news(table: RawTable, currency: str, name: str, settings: SourceSettin
     given = text(mine.frame, "sentiment").fillna("") != ""
     items["sentiment"] = np.nan
     if given.any():
-        scores = numbers(RawTable(mine.frame[given], mine.source, mine.row_format), "sentiment", bad_rows)
+        scores = numbers(mine.subset(given), "sentiment", bad_rows)
         bad_rows.reject(scores.abs() > 1, "sentiment outside -1..1",
                         lambda label: f"sentiment {scores.loc[label]:g} is outside -1..1")
         items.loc[given, "sentiment"] = scores
@@ -57,7 +57,7 @@ def clean_news(table: RawTable, currency: str, name: str, settings: SourceSettin
         present = text(mine.frame, column).fillna("") != ""
         counts = pd.Series(0.0, index=mine.frame.index)
         if present.any():
-            counts[present] = numbers(RawTable(mine.frame[present], mine.source, mine.row_format), column, bad_rows)
+            counts[present] = numbers(mine.subset(present), column, bad_rows)
         bad_rows.reject((counts < 0) | (counts != np.floor(counts)), f"{column} votes not a whole number >= 0",
                         lambda label, column=column, counts=counts: (
                             f"{column} votes {counts.loc[label]:g} is not a whole number >= 0"))

@@ -4,14 +4,21 @@ Rows are named "line N" of a CSV file (the header is line 1) and "transactions[i
 response, so that every error can point at the row to fix.
 """
 
+import csv
+import io
 import json
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv
+import pyarrow.json
 
 from whalecast import paths
 from whalecast.errors import InputError
@@ -19,6 +26,7 @@ from whalecast.errors import InputError
 log = logging.getLogger(__name__)
 
 PRICE_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"]
+PRICE_NUMBERS = ("open", "high", "low", "close", "volume")
 PRICE_FORMATS = ("auto", "generic", "binance_kline", "cryptodatadownload")
 # Binance's kline dumps (data.binance.vision): no header; open_time in ms, or in us from 2025 on.
 BINANCE_KLINE_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume", "close_time", "quote_volume",
@@ -27,33 +35,74 @@ WHALE_REQUIRED = ["timestamp", "symbol", "amount", "amount_usd", "from_owner_typ
 # `id` is Whale Alert's id of a record: one on-chain transaction (hash) can carry several records.
 WHALE_OPTIONAL = ["id", "blockchain", "hash", "from_owner", "to_owner", "transaction_type"]
 WHALE_COLUMNS = WHALE_REQUIRED + WHALE_OPTIONAL
+WHALE_NUMBERS = ("amount", "amount_usd")
+_TEXT = pa.large_string()  # pandas keeps text in this Arrow type, so a table becomes a frame without a copy
+_PARTY = pa.struct([("owner_type", _TEXT), ("owner", _TEXT)])
+# A Whale Alert API v1 /transactions response, as far as ingest reads it.
+_PAGE_SCHEMA = pa.schema([("result", _TEXT), ("transactions", pa.list_(pa.struct([
+    ("timestamp", pa.int64()), ("symbol", _TEXT), ("amount", pa.float64()), ("amount_usd", pa.float64()),
+    ("from", _PARTY), ("to", _PARTY), ("id", _TEXT), ("blockchain", _TEXT), ("hash", _TEXT),
+    ("transaction_type", _TEXT)])))])
+_PAGE_REQUIRED = ("timestamp", "symbol", "amount", "amount_usd")
+PAGE_BATCH_BYTES = 64 * 2**20
+# The words pandas' read_csv takes for a missing value (its default na_values), so that a file read typed
+# and the same file read as text hold the same missing cells.
+NA_TEXT = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
+           "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
 
 
 @dataclass
 class RawTable:
-    """A raw table as read, with its rows indexed by the number the user knows them by."""
+    """A raw table as read, with its rows indexed by the number the user knows them by (or, for a table of
+    several files, by position, named by `row_names`)."""
 
     frame: pd.DataFrame
     source: str
     row_format: str = "row {}"
+    row_names: "PartRows | None" = None
 
     def row(self, label) -> str:
-        return self.row_format.format(label)
+        return self.row_names.name(label) if self.row_names else self.row_format.format(label)
 
     def fail(self, label, problem: str) -> InputError:
         return InputError(self.source, f"{self.row(label)}: {problem}")
 
+    def subset(self, rows) -> "RawTable":
+        """The rows selected by a boolean mask, named as before."""
+        return replace(self, frame=self.frame[rows])
 
-def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None) -> RawTable:
-    """A CSV as strings, with lower-case column names and rows labelled by line number.
+
+class PartRows:
+    """Row names of a table made of several files, by position: "file: the row's name in that file"."""
+
+    def __init__(self, parts: list[tuple[str, int, Callable[[int], str]]]):
+        """parts: each file's name, its number of rows, and the name of its i-th row."""
+        self.parts = parts
+        self.starts = np.cumsum([0] + [length for _, length, _ in parts])
+
+    def name(self, position) -> str:
+        part = int(np.searchsorted(self.starts, position, side="right")) - 1
+        file_name, _, row_name = self.parts[part]
+        return f"{file_name}: {row_name(int(position - self.starts[part]))}"
+
+
+def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None,
+             numeric: tuple[str, ...] = ()) -> RawTable:
+    """A CSV with lower-case column names and rows labelled by line number.
 
     The header is on `header_line` (lines above it are skipped), or, with `names`, the file has no header
-    and every line is a row of exactly those columns.
+    and every line is a row of exactly those columns. Every column is text, unless `numeric` names columns:
+    then the file is first read typed (see _typed_csv), and as text only when that fails, so that the checks
+    can name the row at fault. Both ways give the same clean tables.
     """
     path = Path(path)
     check_not_empty(path)
     if not names:
         _check_separator(path, header_line)
+    if numeric:
+        typed = _typed_csv(path, header_line, names, numeric)
+        if typed is not None:
+            return typed
     skipped = 0 if names else header_line - 1
     try:
         # header=None: pandas would silently rename a repeated column; blank lines are kept so that row
@@ -77,6 +126,52 @@ def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None) -
         raise InputError(path, f"column '{repeated[0]}' appears more than once in the header")
     frame = frame.set_axis(header, axis=1).set_axis(_line_numbers(path, frame, header_line)).iloc[1:]
     return RawTable(frame[frame.notna().any(axis=1)], str(path), "line {}")
+
+
+def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: tuple[str, ...]) -> RawTable | None:
+    """The file read by Arrow's CSV reader: `numeric` columns as float64, a `timestamp` of whole numbers as
+    int64, the rest as text; empty cells and pandas' NA words are missing, as read_csv reads them as text.
+
+    None when the file cannot be read so, one line per row: a malformed line, a value that is not a number,
+    a quoted line break, a blank line, a cell that starts with a space. The text reader then reads it and the
+    checks name the row.
+    """
+    header = names or _header(path, header_line)
+    if not header or len(set(header)) < len(header):
+        return None  # the text reader names what is wrong: a repeated column, text that is not UTF-8
+    column_types = {name: pa.float64() if name in numeric else _TEXT for name in header}
+    try:
+        # A blank line is an error here (a row of one empty cell), so every row is one line of the file.
+        table = pyarrow.csv.read_csv(
+            path, read_options=pyarrow.csv.ReadOptions(skip_rows=0 if names else header_line, column_names=header),
+            parse_options=pyarrow.csv.ParseOptions(ignore_empty_lines=False),
+            convert_options=pyarrow.csv.ConvertOptions(column_types=column_types, null_values=NA_TEXT,
+                                                       strings_can_be_null=True))
+    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+        log.debug("%s: read as text (%s)", path, error)
+        return None
+    first_line = 1 if names else header_line + 1
+    if any(pc.any(pc.starts_with(table[name], " ")).as_py() for name in header if name not in numeric):
+        return None  # the text reader skips a space after the comma, then reads " NA" as missing
+    if "timestamp" in header and table["timestamp"].null_count == 0:
+        try:
+            table = table.set_column(header.index("timestamp"), "timestamp", pc.cast(table["timestamp"], pa.int64()))
+        except pa.ArrowInvalid:
+            pass  # ISO-8601 text, or anything else the timestamp checks read and name
+    frame = table.to_pandas().set_axis(np.arange(first_line, first_line + table.num_rows))
+    return RawTable(frame[frame.notna().any(axis=1)], str(path), "line {}")
+
+
+def _header(path: Path, header_line: int) -> list[str] | None:
+    """The column names on line `header_line`, or None when the lines up to it are not UTF-8 text."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            for _ in range(header_line - 1):
+                handle.readline()
+            fields = next(csv.reader([handle.readline()], skipinitialspace=True), [])
+    except UnicodeDecodeError:
+        return None
+    return [field.strip().lower() for field in fields]
 
 
 def _check_separator(path: Path, header_line: int) -> None:
@@ -125,11 +220,11 @@ def read_prices(path: Path, currency: str, price_format: str = "auto") -> tuple[
     check_not_empty(path)
     layout = detect_price_format(path) if price_format == "auto" else price_format
     if layout == "binance_kline":
-        table = read_csv(path, names=BINANCE_KLINE_COLUMNS)
+        table = read_csv(path, names=BINANCE_KLINE_COLUMNS, numeric=PRICE_NUMBERS)
     elif layout == "cryptodatadownload":
-        table = _cryptodatadownload(read_csv(path, header_line=2), currency)
+        table = _cryptodatadownload(read_csv(path, header_line=2, numeric=PRICE_NUMBERS), currency)
     else:
-        table = read_csv(path)
+        table = read_csv(path, numeric=PRICE_NUMBERS)
     log.info("prices: %s read as %s%s", path, layout, " (detected)" if price_format == "auto" else "")
     return table, layout
 
@@ -155,9 +250,11 @@ def read_price_files(currency: str, price_format: str = "auto") -> tuple[RawTabl
 
 def one_table(directory: Path, tables: dict[str, RawTable], columns: list[str]) -> RawTable:
     """Tables read from the files of one directory as one table, each row named "file: row"."""
-    frames = [table.frame.set_axis([f"{name}: {table.row(label)}" for label in table.frame.index])
-              for name, table in tables.items()]
-    return RawTable(pd.concat(frames) if frames else pd.DataFrame(columns=columns), str(directory), "{}")
+    frames = [table.frame for table in tables.values()]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    parts = [(name, len(table.frame), lambda i, table=table: table.row(table.frame.index[i]))
+             for name, table in tables.items()]
+    return RawTable(frame, str(directory), row_names=PartRows(parts))
 
 
 def _cryptodatadownload(table: RawTable, currency: str) -> RawTable:
@@ -220,6 +317,15 @@ def read_json(path: Path):
 def read_whales_json(path: Path) -> RawTable:
     """A saved Whale Alert API v1 /transactions response."""
     path = Path(path)
+    check_not_empty(path)
+    typed = _typed_pages([path])
+    if typed is not None:
+        return RawTable(typed[0], str(path), "transactions[{}]")
+    return _whales_json_as_text(path)
+
+
+def _whales_json_as_text(path: Path) -> RawTable:
+    """read_whales_json record by record: slower, and names the record at fault."""
     response = read_json(path)
     if not isinstance(response, dict):
         raise InputError(path, "not a Whale Alert /transactions response (expected a JSON object)")
@@ -265,27 +371,89 @@ def _whale_json_row(path: Path, index: int, transaction) -> tuple:
 
 
 def read_whale_pages(directory: Path, skip_bad_pages: bool = False) -> RawTable:
-    """Saved Whale Alert responses, one per cursor page (*.json, read in name order), as one table.
+    """Saved Whale Alert responses, one per cursor page (*.json, read in name order), as one table whose rows
+    are named "page: transactions[i]".
 
     Pages fetched by cursor can overlap; ingest drops a record seen again. A page that cannot be read is an
-    error, or with skip_bad_pages left out and counted.
+    error, or with skip_bad_pages left out and counted. Pages are read typed in batches (see _typed_pages);
+    a batch that cannot be read so is read page by page, record by record, which names the record at fault.
     """
     pages = sorted(Path(directory).glob("*.json"))
     if not pages:
         raise InputError(directory, "no *.json response pages in the directory")
-    tables, skipped = {}, []
-    for page in pages:
-        try:
-            tables[page.name] = read_whales_json(page)
-        except InputError as error:
-            if not skip_bad_pages:
-                raise
-            skipped.append(f"{page.name}: {error.problem}")
+    frames, parts, skipped = [], [], []
+    for batch in _batches(pages, PAGE_BATCH_BYTES):
+        typed = _typed_pages(batch)
+        if typed is not None:
+            frame, counts = typed
+            frames.append(frame)
+            parts += [(page.name, count, "transactions[{}]".format) for page, count in zip(batch, counts)]
+            continue
+        for page in batch:
+            try:
+                table = _whales_json_as_text(page)
+            except InputError as error:
+                if not skip_bad_pages:
+                    raise
+                skipped.append(f"{page.name}: {error.problem}")
+                continue
+            frames.append(table.frame)
+            parts.append((page.name, len(table.frame), lambda i, table=table: table.row(table.frame.index[i])))
     if skipped:
         log.warning("whales: %d of %d pages in %s skipped (data.bad_rows: skip); first: %s", len(skipped),
                     len(pages), directory, skipped[0])
-    log.info("whales: %d pages in %s", len(tables), directory)
-    return one_table(directory, tables, WHALE_COLUMNS)
+    log.info("whales: %d pages in %s", len(pages) - len(skipped), directory)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=WHALE_COLUMNS)
+    return RawTable(frame, str(directory), row_names=PartRows(parts))
+
+
+def _batches(files: list[Path], max_bytes: int) -> list[list[Path]]:
+    """Consecutive files in groups of at most max_bytes together (a larger file alone)."""
+    batches, size = [[]], 0
+    for path in files:
+        length = path.stat().st_size
+        if batches[-1] and size + length > max_bytes:
+            batches.append([])
+            size = 0
+        batches[-1].append(path)
+        size += length
+    return batches
+
+
+def _typed_pages(pages: list[Path]) -> tuple[pd.DataFrame, list[int]] | None:
+    """The records of saved /transactions responses (one JSON object per file) as one table, read by Arrow's
+    JSON reader with the API's types, and each page's number of records.
+
+    None when any page cannot be read so: not one object, not a success, a record not an object, a value of
+    another type (an id or a timestamp as a number, an amount as text), a required field missing or null.
+    The record-by-record reader then accepts it or names the fault.
+    """
+    texts = [page.read_bytes().strip() for page in pages]
+    try:
+        table = pyarrow.json.read_json(
+            io.BytesIO(b"\n".join(texts)),
+            read_options=pyarrow.json.ReadOptions(block_size=max(1 << 20, max(map(len, texts)) + 1)),
+            parse_options=pyarrow.json.ParseOptions(explicit_schema=_PAGE_SCHEMA, unexpected_field_behavior="ignore"))
+    except pa.ArrowInvalid as error:
+        log.debug("%s..%s: read record by record (%s)", pages[0], pages[-1].name, error)
+        return None
+    transactions = table["transactions"].combine_chunks()
+    if (table.num_rows != len(pages) or table["result"].null_count
+            or not pc.all(pc.equal(table["result"], "success")).as_py() or transactions.null_count):
+        return None
+    records = transactions.flatten()
+    sides = {side: records.field(side) for side in ("from", "to")}
+    required = [records.field(name) for name in _PAGE_REQUIRED] + [
+        array for side in sides.values() for array in (side, side.field("owner_type"))]
+    if records.null_count or any(array.null_count for array in required):
+        return None
+    columns = {name: records.field(name) for name in ("timestamp", "symbol", "amount", "amount_usd")}
+    columns |= {f"{side}_owner_type": array.field("owner_type") for side, array in sides.items()}
+    columns |= {name: records.field(name) for name in ("id", "blockchain", "hash")}
+    columns |= {f"{side}_owner": array.field("owner") for side, array in sides.items()}
+    columns["transaction_type"] = records.field("transaction_type")
+    frame = pa.table({name: columns[name] for name in WHALE_COLUMNS}).to_pandas()
+    return frame, pc.list_value_length(transactions).to_numpy().tolist()
 
 
 def read_whales(currency: str, skip_bad_pages: bool = False) -> RawTable:
@@ -301,4 +469,4 @@ def read_whales(currency: str, skip_bad_pages: bool = False) -> RawTable:
     refuse_linked_folder(paths.raw_whales_pages(currency))
     if path.is_dir():
         return read_whale_pages(path, skip_bad_pages)
-    return read_whales_json(path) if path.suffix == ".json" else read_csv(path)
+    return read_whales_json(path) if path.suffix == ".json" else read_csv(path, numeric=WHALE_NUMBERS)

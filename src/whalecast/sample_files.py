@@ -30,9 +30,11 @@ def write_prices_csv(prices: pd.DataFrame, path: Path) -> None:
 
 
 def write_whales_json(whales: pd.DataFrame, path: Path) -> None:
-    """A Whale Alert API v1 /transactions response; `owner` is absent for unattributed wallets, as in the API."""
+    """A Whale Alert API v1 /transactions response; `owner` is absent for unattributed wallets, as in the API,
+    and `id` unless the records have one."""
     transactions = [
         {
+            **({"id": row.id} if "id" in whales.columns else {}),
             "blockchain": row.blockchain,
             "symbol": row.symbol,
             "transaction_type": row.transaction_type,

@@ -1,0 +1,189 @@
+"""Files read typed (Arrow's readers, the fast path) and read as text (record by record, the path that names a
+bad row) give the same clean tables, the same errors and the same counted skips."""
+
+import json
+import logging
+
+import pandas as pd
+import pytest
+
+from whalecast import ingest, readers
+from whalecast.errors import InputError
+
+WHALE_HEADER = "timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type,id,hash,from_owner,transaction_type\n"
+GOOD_WHALES = [
+    "1709269800,btc,10,600000,exchange,unknown,,aa,binance,transfer\n",
+    "1709269800,btc,10,600000,exchange,unknown,,aa,binance,transfer\n",   # identical: dropped
+    "1709269800,btc,10,600000,exchange,unknown,,bb,binance,transfer\n",   # another hash: kept
+    "1709269200,BTC,12.5,750000.25,Unknown,EXCHANGE ,,cc,,\n",            # earlier, untyped, odd case
+    "1709270000,eth,3,9000,unknown,exchange,,dd,,transfer\n",              # another symbol
+]
+WHALE_FILES = {
+    "good": WHALE_HEADER + "".join(GOOD_WHALES),
+    "crlf": (WHALE_HEADER + "".join(GOOD_WHALES)).replace("\n", "\r\n"),
+    "bom": "\ufeff" + WHALE_HEADER + "".join(GOOD_WHALES),
+    "no trailing newline": WHALE_HEADER + "".join(GOOD_WHALES).rstrip("\n"),
+    "ISO times": WHALE_HEADER + "2024-03-01T05:10:00Z,btc,1,500000,unknown,exchange,7,h,,transfer\n"
+                                "2024-03-01T05:10:00+01:00,btc,1,500000,unknown,exchange,8,h,,transfer\n",
+    "fractional epochs": WHALE_HEADER + "1709269800.5,btc,1,500000,unknown,exchange,1,h,,transfer\n",
+    "ids repeated": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,5,h,,transfer\n"
+                                   "1709269900,btc,2,500000,unknown,exchange,5,h,,transfer\n",
+    "NA words": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,NA,null,n/a,transfer\n",
+    "amount not a number": WHALE_HEADER + "1709269800,btc,ten,500000,unknown,exchange,1,h,,transfer\n",
+    "amount NaN": WHALE_HEADER + "1709269800,btc,NaN,500000,unknown,exchange,1,h,,transfer\n",
+    "amount infinite": WHALE_HEADER + "1709269800,btc,inf,500000,unknown,exchange,1,h,,transfer\n",
+    "negative amount": WHALE_HEADER + "1709269800,btc,-1,500000,unknown,exchange,1,h,,transfer\n",
+    "empty owner type": WHALE_HEADER + "1709269800,btc,1,500000,,exchange,1,h,,transfer\n"
+                                       "1709269900,btc,1,500000,unknown,exchange,2,h,,transfer\n",
+    "empty timestamp": WHALE_HEADER + ",btc,1,500000,unknown,exchange,1,h,,transfer\n",
+    "blank line": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,1,h,,transfer\n\n"
+                                 "1709269900,btc,1,500000,unknown,exchange,2,h,,transfer\n",
+    "space after comma": WHALE_HEADER + "1709269800, btc,1,500000, NA,exchange,1,h,,transfer\n",
+    "quoted line break": WHALE_HEADER + '1709269800,btc,1,500000,unknown,exchange,1,"h\nh",,transfer\n',
+    "thousands separator": WHALE_HEADER + '1709269800,btc,1,"500,000",unknown,exchange,1,h,,transfer\n',
+    "short row": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange\n",
+    "long row": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,1,h,,transfer,extra\n",
+    "scientific timestamp": WHALE_HEADER + "1.7092698E+09,btc,1,500000,unknown,exchange,1,h,,transfer\n",
+    "repeated column": "timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type,amount\n"
+                       "1709269800,btc,1,500000,unknown,exchange,1\n",
+    "missing column": "timestamp,symbol,amount,from_owner_type,to_owner_type\n1709269800,btc,1,unknown,exchange\n",
+}
+PRICE_HEADER = "timestamp,open,high,low,close,volume\n"
+PRICE_FILES = {
+    "epoch": PRICE_HEADER + "".join(f"{1709251200 + 3600 * hour},1,2,1,1.5,{hour}\n" for hour in range(30)),
+    "ISO": PRICE_HEADER + "".join(f"2024-03-01T{hour:02d}:00:00+00:00,1,2,1,1.5,3\n" for hour in range(20)),
+    "zone name": PRICE_HEADER + "2024-03-01 13:00:00 Europe/Berlin,1,2,1,1.5,3\n",
+    "bad close": PRICE_HEADER + "1709251200,1,2,1,x,3\n1709254800,1,2,1,1,3\n",
+    "empty volume": PRICE_HEADER + "1709251200,1,2,1,1,\n",
+    "duplicate hour": PRICE_HEADER + "1709251200,1,2,1,1,3\n1709251200,1,2,1,1.2,3\n",
+}
+
+
+def cleaned(table: readers.RawTable, kind: str, skip: bool, caplog):
+    """The clean table, or the error message, and the log lines cleaning wrote."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="whalecast.ingest"):
+        try:
+            if kind == "whales":
+                result = ingest.clean_whales(table, "BTC", skip_bad_rows=skip)
+            else:
+                result = ingest.clean_prices(table, max_gap_hours=72, skip_bad_rows=skip)
+        except InputError as error:
+            result = str(error)
+    return result, [record.getMessage() for record in caplog.records]
+
+
+def both_ways(path, numeric, kind, skip, caplog):
+    try:
+        typed = readers.read_csv(path, numeric=numeric)
+    except InputError as error:
+        typed = str(error)
+    try:
+        text = readers.read_csv(path)
+    except InputError as error:
+        text = str(error)
+    if isinstance(typed, str) or isinstance(text, str):
+        return typed, text
+    return cleaned(typed, kind, skip, caplog), cleaned(text, kind, skip, caplog)
+
+
+def assert_same(typed, text):
+    if isinstance(typed, tuple) and isinstance(typed[0], pd.DataFrame) and isinstance(text[0], pd.DataFrame):
+        pd.testing.assert_frame_equal(typed[0], text[0])
+        assert typed[1] == text[1]
+    else:
+        assert typed == text
+
+
+@pytest.mark.parametrize("skip", [False, True], ids=["error", "skip"])
+@pytest.mark.parametrize("name", list(WHALE_FILES))
+def test_a_whale_csv_cleans_the_same_read_typed_or_as_text(tmp_path, name, skip, caplog):
+    path = tmp_path / "BTC.csv"
+    path.write_bytes(WHALE_FILES[name].encode())
+    assert_same(*both_ways(path, readers.WHALE_NUMBERS, "whales", skip, caplog))
+
+
+@pytest.mark.parametrize("skip", [False, True], ids=["error", "skip"])
+@pytest.mark.parametrize("name", list(PRICE_FILES))
+def test_a_price_csv_cleans_the_same_read_typed_or_as_text(tmp_path, name, skip, caplog):
+    path = tmp_path / "BTC.csv"
+    path.write_text(PRICE_FILES[name])
+    assert_same(*both_ways(path, readers.PRICE_NUMBERS, "prices", skip, caplog))
+
+
+def test_a_well_formed_file_is_read_typed_and_a_malformed_one_as_text(tmp_path):
+    """Else the comparisons above would compare the text reader with itself."""
+    path = tmp_path / "BTC.csv"
+    path.write_text(WHALE_FILES["good"])
+    table = readers.read_csv(path, numeric=readers.WHALE_NUMBERS)
+    assert table.frame["amount"].dtype == float and table.frame["timestamp"].dtype == "int64"
+    assert table.frame.index.tolist() == [2, 3, 4, 5, 6]
+    path.write_text(WHALE_FILES["amount not a number"])
+    assert readers.read_csv(path, numeric=readers.WHALE_NUMBERS).frame["amount"].tolist() == ["ten"]
+
+
+def record(index, **changes):
+    base = {"blockchain": "bitcoin", "symbol": "btc", "id": str(index), "transaction_type": "transfer",
+            "hash": f"h{index}", "from": {"owner_type": "exchange", "owner": "binance"},
+            "to": {"owner_type": "unknown"}, "timestamp": 1709269800 + index, "amount": 1.5,
+            "amount_usd": 600000.0}
+    return {**base, **changes}
+
+
+def page(records, **top) -> str:
+    return json.dumps({"result": "success", "cursor": "x", "count": len(records), "transactions": records, **top})
+
+
+PAGE_SETS = {
+    "good": [page([record(0), record(1)]), page([record(1), record(2, amount=3)])],
+    "pretty printed": [json.dumps(json.loads(page([record(0)])), indent=2), page([record(1)])],
+    "empty page": [page([]), page([record(0)])],
+    "numeric id": [page([record(0, id=7)]), page([record(1)])],
+    "amount as text": [page([record(0, amount="2.5")])],
+    "float timestamp": [page([record(0, timestamp=1709269800.5)])],
+    "missing owner type": [page([record(0, to={})]), page([record(1)])],
+    "null owner type": [page([record(0, to={"owner_type": None})]), page([record(1)])],
+    "missing amount": [page([{key: value for key, value in record(0).items() if key != "amount_usd"}])],
+    "not a success": [page([record(0)], result="error", message="invalid api key")],
+    "null record": [page([None, record(1)])],
+    "no transactions": [json.dumps({"result": "success", "count": 0, "transactions": None}), page([record(1)])],
+    "malformed JSON": [page([record(0)]), "{not json"],
+    "empty file": [page([record(0)]), ""],
+}
+
+
+@pytest.mark.parametrize("skip", [False, True], ids=["error", "skip"])
+@pytest.mark.parametrize("name", list(PAGE_SETS))
+def test_whale_pages_clean_the_same_read_typed_or_record_by_record(tmp_path, monkeypatch, name, skip, caplog):
+    for number, text in enumerate(PAGE_SETS[name], 1):
+        (tmp_path / f"{number:05d}.json").write_text(text)
+
+    def read():
+        try:
+            table = readers.read_whale_pages(tmp_path, skip_bad_pages=skip)
+        except InputError as error:
+            return str(error)
+        named = [table.row(label) for label in table.frame.index]
+        return cleaned(table, "whales", skip, caplog), named
+
+    typed = read()
+    monkeypatch.setattr(readers, "_typed_pages", lambda pages: None)
+    text = read()
+    if isinstance(typed, str) or isinstance(text, str):
+        assert typed == text
+    else:
+        assert typed[1] == text[1]  # every row named alike: "00002.json: transactions[0]"
+        assert_same(typed[0], text[0])
+
+
+def test_good_pages_are_read_typed_in_batches(tmp_path, monkeypatch):
+    for number in range(5):
+        (tmp_path / f"{number:05d}.json").write_text(page([record(2 * number), record(2 * number + 1)]))
+    monkeypatch.setattr(readers, "PAGE_BATCH_BYTES", 1000)  # about two pages per batch
+    batches = []
+    original = readers._typed_pages
+    monkeypatch.setattr(readers, "_typed_pages", lambda pages: batches.append(len(pages)) or original(pages))
+    table = readers.read_whale_pages(tmp_path)
+    assert len(batches) > 1 and sum(batches) == 5
+    assert table.frame["amount"].dtype == float and table.frame["id"].tolist() == [str(index) for index in range(10)]
+    assert table.row(9) == "00004.json: transactions[1]"
