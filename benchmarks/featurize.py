@@ -141,7 +141,8 @@ def compare() -> list[str]:
     import pandas as pd
 
     stage, pandas_table = pd.read_parquet(STAGE_OUTPUT), pd.read_parquet(BASELINE_OUTPUT)
-    if list(stage.columns) != list(pandas_table.columns) or not stage["timestamp"].equals(pandas_table["timestamp"]):
+    times = [table["timestamp"].astype("datetime64[ns, UTC]") for table in (stage, pandas_table)]  # pandas: us
+    if list(stage.columns) != list(pandas_table.columns) or not times[0].equals(times[1]):
         return ["columns or timestamps"]
     # Window sums of $1e10 carry rounding of ~1e-5 USD and net flows cancel, so the absolute tolerance
     # follows each column's scale; a single missed transfer (>= $500k) is still far outside it.
@@ -189,8 +190,8 @@ def run(hours: int, transfers: int, repeats: int) -> int:
         repros = [timed_repro() for _ in range(repeats)]
         pandas_runs = [measure([__file__, "--baseline", whale_format], SCRATCH) for _ in range(repeats)]
         differ = compare()
-        repro_seconds, pandas_seconds = ([seconds for seconds, _ in runs] for runs in (repros, pandas_runs))
-        repro_peak, pandas_peak = (max(peak for _, peak in runs) for runs in (repros, pandas_runs))
+        repro_seconds, pandas_seconds = [run[0] for run in repros], [run[0] for run in pandas_runs]
+        repro_peak, pandas_peak = max(run[1] for run in repros), max(run[1] for run in pandas_runs)
         own = {stage: statistics.median(run[2][stage] for run in repros) for stage in repros[0][2]}
         ratio = statistics.median(repro_seconds) / statistics.median(pandas_seconds)
         print(f"whales as {whale_format}: dvc repro featurize {statistics.median(repro_seconds):.2f} s (median of "
