@@ -2,15 +2,19 @@
 refusals, on a real tiny model trained by `dvc repro` in a real git repository."""
 
 import json
+import shutil
+from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
 import yaml
 
 from conftest import edit_params, run
+from test_fetch_prices import MARKET  # Binance's description of BTC/USDT, as ccxt loads it
 from whalecast import paths, predict
 
 PARITY_HOURS = 50
+HOUR_MS = 3_600_000
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +109,99 @@ def test_a_feature_list_other_than_the_scalers_is_refused(repo, trained, monkeyp
         edit_params(repo, **{"feature_groups.news": True})
     assert str(raised.value).startswith("models/BTC/scaler_BTC.json: the model was trained on 38 features, the params "
                                         "now make 30 (first difference: ")
+
+
+WHALE_KEY = "test-key-predict"
+
+
+class ExchangeAfter:
+    """Binance's spot API holding `hours` closed hours after `last_open`, continuing from its close."""
+
+    def __init__(self, last_open: pd.Timestamp, close: float, hours: int):
+        first_ms = int(last_open.timestamp() * 1000) + HOUR_MS
+        self.klines = [[first_ms + index * HOUR_MS, f"{close}", f"{close * 1.002}", f"{close * 0.998}",
+                        f"{close * (1 + 0.001 * (-1) ** index)}", "12.5", first_ms + (index + 1) * HOUR_MS - 1,
+                        "1000", 42, "5", "500", "0"] for index in range(hours)]
+
+    def respond(self, path, headers):
+        url = urlsplit(path)
+        if url.path.endswith("/exchangeInfo"):  # the spot market; ccxt asks the futures APIs too: none there
+            return 200, {"timezone": "UTC", "serverTime": self.klines[0][0],
+                         "symbols": [MARKET] if url.path.startswith("/api/v3") else []}, {}
+        query = {key: values[0] for key, values in parse_qs(url.query).items()}
+        later = [kline for kline in self.klines if kline[0] >= int(query["startTime"])]
+        return 200, later[:int(query["limit"])], {}
+
+
+class WhaleAlertAfter:
+    """The Whale Alert API answering the saved page's cursor with one page of new records, then nothing."""
+
+    def __init__(self, records: list[dict]):
+        self.records, self.requests = records, []
+
+    def respond(self, path, headers):
+        query = {key: values[0] for key, values in parse_qs(urlsplit(path).query).items()}
+        self.requests.append(query)
+        if headers.get("X-WA-API-KEY") != WHALE_KEY:
+            return 401, {"result": "error", "message": "invalid api_key"}, {}
+        if query.get("cursor") == "0-0-0":  # the cursor whalecast-sample-data saves, as a fetched page has one
+            return 200, {"result": "success", "cursor": "next", "count": len(self.records),
+                         "transactions": self.records}, {}
+        return 200, {"result": "success", "count": 0, "transactions": []}, {}
+
+
+def test_fetch_brings_prices_and_whales_up_to_date_then_predicts_the_newest_hour(repo, trained, local_server,
+                                                                                 monkeypatch):
+    run(["whalecast-sample-data", "--currencies", "BTC"], repo)
+    pages = repo / paths.raw_whales_pages("BTC")  # the whale history as pages, as whalecast-fetch-whales saves it
+    pages.mkdir()
+    (repo / paths.raw_whales_json("BTC")).rename(pages / "00001.json")
+    history = pd.read_csv(repo / paths.raw_prices("BTC"))
+    last_open = pd.Timestamp(history["timestamp"].iloc[-1])
+    exchange = local_server(ExchangeAfter(last_open, history["close"].iloc[-1], hours=5).respond)
+    new_times = [last_open + pd.Timedelta(minutes=minutes) for minutes in (70, 125, 270)]
+    whale_alert = WhaleAlertAfter([
+        {"id": f"new-{index}", "blockchain": "bitcoin", "symbol": "btc", "transaction_type": "transfer",
+         "hash": f"n{index}", "from": {"owner_type": "unknown"}, "to": {"owner": "binance", "owner_type": "exchange"},
+         "timestamp": int(time.timestamp()), "amount": 20, "amount_usd": 900_000} for index, time in enumerate(new_times)])
+    whale_server = local_server(whale_alert.respond)
+    monkeypatch.setenv("WHALE_ALERT_API_KEY", WHALE_KEY)
+    edit_params(repo, **{"data.source": "files", "data.partial_candle": "keep"})
+    try:
+        result = predict_cli(repo, "--fetch", "--exchange-api-url", exchange.url, "--whale-alert-api-url",
+                             f"{whale_server.url}/v1", check=False)
+    finally:
+        edit_params(repo, **{"data.source": "synthetic", "data.partial_candle": "auto"})
+        shutil.rmtree(pages)
+    assert result.returncode == 0, result.stderr
+    assert "fetched 5 hours of BTC/USDT from binance and 1 Whale Alert pages" in result.stderr
+    [line] = [json.loads(text) for text in result.stdout.splitlines()]
+    newest_open = last_open + pd.Timedelta(hours=5)
+    assert line["decision_time"] == f"{newest_open + pd.Timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}"
+    assert line["last_price_bar"]["open_time"] == f"{newest_open:%Y-%m-%dT%H:%M:%SZ}"
+    assert line["last_whale_record"]["timestamp"] == f"{new_times[-1]:%Y-%m-%dT%H:%M:%SZ}"
+    assert 0 < line["p_down"] < 1
+    assert len(pd.read_csv(repo / paths.raw_prices("BTC"))) == len(history) + 5
+    assert whale_alert.requests[0]["cursor"] == "0-0-0"  # resumed after the saved page
+
+
+@pytest.mark.parametrize("source, key, problem", [
+    ("synthetic", WHALE_KEY, "params.yaml: data.source is synthetic: the sample market has nothing to fetch"),
+    ("files", "", "WHALE_ALERT_API_KEY: not set: --fetch needs your Whale Alert API key"),
+])
+def test_fetch_is_refused_in_one_line_before_any_request(repo, trained, monkeypatch, source, key, problem):
+    run(["whalecast-sample-data", "--currencies", "BTC"], repo)
+    pages = repo / paths.raw_whales_pages("BTC")
+    pages.mkdir()
+    (repo / paths.raw_whales_json("BTC")).rename(pages / "00001.json")
+    monkeypatch.setenv("WHALE_ALERT_API_KEY", key)
+    edit_params(repo, **{"data.source": source})
+    try:
+        result = predict_cli(repo, "--fetch", "--exchange-api-url", "http://127.0.0.1:9", "--whale-alert-api-url",
+                             "http://127.0.0.1:9/v1", check=False)
+    finally:
+        edit_params(repo, **{"data.source": "synthetic"})
+        shutil.rmtree(pages)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == f"predict: error: {problem}" + (" (--fetch needs data.source: files)"
+                                                                    if source == "synthetic" else "")

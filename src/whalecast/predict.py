@@ -1,27 +1,30 @@
 """whalecast-predict: will the price go down over the next horizon? One JSON line for a currency and hour.
 
-    whalecast-predict --currency BTC [--at 2024-12-30T15:00 [--at ...]]
+    whalecast-predict --currency BTC [--at 2024-12-30T15:00 [--at ...]] [--fetch]
 
 P(down) from the committed model and scaler, for the latest decision time whose hourly bar has closed (or --at T,
 a whole UTC hour), on the raw data params.yaml points at (the sample market or data/raw files). The features are
 computed by the pipeline's own code (clean_data, features, scaling, lstm), so what the model sees here is what it
 saw in training (no second implementation to drift apart). It refuses, before predicting, when the workspace's
 params or code differ from those the model was trained with (`dvc status`), when the feature list differs from
-the scaler's, when T lacks seq_len hours of features, or when the data ends before T.
+the scaler's, when T lacks seq_len hours of features, or when the data ends before T. With --fetch it first brings
+the price file and the whale pages up to now with whalecast-fetch-prices' and whalecast-fetch-whales' code.
 """
 
 import argparse
 import json
 import logging
+import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from whalecast import clean_data, feature_groups, features, params, paths, scaling, sequences
+from whalecast import clean_data, feature_groups, features, fetch_whales, params, paths, readers, scaling, sequences
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -91,6 +94,59 @@ def decision_time(table: pd.DataFrame, at: pd.Timestamp | None, now: pd.Timestam
         raise InputError("data", f"ends at {last:%Y-%m-%d %H:%M} UTC (the close of the last bar), before the "
                                  f"requested hour {at:%Y-%m-%d %H:%M}")
     return at
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """Where --fetch brings the raw files up to date from: the fetchers' own defaults (and, in tests, local
+    servers for both APIs)."""
+
+    exchange: str = "binance"
+    symbol: str = ""  # default: {CUR}/USDT
+    min_value: int = 500_000  # smallest whale transfer in USD, as whalecast-fetch-whales
+    exchange_url: str | None = None
+    whale_alert_url: str = fetch_whales.API_URL
+
+
+def fetch_latest(currency: str, settings: FetchSettings, now: pd.Timestamp) -> None:
+    """Bring data/raw/prices/{CUR}.csv and the whale pages data/raw/whales/{CUR}/ up to now with the project's
+    fetchers; each resumes where its files end. Refused, before any request, unless both are in the layouts the
+    fetchers write and the Whale Alert key is set."""
+    data = params.build(clean_data.DataSettings, params.section(params.load(), "data"), "data")
+    if data.source != "files":
+        raise InputError(paths.PARAMS, "data.source is synthetic: the sample market has nothing to fetch (--fetch "
+                                       "needs data.source: files)")
+    prices, pages = paths.raw_prices(currency), paths.raw_whales_pages(currency)
+    if not prices.is_file() or readers.detect_price_format(prices) != "generic" or not _has_bars(prices):
+        raise InputError(prices, "--fetch appends to the price file whalecast-fetch-prices writes (generic layout); "
+                                 "there is none: fetch the history with whalecast-fetch-prices first")
+    if not pages.is_dir() or not any(pages.glob("*.json")):
+        raise InputError(pages, "--fetch adds Whale Alert pages to this folder, which holds none: fetch the history "
+                                "with whalecast-fetch-whales first")
+    api_key = os.environ.get(fetch_whales.KEY_VARIABLE, "").strip()
+    if not api_key:
+        raise InputError(fetch_whales.KEY_VARIABLE, "not set: --fetch needs your Whale Alert API key")
+    if data.partial_candle != "keep":
+        log.warning("data.partial_candle is %s, so ingest drops the newest bar, though the fetcher writes closed hours "
+                    "only: set data.partial_candle: keep to predict for the newest one", data.partial_candle)
+    from whalecast import fetch_prices  # ccxt takes a while to import: only when fetching
+
+    exchange = fetch_prices.connect(settings.exchange, settings.exchange_url)
+    symbol = settings.symbol or f"{currency}/USDT"
+    until_ms = int(now.timestamp() * 1000)
+    hours = fetch_prices.fetch(exchange, symbol, 0, until_ms, prices, page_size=1000)  # resumes after the file's end
+    newest = max(record["timestamp"] for record in readers.read_json(sorted(pages.glob("*.json"))[-1]).get(
+        "transactions") or [{"timestamp": 0}])
+    written = fetch_whales.fetch(currency, int(newest), int(now.timestamp()), settings.min_value, pages, api_key,
+                                 settings.whale_alert_url)
+    log.info("fetched %d hours of %s from %s and %d Whale Alert pages", hours, symbol, settings.exchange, written)
+
+
+def _has_bars(path: Path) -> bool:
+    try:
+        return not pd.read_csv(path, usecols=["timestamp"]).empty
+    except (ValueError, pd.errors.ParserError):  # no timestamp column, or not a CSV: ingest names what is wrong
+        return False
 
 
 def predict(currency: str, times: list[pd.Timestamp | None] = (None,), now: pd.Timestamp | None = None
@@ -175,11 +231,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--currency", required=True)
     parser.add_argument("--at", action="append", help="a decision time, a whole hour (UTC unless an offset is "
                                                        "given); repeat it for several (one line each)")
+    parser.add_argument("--fetch", action="store_true", help="first bring data/raw/prices/{CUR}.csv and the whale "
+                                                                 "pages data/raw/whales/{CUR}/ up to now")
+    parser.add_argument("--exchange", default="binance", help="--fetch: a ccxt exchange id (default binance)")
+    parser.add_argument("--symbol", default="", help="--fetch: the market (default {CUR}/USDT)")
+    parser.add_argument("--min-value", type=int, default=500_000, help="--fetch: smallest whale transfer in USD")
+    parser.add_argument("--exchange-api-url", help=argparse.SUPPRESS)  # tests point both at local servers
+    parser.add_argument("--whale-alert-api-url", default=fetch_whales.API_URL, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="predict: %(levelname)s: %(message)s")
     logging.getLogger("whalecast").setLevel(logging.WARNING)
+    currency = args.currency.upper()
     try:
-        results = predict(args.currency.upper(), [parse_time(text) for text in args.at] if args.at else [None])
+        if args.fetch:
+            logging.getLogger("whalecast.predict").setLevel(logging.INFO)
+            fetch_latest(currency, FetchSettings(args.exchange, args.symbol, args.min_value, args.exchange_api_url,
+                                                 args.whale_alert_api_url), pd.Timestamp.now(tz="UTC"))
+        results = predict(currency, [parse_time(text) for text in args.at] if args.at else [None])
     except InputError as error:
         sys.exit(f"predict: error: {error}")
     for result in results:
