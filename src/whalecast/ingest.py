@@ -53,7 +53,10 @@ class BadRows:
         self.kinds: dict[str, tuple[int, str]] = {}
 
     def reject(self, bad: pd.Series, kind: str, describe: Callable[[object], str]) -> None:
-        bad = bad.fillna(False).astype(bool) & ~bad.index.isin(self.labels)  # a row counts once
+        bad = bad.fillna(False).astype(bool)
+        if not bad.any():  # the usual case, decided without looking up millions of labels
+            return
+        bad &= ~bad.index.isin(self.labels)  # a row counts once
         if not bad.any():
             return
         first = _first(bad)
@@ -147,7 +150,8 @@ def _in_named_zones(raw: pd.Series, zoned: pd.DataFrame, bad_rows: BadRows) -> p
 
 def _from_epoch(table: RawTable, numbers: pd.Series, bad_rows: BadRows) -> pd.Series:
     magnitude = numbers.abs().to_numpy(dtype=float)
-    ns_per_unit = np.select([magnitude < limit for limit, _ in _EPOCH_UNITS_NS], [ns for _, ns in _EPOCH_UNITS_NS], 1)
+    unit = np.searchsorted([limit for limit, _ in _EPOCH_UNITS_NS], magnitude, side="right")
+    ns_per_unit = np.array([ns for _, ns in _EPOCH_UNITS_NS] + [1])[unit]
     seconds = numbers.to_numpy(dtype=float) * ns_per_unit / 1e9
     out_of_range = pd.Series((seconds < 0) | (seconds > _LATEST_EPOCH_SECONDS), index=numbers.index)
     bad_rows.reject(out_of_range, "timestamps outside 1970..2100", lambda label: (
@@ -412,8 +416,9 @@ def clean_whales(table: RawTable, currency: str, skip_bad_rows: bool = False) ->
 
 
 def _identical_to_earlier(transfers: pd.DataFrame, raw: pd.DataFrame) -> np.ndarray:
-    """Records without an id equal in every column to an earlier one; `transfers` sorted by time. Compared in
-    full only where a timestamp repeats: hashing every column of millions of rows would be most of ingest."""
+    """Records without an id equal in every column, the raw hash too, to an earlier one; `transfers` sorted by time.
+    Only records sharing a timestamp can be, and only those alike in every kept column need their hash looked up:
+    comparing every column of millions of rows would be most of ingest's time."""
     times = transfers["timestamp"].to_numpy(dtype="datetime64[ns]")
     repeated = times[1:] == times[:-1]
     maybe = np.zeros(len(times), bool)
@@ -421,9 +426,12 @@ def _identical_to_earlier(transfers: pd.DataFrame, raw: pd.DataFrame) -> np.ndar
     maybe[:-1] |= repeated
     maybe &= (transfers["id"].isna() | (transfers["id"] == "")).to_numpy(bool)
     identical = np.zeros(len(transfers), bool)
-    if maybe.any():
-        candidates = transfers[maybe].assign(hash=text(raw.loc[transfers.index[maybe]], "hash").to_numpy())
-        identical[maybe] = candidates.duplicated(keep="first").to_numpy()
+    alike = np.flatnonzero(maybe)[transfers[maybe].duplicated(keep=False).to_numpy()] if maybe.any() else []
+    if len(alike):
+        candidates = transfers.iloc[alike]
+        if "hash" in raw.columns:
+            candidates = candidates.assign(hash=raw["hash"].loc[candidates.index].astype("string").str.strip().to_numpy())
+        identical[alike] = candidates.duplicated(keep="first").to_numpy()
     return identical
 
 

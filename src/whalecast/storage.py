@@ -74,8 +74,11 @@ def renaming() -> bool:
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    # Dictionary pages pay off for text (few owner types, exchanges); for numbers and times they are tried and dropped.
+    text = [name for name, dtype in frame.dtypes.items() if not (pd.api.types.is_numeric_dtype(dtype)
+                                                                  or pd.api.types.is_datetime64_any_dtype(dtype))]
     with atomic_path(path) as temporary:
-        frame.to_parquet(temporary, index=False)
+        frame.to_parquet(temporary, index=False, use_dictionary=text)
     log.info("wrote %d rows x %d columns to %s", len(frame), frame.shape[1], path)
 
 
