@@ -185,12 +185,22 @@ def test_fetch_brings_prices_and_whales_up_to_date_then_predicts_the_newest_hour
     assert whale_alert.requests[0]["cursor"] == "0-0-0"  # resumed after the saved page
 
 
-@pytest.mark.parametrize("source, key, problem", [
-    ("synthetic", WHALE_KEY, "params.yaml: data.source is synthetic: the sample market has nothing to fetch"),
-    ("files", "", "WHALE_ALERT_API_KEY: not set: --fetch needs your Whale Alert API key"),
+@pytest.mark.parametrize("source, key, epoch_prices, problem", [
+    ("synthetic", WHALE_KEY, False, "params.yaml: data.source is synthetic: the sample market has nothing to fetch "
+                                    "(--fetch needs data.source: files)"),
+    ("files", "", False, "WHALE_ALERT_API_KEY: not set: --fetch needs your Whale Alert API key"),
+    # The fetcher resumes after an ISO time; from an epoch number it would start in 1970.
+    ("files", WHALE_KEY, True, "data/raw/prices/BTC.csv: --fetch appends to the price file whalecast-fetch-prices "
+                               "writes (the generic layout, ISO-8601 times); this is not one: fetch the history with "
+                               "whalecast-fetch-prices first"),
 ])
-def test_fetch_is_refused_in_one_line_before_any_request(repo, trained, monkeypatch, source, key, problem):
+def test_fetch_is_refused_in_one_line_before_any_request(repo, trained, monkeypatch, source, key, epoch_prices,
+                                                         problem):
     run(["whalecast-sample-data", "--currencies", "BTC"], repo)
+    if epoch_prices:
+        prices = pd.read_csv(repo / paths.raw_prices("BTC"))
+        prices["timestamp"] = pd.to_datetime(prices["timestamp"]).astype("int64") // 10**9
+        prices.to_csv(repo / paths.raw_prices("BTC"), index=False)
     pages = repo / paths.raw_whales_pages("BTC")
     pages.mkdir()
     (repo / paths.raw_whales_json("BTC")).rename(pages / "00001.json")
@@ -203,5 +213,4 @@ def test_fetch_is_refused_in_one_line_before_any_request(repo, trained, monkeypa
         edit_params(repo, **{"data.source": "synthetic"})
         shutil.rmtree(pages)
     assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.strip() == f"predict: error: {problem}" + (" (--fetch needs data.source: files)"
-                                                                    if source == "synthetic" else "")
+    assert result.stderr.strip() == f"predict: error: {problem}"

@@ -40,6 +40,12 @@ WHALE_FILES = {
                                  "1709269900,btc,1,500000,unknown,exchange,2,h,,transfer\n",
     "space after comma": WHALE_HEADER + "1709269800, btc,1,500000, NA,exchange,1,h,,transfer\n",
     "quoted line break": WHALE_HEADER + '1709269800,btc,1,500000,unknown,exchange,1,"h\nh",,transfer\n',
+    "quoted line break before a bad row": WHALE_HEADER + '1709269800,btc,1,500000,unknown,exchange,1,"h\nh",,transfer\n'
+                                                         "1709269900,btc,-1,500000,unknown,exchange,2,h,,transfer\n",
+    "NaN and infinity spelt otherwise": WHALE_HEADER + "1709269800,btc,NAN,500000,unknown,exchange,1,h,,transfer\n"
+                                                       "1709269900,btc,1,Infinity,unknown,exchange,2,h,,transfer\n"
+                                                       "1709270000,btc,+inf,1,unknown,exchange,3,h,,transfer\n",
+    "Excel date with a leading zero": WHALE_HEADER + "045000,btc,1,500000,unknown,exchange,1,h,,transfer\n",
     "thousands separator": WHALE_HEADER + '1709269800,btc,1,"500,000",unknown,exchange,1,h,,transfer\n',
     "short row": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange\n",
     "long row": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,1,h,,transfer,extra\n",
@@ -149,6 +155,9 @@ PAGE_SETS = {
     "no transactions": [json.dumps({"result": "success", "count": 0, "transactions": None}), page([record(1)])],
     "malformed JSON": [page([record(0)]), "{not json"],
     "empty file": [page([record(0)]), ""],
+    "a bare null": ["null", page([record(1)])],
+    "two objects in a page, then an empty page": [page([record(0)]) + "\n" + page([record(1)]), ""],
+    "not UTF-8": [page([record(0, hash="caf\u00e9")]).encode("latin-1"), page([record(1)])],
 }
 
 
@@ -156,7 +165,7 @@ PAGE_SETS = {
 @pytest.mark.parametrize("name", list(PAGE_SETS))
 def test_whale_pages_clean_the_same_read_typed_or_record_by_record(tmp_path, monkeypatch, name, skip, caplog):
     for number, text in enumerate(PAGE_SETS[name], 1):
-        (tmp_path / f"{number:05d}.json").write_text(text)
+        (tmp_path / f"{number:05d}.json").write_bytes(text if isinstance(text, bytes) else text.encode())
 
     def read():
         try:

@@ -117,9 +117,9 @@ def fetch_latest(currency: str, settings: FetchSettings, now: pd.Timestamp) -> N
         raise InputError(paths.PARAMS, "data.source is synthetic: the sample market has nothing to fetch (--fetch "
                                        "needs data.source: files)")
     prices, pages = paths.raw_prices(currency), paths.raw_whales_pages(currency)
-    if not prices.is_file() or readers.detect_price_format(prices) != "generic" or not _has_bars(prices):
-        raise InputError(prices, "--fetch appends to the price file whalecast-fetch-prices writes (generic layout); "
-                                 "there is none: fetch the history with whalecast-fetch-prices first")
+    if not prices.is_file() or readers.detect_price_format(prices) != "generic" or not _ends_with_iso_time(prices):
+        raise InputError(prices, "--fetch appends to the price file whalecast-fetch-prices writes (the generic layout, "
+                                 "ISO-8601 times); this is not one: fetch the history with whalecast-fetch-prices first")
     if not pages.is_dir() or not any(pages.glob("*.json")):
         raise InputError(pages, "--fetch adds Whale Alert pages to this folder, which holds none: fetch the history "
                                 "with whalecast-fetch-whales first")
@@ -135,18 +135,31 @@ def fetch_latest(currency: str, settings: FetchSettings, now: pd.Timestamp) -> N
     symbol = settings.symbol or f"{currency}/USDT"
     until_ms = int(now.timestamp() * 1000)
     hours = fetch_prices.fetch(exchange, symbol, 0, until_ms, prices, page_size=1000)  # resumes after the file's end
-    newest = max(record["timestamp"] for record in readers.read_json(sorted(pages.glob("*.json"))[-1]).get(
-        "transactions") or [{"timestamp": 0}])
-    written = fetch_whales.fetch(currency, int(newest), int(now.timestamp()), settings.min_value, pages, api_key,
-                                 settings.whale_alert_url)
+    written = fetch_whales.fetch(currency, _newest_record_time(pages), int(now.timestamp()), settings.min_value, pages,
+                                 api_key, settings.whale_alert_url)
     log.info("fetched %d hours of %s from %s and %d Whale Alert pages", hours, symbol, settings.exchange, written)
 
 
-def _has_bars(path: Path) -> bool:
+def _ends_with_iso_time(path: Path) -> bool:
+    """Whether the file's last bar has an ISO-8601 time, as the price fetcher writes and resumes after."""
     try:
-        return not pd.read_csv(path, usecols=["timestamp"]).empty
-    except (ValueError, pd.errors.ParserError):  # no timestamp column, or not a CSV: ingest names what is wrong
+        last = readers.read_csv(path).frame["timestamp"].dropna()
+    except (InputError, KeyError):  # not a CSV, or no timestamp column: ingest names what is wrong
         return False
+    return not last.empty and pd.to_numeric(last.iloc[-1:], errors="coerce").isna().all()
+
+
+def _newest_record_time(pages: Path) -> int:
+    """Epoch seconds of the newest record in the last page that holds any (pages are in time order)."""
+    for page in sorted(pages.glob("*.json"), reverse=True):
+        table = readers.read_whales_json(page)
+        if len(table.frame):
+            times = pd.to_numeric(table.frame["timestamp"], errors="coerce")
+            if times.isna().any():
+                raise table.fail(int(times.isna().to_numpy().argmax()), "timestamp is not epoch seconds, as the API "
+                                                                        "writes it: cannot resume after it")
+            return int(times.max())
+    raise InputError(pages, "no page holds a record to resume after: fetch the history with whalecast-fetch-whales")
 
 
 def predict(currency: str, times: list[pd.Timestamp | None] = (None,), now: pd.Timestamp | None = None
