@@ -81,6 +81,11 @@ class PartRows:
         self.parts = parts
         self.starts = np.cumsum([0] + [length for _, length, _ in parts])
 
+    @staticmethod
+    def of(name: str, table: "RawTable") -> tuple[str, int, Callable[[int], str]]:
+        """The part of one file read as a table: its rows named as that table names them."""
+        return name, len(table.frame), lambda i: table.row(table.frame.index[i])
+
     def name(self, position) -> str:
         part = int(np.searchsorted(self.starts, position, side="right")) - 1
         file_name, _, row_name = self.parts[part]
@@ -271,8 +276,7 @@ def one_table(directory: Path, tables: dict[str, RawTable], columns: list[str]) 
     """Tables read from the files of one directory as one table, each row named "file: row"."""
     frames = [table.frame for table in tables.values()]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    parts = [(name, len(table.frame), lambda i, table=table: table.row(table.frame.index[i]))
-             for name, table in tables.items()]
+    parts = [PartRows.of(name, table) for name, table in tables.items()]
     return RawTable(frame, str(directory), row_names=PartRows(parts))
 
 
@@ -417,7 +421,7 @@ def read_whale_pages(directory: Path, skip_bad_pages: bool = False) -> RawTable:
                 skipped.append(f"{page.name}: {error.problem}")
                 continue
             frames.append(table.frame)
-            parts.append((page.name, len(table.frame), lambda i, table=table: table.row(table.frame.index[i])))
+            parts.append(PartRows.of(page.name, table))
     if skipped:
         log.warning("whales: %d of %d pages in %s skipped (data.bad_rows: skip); first: %s", len(skipped),
                     len(pages), directory, skipped[0])
