@@ -4,12 +4,15 @@ recording a run (its figures, targets, checks and verdict) in benchmarks/results
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 MiB = 2**20
+# A stage's last line (whalecast.stage): its name, currency and own seconds, after Python's start-up and imports.
+DONE_LINE = re.compile(r"^(\w+)(?: \S+)?: info: done in ([\d.]+) s,")
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 # What the figures depend on: a change here that is not committed is recorded beside the commit.

@@ -15,14 +15,13 @@ benchmarks/results/currencies.json; exits 1 when the target is missed or a check
 """
 
 import argparse
-import re
 import shutil
 import subprocess
 import sys
 
 import pipeline
 import yaml
-from common import REPO, record
+from common import DONE_LINE, REPO, record
 
 SCRATCH = REPO / "benchmarks" / ".data" / "currencies"
 CURRENCIES = ["BTC", "ETH", "SOL", "XRP", "ADA", "DOGE", "DOT", "AVAX", "LINK", "LTC", "BCH", "ATOM", "XLM", "ETC",
@@ -30,8 +29,6 @@ CURRENCIES = ["BTC", "ETH", "SOL", "XRP", "ADA", "DOGE", "DOT", "AVAX", "LINK", 
 SIZE = {"data.synthetic.hours": 4380, "model.epochs": 4, "model.patience": 2, "model.n_seeds": 2, "model.units": 16,
         "walk_forward.folds": 2, "importance.repeats": 2}
 LINEAR_SLACK = 1.3
-# A stage's last line: its own seconds, after Python's start-up and imports (whalecast.stage).
-DONE_LINE = re.compile(r"^(\w+)(?: \S+)?: info: done in ([\d.]+) s,")
 
 
 def set_params(changes: dict) -> None:

@@ -21,14 +21,13 @@ two feature tables agree. Writes benchmarks/results/featurize.json; exits 1 when
 
 import argparse
 import os
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from common import REPO, MiB, measure, record
+from common import DONE_LINE, REPO, MiB, measure, record
 
 SCRATCH = REPO / "benchmarks" / ".data" / "featurize"
 FORMATS_DIR = SCRATCH.parent / "featurize-formats"  # the whale files of the format not being timed
@@ -39,7 +38,6 @@ WHALE_FEATURES, VOLATILITY = 16, "price_volatility_last_24_hours"
 STAGE_OUTPUT = SCRATCH / "data" / "features" / f"{CURRENCY}.parquet"
 BASELINE_OUTPUT = SCRATCH / "pandas_features.parquet"
 TARGET_BYTES = 2e9
-DONE_LINE = re.compile(r"^(\w+) \w+: info: done in ([\d.]+) s")
 
 
 def whale_path(whale_format: str, root: Path = SCRATCH) -> Path:
