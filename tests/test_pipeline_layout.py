@@ -79,3 +79,11 @@ def test_walk_forward_reads_every_model_setting_but_the_number_of_seeds():
     model_params = [name for name in DVC_YAML["walk_forward"]["params"] if name.startswith("model.")]
     assert model_params == [f"model.{field.name}" for field in dataclasses.fields(lstm.ModelSettings)
                             if field.name != "n_seeds"]
+
+
+def test_dvc_parses_its_yaml_files_with_the_c_parser():
+    """ruamel.yaml (DVC's YAML library) no longer brings its C parser along; pinned, it makes every dvc command
+    read dvc.yaml, dvc.lock and params.yaml 5-7x faster (`dvc status` here: 0.94 s -> 0.60 s)."""
+    from ruamel.yaml.main import CParser
+
+    assert CParser is not None, "ruamel.yaml.clib is not installed: `make install` from requirements.lock"

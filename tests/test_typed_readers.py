@@ -53,7 +53,16 @@ WHALE_FILES = {
     "repeated column": "timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type,amount\n"
                        "1709269800,btc,1,500000,unknown,exchange,1\n",
     "missing column": "timestamp,symbol,amount,from_owner_type,to_owner_type\n1709269800,btc,1,unknown,exchange\n",
+    # Categories: those of another symbol's rows are not kept, and their order is first appearance among ours.
+    "another symbol's owners first": WHALE_HEADER + "1709269700,eth,3,9000,exchange,unknown,,dd,okx,deposit\n"
+                                                    "1709269800,btc,1,500000,unknown,exchange,,ee,,transfer\n"
+                                                    "1709269900,btc,1,500000,exchange,unknown,,ff,binance,\n"
+                                                    "1709270000,btc,1,500000,exchange,unknown,,gg,okx,transfer\n",
+    "a label spelt with spaces and cases": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,,aa,Binance,transfer\n"
+                                                         "1709269900,btc,1,500000,exchange,unknown,,bb,binance ,\n",
 }
+# Whale CSVs are read as read_whales reads them.
+WHALE_TYPES = {"numeric": readers.WHALE_NUMBERS, "labels": readers.WHALE_LABELS}
 PRICE_HEADER = "timestamp,open,high,low,close,volume\n"
 PRICE_FILES = {
     "epoch": PRICE_HEADER + "".join(f"{1709251200 + 3600 * hour},1,2,1,1.5,{hour}\n" for hour in range(30)),
@@ -79,9 +88,9 @@ def cleaned(table: readers.RawTable, kind: str, skip: bool, caplog):
     return result, [record.getMessage() for record in caplog.records]
 
 
-def both_ways(path, numeric, kind, skip, caplog):
+def both_ways(path, types, kind, skip, caplog):
     try:
-        typed = readers.read_csv(path, numeric=numeric)
+        typed = readers.read_csv(path, **types)
     except InputError as error:
         typed = str(error)
     try:
@@ -106,7 +115,7 @@ def assert_same(typed, text):
 def test_a_whale_csv_cleans_the_same_read_typed_or_as_text(tmp_path, name, skip, caplog):
     path = tmp_path / "BTC.csv"
     path.write_bytes(WHALE_FILES[name].encode())
-    assert_same(*both_ways(path, readers.WHALE_NUMBERS, "whales", skip, caplog))
+    assert_same(*both_ways(path, WHALE_TYPES, "whales", skip, caplog))
 
 
 @pytest.mark.parametrize("skip", [False, True], ids=["error", "skip"])
@@ -114,18 +123,19 @@ def test_a_whale_csv_cleans_the_same_read_typed_or_as_text(tmp_path, name, skip,
 def test_a_price_csv_cleans_the_same_read_typed_or_as_text(tmp_path, name, skip, caplog):
     path = tmp_path / "BTC.csv"
     path.write_text(PRICE_FILES[name])
-    assert_same(*both_ways(path, readers.PRICE_NUMBERS, "prices", skip, caplog))
+    assert_same(*both_ways(path, {"numeric": readers.PRICE_NUMBERS}, "prices", skip, caplog))
 
 
 def test_a_well_formed_file_is_read_typed_and_a_malformed_one_as_text(tmp_path):
     """Else the comparisons above would compare the text reader with itself."""
     path = tmp_path / "BTC.csv"
     path.write_text(WHALE_FILES["good"])
-    table = readers.read_csv(path, numeric=readers.WHALE_NUMBERS)
+    table = readers.read_csv(path, **WHALE_TYPES)
     assert table.frame["amount"].dtype == float and table.frame["timestamp"].dtype == "int64"
+    assert all(table.frame[name].dtype == "category" for name in readers.WHALE_LABELS if name in table.frame)
     assert table.frame.index.tolist() == [2, 3, 4, 5, 6]
     path.write_text(WHALE_FILES["amount not a number"])
-    assert readers.read_csv(path, numeric=readers.WHALE_NUMBERS).frame["amount"].tolist() == ["ten"]
+    assert readers.read_csv(path, **WHALE_TYPES).frame["amount"].tolist() == ["ten"]
 
 
 def record(index, **changes):
