@@ -19,12 +19,13 @@ RESULTS = REPO / "benchmarks" / "results"
 MEASURED_CODE = ("src", "stages", "benchmarks/*.py", "params.yaml", "dvc.yaml", "requirements.lock")
 
 
-def measure(argv: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of `python argv...` run in cwd; exits with its log if it fails."""
+def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of `python argv...` run in cwd (with env, if given: the whole
+    environment); exits with its log if it fails."""
     log_path = Path(cwd) / "child.log"
     with open(log_path, "w") as log:
         start = time.perf_counter()
-        child = subprocess.Popen([sys.executable, *argv], cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        child = subprocess.Popen([sys.executable, *argv], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         # wait4 gives this child's own rusage; RUSAGE_CHILDREN would be the max over every child so far.
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
