@@ -78,7 +78,8 @@ class BadRows:
 
 def numbers(table: RawTable, column: str, bad_rows: BadRows) -> pd.Series:
     raw = table.frame[column]
-    numbers = pd.to_numeric(raw, errors="coerce").astype(float)
+    # + 0.0 turns -0.0 into 0.0: "-0" read typed is -0.0, read as text the integer 0; equal, but not in parquet bytes.
+    numbers = pd.to_numeric(raw, errors="coerce").astype(float) + 0.0
 
     def describe(label):
         value = raw.loc[label]
