@@ -15,7 +15,8 @@ process of a run). Also timed, to show where the seconds go: the stages' own wor
 imports), the same repro with each stage's command replaced by copying in what it wrote (DVC alone), and the
 two stages' commands run as plain processes, one after the other, without DVC (the like-for-like comparison
 with the script: the same files read, the same Python start-ups, outputs written). Targets: dvc repro no
-slower than pandas and its peak under 2 GB, for each format. Check: the two feature tables agree. Writes benchmarks/results/featurize.json; exits 1 when a target or check fails.
+slower than pandas and its peak under 2 GB, for each format. Check: the two feature tables agree. Writes
+benchmarks/results/featurize.json; exits 1 when a target or check fails.
 
     make benchmark                                                   # full size
     python benchmarks/featurize.py --hours 5000 --transfers 50000 --repeats 1   # quick
@@ -229,11 +230,12 @@ def run(hours: int, transfers: int, repeats: int) -> int:
         repro_peak, pandas_peak = max(run[1] for run in repros), max(run[1] for run in pandas_runs)
         own = {stage: statistics.median(run[2][stage] for run in repros) for stage in repros[0][2]}
         ratio = statistics.median(repro_seconds) / statistics.median(pandas_seconds)
+        own_work = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in own.items())
         print(f"whales as {whale_format}: dvc repro featurize {statistics.median(repro_seconds):.2f} s (median of "
-              f"{repeats}; the stages' own work: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in
-                                                              own.items())
-              + f"; DVC alone {dvc_seconds:.2f} s; the stages without DVC {plain_seconds:.2f} s), peak {repro_peak / MiB:,.0f} MiB; pandas {statistics.median(pandas_seconds):.2f} s, peak "
-              f"{pandas_peak / MiB:,.0f} MiB; ratio {ratio:.2f}; tables match: {'NO, ' + ', '.join(differ) if differ else 'yes'}")
+              f"{repeats}; the stages' own work: {own_work}; DVC alone {dvc_seconds:.2f} s; the stages without DVC "
+              f"{plain_seconds:.2f} s), peak {repro_peak / MiB:,.0f} MiB; pandas {statistics.median(pandas_seconds):.2f} "
+              f"s, peak {pandas_peak / MiB:,.0f} MiB; ratio {ratio:.2f}; tables match: "
+              f"{'NO, ' + ', '.join(differ) if differ else 'yes'}")
         measured[whale_format] = {
             "repro_seconds": [round(seconds, 3) for seconds in repro_seconds], "repro_peak_bytes": repro_peak,
             "stage_seconds": {stage: round(seconds, 3) for stage, seconds in own.items()},

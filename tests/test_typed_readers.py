@@ -65,7 +65,7 @@ WHALE_FILES = {
                                                          "1709269900,btc,1,500000,exchange,unknown,,bb,binance ,\n",
 }
 # Whale CSVs are read as read_whales reads them.
-WHALE_TYPES = {"numeric": readers.WHALE_NUMBERS, "labels": readers.WHALE_LABELS}
+WHALE_TYPES = {"numeric": readers.WHALE_NUMBERS, "categorical": readers.WHALE_CATEGORICAL}
 PRICE_HEADER = "timestamp,open,high,low,close,volume\n"
 PRICE_FILES = {
     "epoch": PRICE_HEADER + "".join(f"{1709251200 + 3600 * hour},1,2,1,1.5,{hour}\n" for hour in range(30)),
@@ -138,7 +138,7 @@ def test_a_well_formed_file_is_read_typed_and_a_malformed_one_as_text(tmp_path):
     path.write_text(WHALE_FILES["good"])
     table = readers.read_csv(path, **WHALE_TYPES)
     assert table.frame["amount"].dtype == float and table.frame["timestamp"].dtype == "int64"
-    assert all(table.frame[name].dtype == "category" for name in readers.WHALE_LABELS if name in table.frame)
+    assert all(table.frame[name].dtype == "category" for name in readers.WHALE_CATEGORICAL if name in table.frame)
     assert table.frame.index.tolist() == [2, 3, 4, 5, 6]
     path.write_text(WHALE_FILES["amount not a number"])
     assert readers.read_csv(path, **WHALE_TYPES).frame["amount"].tolist() == ["ten"]

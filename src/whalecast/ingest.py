@@ -176,7 +176,7 @@ def labels(frame: pd.DataFrame, column: str, case: str | None = None) -> pd.Seri
     (lower, upper): cleaned once per distinct value, not once per row of millions."""
     if column not in frame.columns:
         return text(frame, column).astype("category")
-    codes, values = _factorized(frame[column])
+    codes, values = pd.factorize(frame[column])  # of a category column (a typed read): from its codes, no text hashed
     cleaned = pd.Index(values, dtype="string").str.strip()
     if case:
         cleaned = getattr(cleaned.str, case)()
@@ -185,19 +185,6 @@ def labels(frame: pd.DataFrame, column: str, case: str | None = None) -> pd.Seri
     if len(distinct) < len(cleaned):
         codes = np.where(codes < 0, -1, merged[codes])
     return pd.Series(pd.Categorical.from_codes(codes, pd.Index(distinct, dtype="string")), index=frame.index)
-
-
-def _factorized(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """pd.factorize: codes, and the distinct values in order of first appearance; for a column read as categories,
-    from its codes (a category of rows left out, e.g. another symbol's, is not among the values)."""
-    if not isinstance(column.dtype, pd.CategoricalDtype):
-        return pd.factorize(column)
-    codes = column.cat.codes.to_numpy()
-    seen = pd.unique(codes)
-    seen = seen[seen >= 0]
-    renumbered = np.full(len(column.cat.categories) + 1, -1)  # the last entry renumbers a missing value's -1
-    renumbered[seen] = np.arange(len(seen))
-    return renumbered[codes], column.cat.categories[seen]
 
 
 # The optional whale columns kept in the clean table (see clean_whales for the hash).

@@ -37,11 +37,11 @@ WHALE_REQUIRED = ["timestamp", "symbol", "amount", "amount_usd", "from_owner_typ
 WHALE_OPTIONAL = ["id", "blockchain", "hash", "from_owner", "to_owner", "transaction_type"]
 WHALE_COLUMNS = WHALE_REQUIRED + WHALE_OPTIONAL
 WHALE_NUMBERS = ("amount", "amount_usd")
-# Whale columns of few distinct values (symbols, owner types, exchanges): read typed, they arrive as categories.
-WHALE_LABELS = ("symbol", "from_owner_type", "to_owner_type", "blockchain", "from_owner", "to_owner",
+# Whale columns of (usually) few distinct values: symbols, owner types, exchanges; read typed, as categories.
+WHALE_CATEGORICAL = ("symbol", "from_owner_type", "to_owner_type", "blockchain", "from_owner", "to_owner",
                 "transaction_type")
 _TEXT = pa.large_string()  # pandas keeps text in this Arrow type, so a table becomes a frame without a copy
-_LABEL = pa.dictionary(pa.int32(), _TEXT)
+_CATEGORY = pa.dictionary(pa.int32(), _TEXT)
 _PARTY = pa.struct([("owner_type", _TEXT), ("owner", _TEXT)])
 # A Whale Alert API v1 /transactions response, as far as ingest reads it.
 _PAGE_SCHEMA = pa.schema([("result", _TEXT), ("transactions", pa.list_(pa.struct([
@@ -97,20 +97,21 @@ class PartRows:
 
 
 def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None,
-             numeric: tuple[str, ...] = (), labels: tuple[str, ...] = ()) -> RawTable:
+             numeric: tuple[str, ...] = (), categorical: tuple[str, ...] = ()) -> RawTable:
     """A CSV with lower-case column names and rows labelled by line number.
 
     The header is on `header_line` (lines above it are skipped), or, with `names`, the file has no header
     and every line is a row of exactly those columns. Every column is text, unless `numeric` names columns:
-    then the file is first read typed (see _typed_csv; `labels` then arrive as categories), and as text only
-    when that fails, so that the checks can name the row at fault. Both ways give the same clean tables.
+    then the file is first read typed (see _typed_csv; the `categorical` columns then arrive as categories),
+    and as text only when that fails, so that the checks can name the row at fault. Both ways give the same
+    clean tables.
     """
     path = Path(path)
     check_not_empty(path)
     if not names:
         _check_separator(path, header_line)
     if numeric:
-        typed = _typed_csv(path, header_line, names, numeric, labels)
+        typed = _typed_csv(path, header_line, names, numeric, categorical)
         if typed is not None:
             return typed
     skipped = 0 if names else header_line - 1
@@ -139,10 +140,10 @@ def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None,
 
 
 def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: tuple[str, ...],
-               labels: tuple[str, ...]) -> RawTable | None:
+               categorical: tuple[str, ...]) -> RawTable | None:
     """The file read by Arrow's CSV reader: `numeric` columns as float64, a `timestamp` of whole numbers as
-    int64, `labels` as categories (each distinct value stored once), the rest as text; empty cells and pandas'
-    NA words are missing, as read_csv reads them as text.
+    int64, `categorical` columns as categories (each distinct value stored once), the rest as text; empty cells
+    and pandas' NA words are missing, as read_csv reads them as text.
 
     None when the file cannot be read so, one line per row: a malformed line, a value that is not a number (or
     NaN or infinity in some spelling), a quoted line break, a blank line, a cell that starts with a space. The
@@ -151,7 +152,8 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
     header = names or _header(path, header_line)
     if not header or len(set(header)) < len(header):
         return None  # the text reader names what is wrong: a repeated column, text that is not UTF-8
-    column_types = {name: pa.float64() if name in numeric else _LABEL if name in labels else _TEXT for name in header}
+    column_types = {name: pa.float64() if name in numeric else _CATEGORY if name in categorical else _TEXT
+                    for name in header}
     try:
         # A blank line is an error here (a row of one empty cell), so every row is one line of the file.
         table = pyarrow.csv.read_csv(
@@ -164,7 +166,7 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
         return None
     first_line = 1 if names else header_line + 1
     # A category's values are checked once each, in the chunks' dictionaries, not once per row.
-    texts = [pa.chunked_array([chunk.dictionary for chunk in table[name].chunks], _TEXT) if name in labels
+    texts = [pa.chunked_array([chunk.dictionary for chunk in table[name].chunks], _TEXT) if name in categorical
              else table[name] for name in header if name not in numeric]
     # The text reader skips a space after the comma (then reads " NA" as missing), and numbers rows by the line
     # they start on: a quoted line break would shift every later row's number (looked for only in a file that
@@ -510,4 +512,4 @@ def read_whales(currency: str, skip_bad_pages: bool = False) -> RawTable:
     if path.is_dir():
         return read_whale_pages(path, skip_bad_pages)
     return read_whales_json(path) if path.suffix == ".json" else read_csv(path, numeric=WHALE_NUMBERS,
-                                                                          labels=WHALE_LABELS)
+                                                                          categorical=WHALE_CATEGORICAL)
