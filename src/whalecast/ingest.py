@@ -176,7 +176,7 @@ def labels(frame: pd.DataFrame, column: str, case: str | None = None) -> pd.Seri
     (lower, upper): cleaned once per distinct value, not once per row of millions."""
     if column not in frame.columns:
         return text(frame, column).astype("category")
-    codes, values = pd.factorize(frame[column])  # of a category column (a typed read): from its codes, no text hashed
+    codes, values = pd.factorize(frame[column])  # a typed read's category column: by its codes, no text hashed
     cleaned = pd.Index(values, dtype="string").str.strip()
     if case:
         cleaned = getattr(cleaned.str, case)()

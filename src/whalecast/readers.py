@@ -39,7 +39,7 @@ WHALE_COLUMNS = WHALE_REQUIRED + WHALE_OPTIONAL
 WHALE_NUMBERS = ("amount", "amount_usd")
 # Whale columns of (usually) few distinct values: symbols, owner types, exchanges; read typed, as categories.
 WHALE_CATEGORICAL = ("symbol", "from_owner_type", "to_owner_type", "blockchain", "from_owner", "to_owner",
-                "transaction_type")
+                     "transaction_type")
 _TEXT = pa.large_string()  # pandas keeps text in this Arrow type, so a table becomes a frame without a copy
 _CATEGORY = pa.dictionary(pa.int32(), _TEXT)
 _PARTY = pa.struct([("owner_type", _TEXT), ("owner", _TEXT)])
