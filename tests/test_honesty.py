@@ -36,11 +36,12 @@ def no_information(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
+    """The test part and the walk-forward folds with whales, the test part without (what is asserted on)."""
     project = copy_project(tmp_path_factory.mktemp("planted") / "project")
     edit_params(project, **HONESTY_MARKET, **{**NO_EFFECT, "data.synthetic.whale_effect": 0.4})
-    with_whales = run_pipeline(project)
+    with_whales = run_pipeline(project, ("ingest", "featurize", *TEST_STAGES, "walk_forward"))
     edit_params(project, **{"feature_groups.whales": False})
-    return with_whales, run_pipeline(project, MODEL_STAGES)
+    return with_whales, run_pipeline(project, TEST_STAGES)
 
 
 @pytest.fixture(scope="module")
