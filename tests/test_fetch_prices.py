@@ -95,3 +95,14 @@ def test_the_command_names_a_missing_market_in_one_line(tmp_path, serve):
     assert result.returncode == 0, result.stderr
     assert "50 closed hours added to data/raw/prices/BTC.csv" in result.stderr
     assert "dvc add data/raw/prices/BTC.csv" in result.stderr
+
+
+def test_a_file_ending_in_an_epoch_time_is_refused_before_any_request(tmp_path, serve):
+    """Read as a time, 1735689600 is 1970: resuming after it would fetch from the exchange's first hour."""
+    out = tmp_path / "BTC.csv"
+    out.write_text("timestamp,open,high,low,close,volume\n1735689600,100,102,99,101,10.5\n")
+    api = serve()
+    with pytest.raises(InputError, match=f"{out}: the last timestamp, 1735689600, is a number, not the ISO-8601 time"):
+        fetch_prices.fetch(fetch_prices.connect("binance", api.url), "BTC/USDT", START_MS, START_MS + 10 * HOUR_MS,
+                           out, page_size=10)
+    assert api.klines_requests == [] and len(pd.read_csv(out)) == 1

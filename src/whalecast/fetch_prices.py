@@ -34,7 +34,7 @@ RETRIES = 6
 def fetch(exchange: ccxt.Exchange, symbol: str, since_ms: int, until_ms: int, out: Path, page_size: int,
           sleep: Callable[[float], None] = time.sleep) -> int:
     """Append the closed hourly bars of [since, until) not yet in `out`; returns how many were added."""
-    existing = pd.read_csv(out) if out.exists() else pd.DataFrame(columns=COLUMNS)
+    existing = read_written(out)
     if len(existing):
         last_ms = int(pd.Timestamp(existing["timestamp"].iloc[-1]).timestamp() * 1000)
         since_ms = max(since_ms, last_ms + HOUR_MS)
@@ -55,6 +55,16 @@ def fetch(exchange: ccxt.Exchange, symbol: str, since_ms: int, until_ms: int, ou
             progress.update(len(page))
             since_ms = int(candles[-1][0]) + HOUR_MS
     return added
+
+
+def read_written(out: Path) -> pd.DataFrame:
+    """The bars already in `out` (none when there is no file), to resume after the last. Refused when that bar's
+    time is a number (an epoch export, not the ISO-8601 text this fetcher writes): read as a time, it is 1970."""
+    existing = pd.read_csv(out) if out.exists() else pd.DataFrame(columns=COLUMNS)
+    if len(existing) and pd.to_numeric(existing["timestamp"].iloc[-1:], errors="coerce").notna().all():
+        raise InputError(out, f"the last timestamp, {existing['timestamp'].iloc[-1]}, is a number, not the ISO-8601 "
+                              "time this fetcher writes and resumes after: fetch into a new file")
+    return existing
 
 
 def _page(exchange: ccxt.Exchange, symbol: str, since_ms: int, page_size: int, sleep) -> list:

@@ -116,8 +116,15 @@ def fetch_latest(currency: str, settings: FetchSettings, now: pd.Timestamp) -> N
     if data.source != "files":
         raise InputError(paths.PARAMS, "data.source is synthetic: the sample market has nothing to fetch (--fetch "
                                        "needs data.source: files)")
+    from whalecast import fetch_prices  # ccxt takes a while to import: only when fetching
+
     prices, pages = paths.raw_prices(currency), paths.raw_whales_pages(currency)
-    if not prices.is_file() or readers.detect_price_format(prices) != "generic" or not _ends_with_iso_time(prices):
+    try:
+        resumable = (prices.is_file() and readers.detect_price_format(prices) == "generic"
+                     and len(fetch_prices.read_written(prices)) > 0)
+    except (InputError, KeyError, ValueError):  # its last time a number; no timestamp column; not a CSV
+        resumable = False
+    if not resumable:
         raise InputError(prices, "--fetch appends to the price file whalecast-fetch-prices writes (the generic layout, "
                                  "ISO-8601 times); this is not one: fetch the history with whalecast-fetch-prices first")
     if not pages.is_dir() or not any(pages.glob("*.json")):
@@ -129,8 +136,6 @@ def fetch_latest(currency: str, settings: FetchSettings, now: pd.Timestamp) -> N
     if data.partial_candle != "keep":
         log.warning("data.partial_candle is %s, so ingest drops the newest bar, though the fetcher writes closed hours "
                     "only: set data.partial_candle: keep to predict for the newest one", data.partial_candle)
-    from whalecast import fetch_prices  # ccxt takes a while to import: only when fetching
-
     exchange = fetch_prices.connect(settings.exchange, settings.exchange_url)
     symbol = settings.symbol or f"{currency}/USDT"
     until_ms = int(now.timestamp() * 1000)
@@ -138,15 +143,6 @@ def fetch_latest(currency: str, settings: FetchSettings, now: pd.Timestamp) -> N
     written = fetch_whales.fetch(currency, _newest_record_time(pages), int(now.timestamp()), settings.min_value, pages,
                                  api_key, settings.whale_alert_url)
     log.info("fetched %d hours of %s from %s and %d Whale Alert pages", hours, symbol, settings.exchange, written)
-
-
-def _ends_with_iso_time(path: Path) -> bool:
-    """Whether the file's last bar has an ISO-8601 time, as the price fetcher writes and resumes after."""
-    try:
-        last = readers.read_csv(path).frame["timestamp"].dropna()
-    except (InputError, KeyError):  # not a CSV, or no timestamp column: ingest names what is wrong
-        return False
-    return not last.empty and pd.to_numeric(last.iloc[-1:], errors="coerce").isna().all()
 
 
 def _newest_record_time(pages: Path) -> int:
