@@ -846,6 +846,7 @@ EPOCH_ROW, ISO_ROW = "1709254800,1,2,1,2,3\n", "2024-03-01T00:00:00Z,1,2,1,2,3\n
     ("2024-10-27 02:00:00 Europe/Berlin", ISO_ROW, "timestamp '2024-10-27 02:00:00 Europe/Berlin' is skipped or "
                                                    "repeated when clocks change in Europe/Berlin; write it with an "
                                                    "offset (+01:00) instead"),
+    ("inf", ISO_ROW, "timestamp 'inf' is neither ISO-8601 nor epoch seconds/milliseconds/microseconds"),
 ])
 def test_edge_timestamps_are_named(tmp_path, stamp, other_row, problem):
     """20000 days is the first Excel serial date taken for one (80000 is read as epoch seconds); a lower-case e is
@@ -854,6 +855,16 @@ def test_edge_timestamps_are_named(tmp_path, stamp, other_row, problem):
     with pytest.raises(InputError) as raised:
         ingest.clean_prices(readers.read_csv(path), max_gap_hours=72)
     assert str(raised.value) == f"{path}: line 2: {problem}"
+
+
+@pytest.mark.parametrize("separator", [" ", "\t"])
+def test_times_that_name_their_zone_are_not_taken_for_local_time(tmp_path, separator):
+    """UTC hours without 2024-03-31 02:00 (an outage) would look like Berlin's clock change, were the zone
+    not written."""
+    hours = pd.date_range("2024-03-30", periods=48, freq="h").drop(pd.Timestamp("2024-03-31 02:00"))
+    path = write(tmp_path, HEADER + "".join(f"{hour:%Y-%m-%d %H:%M:%S}{separator}UTC,1,2,1,2,3\n" for hour in hours))
+    bars = ingest.clean_prices(readers.read_csv(path), max_gap_hours=1)
+    assert bars["filled"].sum() == 1
 
 
 def test_iso_8601_timestamps_of_several_styles_in_one_file_are_all_read(tmp_path):

@@ -37,6 +37,10 @@ WHALE_FILES = {
     "empty owner type": WHALE_HEADER + "1709269800,btc,1,500000,,exchange,1,h,,transfer\n"
                                        "1709269900,btc,1,500000,unknown,exchange,2,h,,transfer\n",
     "empty timestamp": WHALE_HEADER + ",btc,1,500000,unknown,exchange,1,h,,transfer\n",
+    "a row of empty cells": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,1,h,,transfer\n,,,,,,,,,\n"
+                                           "1709269900,btc,1,500000,unknown,exchange,2,h,,transfer\n",
+    "a timestamp of 0 and plus signs": WHALE_HEADER + "0,btc,1,500000,unknown,exchange,1,h,,transfer\n"
+                                                      "+1709269900,btc,1,500000,unknown,exchange,2,h,,transfer\n",
     "blank line": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,1,h,,transfer\n\n"
                                  "1709269900,btc,1,500000,unknown,exchange,2,h,,transfer\n",
     "space after comma": WHALE_HEADER + "1709269800, btc,1,500000, NA,exchange,1,h,,transfer\n",

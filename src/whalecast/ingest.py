@@ -27,7 +27,8 @@ _EXCEL_EPOCH, _EXCEL_SERIAL_DAYS = pd.Timestamp("1899-12-30"), (20_000, 80_000)
 # A zone name after the time ("2024-03-01 13:00:00 Europe/Berlin"), and any zone or offset at all.
 _SCIENTIFIC = r"\s*[-+]?\d+(\.\d*)?[eE][-+]?\d+\s*"
 _ZONE_NAME = r"^(?P<local>.*\d)\s+(?P<zone>[A-Za-z][A-Za-z_]*(?:/[A-Za-z0-9_+\-]+)*)$"
-_ANY_ZONE = r"(?:Z|[+-]\d{2}:?\d{2}|\s[A-Za-z][A-Za-z_]*(?:/[A-Za-z0-9_+\-]+)*)$"
+# Spelt without \s, which sends pandas' string matching to Python's re, row by row (15x slower than Arrow's RE2).
+_ANY_ZONE = r"(?:Z|[+-]\d{2}:?\d{2}|[ \t][A-Za-z][A-Za-z_]*(?:/[A-Za-z0-9_+\-]+)*)$"
 # Zones whose daylight-saving changes a local-time export would show; most exchange users live in one of them.
 _DAYLIGHT_SAVING_ZONES = ("Europe/London", "Europe/Berlin", "Europe/Athens", "America/New_York", "America/Chicago",
                           "America/Denver", "America/Los_Angeles", "Australia/Sydney", "Pacific/Auckland")
@@ -94,7 +95,7 @@ def timestamps(table: RawTable, bad_rows: BadRows) -> pd.Series:
     raw = table.frame["timestamp"]
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
         return raw.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-    numbers = pd.to_numeric(raw, errors="coerce")
+    numbers = pd.to_numeric(raw) if pd.api.types.is_numeric_dtype(raw) else _written_as_numbers(raw)
     if not pd.api.types.is_numeric_dtype(raw):
         scientific = pd.Series(False, index=raw.index)
         candidates = raw.astype("string").str.contains("[eE]").fillna(False)  # a cheap pass first: 2 million rows
@@ -125,6 +126,17 @@ def timestamps(table: RawTable, bad_rows: BadRows) -> pd.Series:
     bad_rows.reject((parsed < _EARLIEST) | (parsed > _LATEST), "timestamps outside 1970..2100", lambda label: (
         f"timestamp '{raw.loc[label]}' is outside 1970..2100"))
     return parsed.astype("datetime64[ns, UTC]")
+
+
+def _written_as_numbers(raw: pd.Series) -> pd.Series:
+    """The values of a text column written as plain or scientific numbers, NaN elsewhere. to_numeric tries each
+    value in Python, so it is given only those (none of 2 million ISO-8601 stamps, found by one RE2 match)."""
+    plain = raw.astype("string").str.strip().str.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?").fillna(False)
+    if plain.all():
+        return pd.to_numeric(raw, errors="coerce")
+    numbers = pd.Series(np.nan, index=raw.index)
+    numbers[plain] = pd.to_numeric(raw[plain], errors="coerce")
+    return numbers
 
 
 def _in_named_zones(raw: pd.Series, zoned: pd.DataFrame, bad_rows: BadRows) -> pd.Series:

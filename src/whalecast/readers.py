@@ -183,11 +183,15 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
             whole = pc.cast(table["timestamp"], pa.int64())
         except pa.ArrowInvalid:
             whole = None  # ISO-8601 text, or anything else the timestamp checks read and name
-        # Only numbers written plainly (no sign, no leading zero): the checks quote "045000" as written.
-        if whole is not None and not pc.any(pc.match_substring_regex(table["timestamp"], r"^(\+|-?0\d|-0$)")).as_py():
+        # Only numbers written plainly (no plus sign, no leading zero): the checks quote "045000" as written.
+        # Prefixes, not a regex, over 2 million stamps; a lone "0" then stays text too: the same result, read slower.
+        if whole is not None and not any(pc.any(pc.starts_with(table["timestamp"], start)).as_py()
+                                         for start in ("+", "0", "-0")):
             table = table.set_column(header.index("timestamp"), "timestamp", whole)
     frame = table.to_pandas().set_axis(np.arange(first_line, first_line + table.num_rows))
-    return RawTable(frame[frame.notna().any(axis=1)], str(path), "line {}")
+    if all(column.null_count for column in table.columns):  # else no row can be all empty
+        frame = frame[frame.notna().any(axis=1)]
+    return RawTable(frame, str(path), "line {}")
 
 
 def _contains(path: Path, byte: bytes) -> bool:
