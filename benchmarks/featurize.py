@@ -10,8 +10,8 @@ For each whale format, `repeats` times: `dvc repro featurize@BTC` from a clean s
 empty DVC cache: a project that has not run yet), i.e. ingest reads and checks the raw files, featurize computes
 the features, DVC hashes and caches what they read and write; and, each in its own process, a straightforward
 pandas script that reads the same two files and computes the same features (a time-based `rolling` per whale
-feature, `merge_asof` onto the decision times). Wall seconds (medians compared) and peak memory (the largest
-process of a run). Also timed, to show where the seconds go: the stages' own work (their "done in" lines, after
+feature, `merge_asof` onto the decision times), the two in turns. Wall seconds (medians compared) and peak
+memory (the largest process of a run). Also timed, to show where the seconds go: the stages' own work (their "done in" lines, after
 imports), the same repro with each stage's command replaced by copying in what it wrote (DVC alone), and the
 two stages' commands run as plain processes, one after the other, without DVC (the like-for-like comparison
 with the script: the same files read, the same Python start-ups, outputs written). Targets: dvc repro no
@@ -221,8 +221,11 @@ def run(hours: int, transfers: int, repeats: int) -> int:
     measured, targets, checks = {}, {}, {}
     for whale_format in WHALE_FORMATS:
         use_whale_format(whale_format)
-        repros = [timed_repro() for _ in range(repeats)]
-        pandas_runs = [measure([__file__, "--baseline", whale_format], SCRATCH) for _ in range(repeats)]
+        # In turns, so that a change in the machine's load over the minutes weighs on both alike.
+        repros, pandas_runs = [], []
+        for _ in range(repeats):
+            repros.append(timed_repro())
+            pandas_runs.append(measure([__file__, "--baseline", whale_format], SCRATCH))
         differ = compare()
         plain_seconds = statistics.median(stages_without_dvc() for _ in range(repeats))
         dvc_seconds = dvc_alone(repeats)
