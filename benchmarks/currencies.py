@@ -78,7 +78,8 @@ def main() -> int:
                   if kind != "report")}
     # The code measured is the repository's last commit (cloned); only the sizes above differ from its params.
     return record("currencies", {"counts": counts, "params": SIZE},
-                  {"runs": runs, "growth": growth, "stage_growth": own_growth}, targets, checks)
+                  {"runs": runs, "growth": growth, "stage_growth": own_growth}, targets, checks,
+                  checkout=SCRATCH, own_params=True)
 
 
 if __name__ == "__main__":

@@ -253,7 +253,8 @@ def run(hours: int, transfers: int, repeats: int) -> int:
     measured["transfers"] = pyarrow.parquet.read_metadata(
         SCRATCH / "data" / "interim" / "whales" / f"{CURRENCY}.parquet").num_rows
     measured["features"] = WHALE_FEATURES + 1
-    return record("featurize", {"hours": hours, "transfers": transfers, "repeats": repeats}, measured, targets, checks)
+    return record("featurize", {"hours": hours, "transfers": transfers, "repeats": repeats}, measured, targets, checks,
+                  checkout=SCRATCH, own_params=True)
 
 
 def main() -> int:

@@ -130,3 +130,30 @@ def test_the_currency_scaling_renders_seconds_per_currency_and_their_growth():
             "| 20 | 601 s | 1.5 | 9.0 |\n| growth per currency, 20 over 2 | | 1.50x | 1.01x |\n"
             "| 2, own work | | 0.7 | 8.5 |\n| 20, own work | | 0.7 | 8.6 |\n"
             "| own work growth, 20 over 2 | | 1.00x | 1.01x |") in text
+
+
+def test_a_clone_with_the_benchmarks_own_params_is_recorded_as_its_commit_unchanged(tmp_path, monkeypatch):
+    """A benchmark that clones the last commit sets its sizes in the clone's params.yaml; an edit to the code
+    measured still marks the result."""
+    import subprocess
+
+    import common
+
+    clone = tmp_path / "clone"
+    (clone / "src").mkdir(parents=True)
+    (clone / "params.yaml").write_text("seq_len: 24\n")
+    (clone / "src" / "module.py").write_text("VALUE = 1\n")
+    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c"]):
+        subprocess.run(["git", "-C", str(clone), *command], check=True)
+    monkeypatch.setattr(common, "REPO", tmp_path)
+    monkeypatch.setattr(common, "RESULTS", tmp_path / "results")
+
+    def recorded(**options) -> bool:
+        common.record("clone", {}, {}, {}, {}, checkout=clone, **options)
+        return json.loads((tmp_path / "results" / "clone.json").read_text())["uncommitted_changes"]
+
+    (clone / "params.yaml").write_text("seq_len: 36\n")
+    assert not recorded(own_params=True)
+    assert recorded()
+    (clone / "src" / "module.py").write_text("VALUE = 2\n")
+    assert recorded(own_params=True)
