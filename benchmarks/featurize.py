@@ -11,12 +11,12 @@ empty DVC cache: a project that has not run yet), i.e. ingest reads and checks t
 the features, DVC hashes and caches what they read and write; and, each in its own process, a straightforward
 pandas script that reads the same two files and computes the same features (a time-based `rolling` per whale
 feature, `merge_asof` onto the decision times), the two in turns. Wall seconds (medians compared) and peak
-memory (the largest process of a run). Also timed, to show where the seconds go: the stages' own work (their "done in" lines, after
-imports), the same repro with each stage's command replaced by copying in what it wrote (DVC alone), and the
-two stages' commands run as plain processes, one after the other, without DVC (the like-for-like comparison
-with the script: the same files read, the same Python start-ups, outputs written). Targets: dvc repro no
-slower than pandas and its peak under 2 GB, for each format. Check: the two feature tables agree. Writes
-benchmarks/results/featurize.json; exits 1 when a target or check fails.
+memory (the largest process of a run). Also timed, to show where the seconds go: the stages' own work (their
+"done in" lines, after imports), the same repro with each stage's command replaced by copying in what it wrote
+(DVC alone), and the two stages' commands run as plain processes, one after the other, without DVC (the
+like-for-like comparison with the script: the same files read, the same Python start-ups, outputs written).
+Targets: dvc repro no slower than pandas and its peak under 2 GB, for each format. Check: the two feature tables
+agree. Writes benchmarks/results/featurize.json; exits 1 when a target or check fails.
 
     make benchmark                                                   # full size
     python benchmarks/featurize.py --hours 5000 --transfers 50000 --repeats 1   # quick
