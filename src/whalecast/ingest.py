@@ -25,7 +25,6 @@ _LATEST_EPOCH_SECONDS = _LATEST.timestamp()
 # Spreadsheets count days from 1899-12-30: 20000..80000 is 1954..2119, and as epoch seconds it would be 1 January 1970.
 _EXCEL_EPOCH, _EXCEL_SERIAL_DAYS = pd.Timestamp("1899-12-30"), (20_000, 80_000)
 # A zone name after the time ("2024-03-01 13:00:00 Europe/Berlin"), and any zone or offset at all.
-_SCIENTIFIC = r"\s*[-+]?\d+(\.\d*)?[eE][-+]?\d+\s*"
 _ZONE_NAME = r"^(?P<local>.*\d)\s+(?P<zone>[A-Za-z][A-Za-z_]*(?:/[A-Za-z0-9_+\-]+)*)$"
 # Spelt without \s, which sends pandas' string matching to Python's re, row by row (15x slower than Arrow's RE2).
 _ANY_ZONE = r"(?:Z|[+-]\d{2}:?\d{2}|[ \t][A-Za-z][A-Za-z_]*(?:/[A-Za-z0-9_+\-]+)*)$"
@@ -95,13 +94,13 @@ def timestamps(table: RawTable, bad_rows: BadRows) -> pd.Series:
     raw = table.frame["timestamp"]
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
         return raw.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    text = None  # a typed read's number column has none
     if pd.api.types.is_numeric_dtype(raw):
         numbers = raw
     else:
-        numbers = _written_as_numbers(raw)
-        scientific = pd.Series(False, index=raw.index)
-        candidates = raw.astype("string").str.contains("[eE]").fillna(False)  # a cheap pass first: 2 million rows
-        scientific[candidates] = raw[candidates].astype("string").str.fullmatch(_SCIENTIFIC).fillna(False)
+        text = raw.astype("string").str.strip()
+        numbers = _written_as_numbers(raw, text)
+        scientific = numbers.notna() & text.str.contains("[eE]").fillna(False)
         bad_rows.reject(scientific, "timestamps in scientific notation", lambda label: (
             f"timestamp '{raw.loc[label]}' is in scientific notation, as a spreadsheet shows large numbers: rounded "
             "to a few digits it can be hours off; export the column as whole numbers or ISO-8601 text"))
@@ -112,7 +111,8 @@ def timestamps(table: RawTable, bad_rows: BadRows) -> pd.Series:
             f"({_EXCEL_EPOCH + pd.Timedelta(days=float(numbers.loc[label])):%Y-%m-%d %H:%M}); export the column as "
             "ISO-8601 text or epoch seconds"))
         return _from_epoch(table, numbers, bad_rows)
-    text = raw.astype("string").str.strip()
+    if text is None:  # numbers with gaps
+        text = raw.astype("string").str.strip()
     parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
     # A zone name, as in `2024-03-01 13:00:00 Europe/Berlin`, is looked for only where ISO-8601 failed.
     zoned = text[parsed.isna()].str.extract(_ZONE_NAME)
@@ -130,11 +130,11 @@ def timestamps(table: RawTable, bad_rows: BadRows) -> pd.Series:
     return parsed.astype("datetime64[ns, UTC]")
 
 
-def _written_as_numbers(raw: pd.Series) -> pd.Series:
-    """The values of a text column written as plain or scientific numbers, NaN elsewhere. to_numeric tries each
-    value in Python, so it is given only those (none of 2 million ISO-8601 stamps, found by one RE2 match)."""
-    number_like = raw.astype("string").str.strip().str.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-    number_like = number_like.fillna(False).astype(bool)
+def _written_as_numbers(raw: pd.Series, text: pd.Series) -> pd.Series:
+    """The values of a text column (`text`: stripped) written as plain or scientific numbers, NaN elsewhere.
+    to_numeric tries each value in Python, so it is given only those (none of 2 million ISO-8601 stamps, found
+    by one RE2 match)."""
+    number_like = text.str.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?").fillna(False).astype(bool)
     if number_like.all():
         return pd.to_numeric(raw, errors="coerce")
     numbers = pd.Series(np.nan, index=raw.index)
