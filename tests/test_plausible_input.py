@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import clean_market, edit_params, run, run_stage, small_market
-from test_bad_input import GOOD_PRICES, GOOD_WHALES, assert_clean_failure, files_project
+from test_bad_input import GOOD_PRICES, assert_clean_failure, files_project
 from whalecast import features, ingest, params, paths, readers, sample_files, scaling
 from whalecast.errors import InputError
 
