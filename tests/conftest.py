@@ -1,8 +1,12 @@
 """Shared test helpers: the project's own sample-market generator, and stage runs in a scratch project."""
 
+import io
 import json
+import logging
 import os
+import runpy
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -80,6 +84,35 @@ def run(args, cwd: Path, check=True) -> subprocess.CompletedProcess:
 
 def run_stage(project: Path, stage: str, currency="BTC", check=True) -> subprocess.CompletedProcess:
     return run([sys.executable, f"stages/{stage}.py", currency], cwd=project, check=check)
+
+
+def run_stage_in_process(project: Path, stage: str, currency="BTC", check=True) -> subprocess.CompletedProcess:
+    """run_stage, in this process: a model stage's TensorFlow import (4 s) is paid once per test process, not once
+    per run. Only what Python writes to stderr is seen, not what a library writes there from C, so every model
+    stage is also run as a process elsewhere."""
+    script = f"stages/{stage}.py"
+    stderr = io.StringIO()
+    root, package = logging.getLogger(), logging.getLogger("whalecast")
+    handlers, level = root.handlers[:], package.level
+    handlers_of_signals = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    code = 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project)
+        patch.setattr(sys, "argv", [script, currency])
+        patch.setattr(sys, "stderr", stderr)
+        try:
+            runpy.run_path(script, run_name="__main__")
+        except SystemExit as exit:
+            code = exit.code
+        finally:  # what stage.run set up for its process
+            root.handlers = handlers
+            package.setLevel(level)
+            logging.captureWarnings(False)
+            for number, handler in handlers_of_signals.items():
+                signal.signal(number, handler)
+    if check and code != 0:
+        raise AssertionError(f"{script} {currency} failed ({code}):\n{stderr.getvalue()}")
+    return subprocess.CompletedProcess([sys.executable, script, currency], code, "", stderr.getvalue())
 
 
 @pytest.fixture(scope="module")

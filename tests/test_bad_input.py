@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY_MODEL, copy_project, edit_params, run, run_stage, small_market
+from conftest import TINY_MODEL, copy_project, edit_params, run, run_stage, run_stage_in_process, small_market
 from whalecast import paths, sample_files
 
 GOOD_PRICES = (
@@ -289,14 +289,14 @@ def test_a_feature_that_takes_a_sequence_table_name_is_refused(model_project):
 def test_model_stages_refuse_outputs_made_for_another_seq_len(model_project):
     """What `dvc repro` never does but a hand-run stage can: read a sequence table or model made for another
     seq_len. Both stages name the stale file."""
-    for stage in ("sequence", "train"):
-        run_stage(model_project, stage)
+    run_stage(model_project, "sequence")
+    run_stage_in_process(model_project, "train")
     edit_params(model_project, seq_len=TINY_MODEL["seq_len"] + 6)
-    assert_clean_failure(run_stage(model_project, "train", check=False), model_project,
+    assert_clean_failure(run_stage_in_process(model_project, "train", check=False), model_project,
                          "data/sequences/BTC.parquet: its first training window ends at row 11, too early for "
                          "seq_len=18", outputs=[paths.METRICS / "BTC.json"])
     run_stage(model_project, "sequence")
-    assert_clean_failure(run_stage(model_project, "evaluate", check=False), model_project,
+    assert_clean_failure(run_stage_in_process(model_project, "evaluate", check=False), model_project,
                          "models/BTC/lstm_model_BTC.keras: the model reads windows of 12 hours x 38 features, "
                          "not seq_len=18 x 38", outputs=[paths.METRICS / "BTC.json"])
 
@@ -333,14 +333,22 @@ MODEL_PARAM_CASES = {
 }
 
 
+@pytest.fixture(scope="module")
+def sequenced(featurized, tmp_path_factory):
+    """A project with the sequence stage done too."""
+    project = shutil.copytree(featurized, tmp_path_factory.mktemp("sequenced") / "project")
+    run_stage(project, "sequence")
+    return project
+
+
 @pytest.mark.parametrize("case", MODEL_PARAM_CASES)
-def test_bad_model_params_are_named(model_project, case):
+def test_bad_model_params_are_named(sequenced, tmp_path, case):
     stage, changes, message = MODEL_PARAM_CASES[case]
-    run_stage(model_project, "sequence")
-    edit_params(model_project, **changes)
-    result = run_stage(model_project, stage, check=False)
-    assert_clean_failure(result, model_project, f"params.yaml: {message}", outputs=[paths.METRICS, paths.PREDICTIONS])
-    assert not (model_project / paths.model("BTC")).exists()
+    project = shutil.copytree(sequenced, tmp_path / "project")
+    edit_params(project, **changes)
+    result = run_stage_in_process(project, stage, check=False)
+    assert_clean_failure(result, project, f"params.yaml: {message}", outputs=[paths.METRICS, paths.PREDICTIONS])
+    assert not (project / paths.model("BTC")).exists()
 
 
 def test_a_feature_table_without_its_groups_is_named(model_project):

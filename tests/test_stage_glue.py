@@ -10,7 +10,6 @@ stage (its main, in this process) on poisoned inputs.
 import dataclasses
 import json
 import os
-import runpy
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,8 @@ import pytest
 import yaml
 from threadpoolctl import threadpool_limits
 
-from conftest import REPORTED_MODELS, TINY_MODEL, commit, copy_project, edit_params, run, stages_run
+from conftest import (REPORTED_MODELS, TINY_MODEL, commit, copy_project, edit_params, run, run_stage_in_process,
+                      stages_run)
 from whalecast import evaluation, paths, synthetic
 from whalecast.sequences import Samples
 
@@ -388,14 +388,6 @@ def test_the_sequence_stage_reads_nothing_of_the_test_part_for_its_fits_or_earli
     assert (project / paths.scaler(currency)).read_bytes() != scaler_bytes
 
 
-def train_in_process(project: Path, currency: str) -> None:
-    """stages/train.py of `project`, its main run in this process (TensorFlow is loaded once for the module);
-    the models come out byte for byte as from `python stages/train.py` (checked against the repro's)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(project)
-        runpy.run_path(str(project / "stages" / "train.py"), run_name="glue_train")["main"](currency)
-
-
 @pytest.fixture(scope="module")
 def poisoned_training(pipeline, tmp_path_factory):
     """Two copies of the repro re-running train for ETH: one with every row after the last validation window
@@ -423,7 +415,7 @@ def poisoned_training(pipeline, tmp_path_factory):
     for name, frame in (("test", test_poisoned), ("train", train_poisoned)):
         projects[name] = scratch_copy(source, tmp_path_factory.mktemp(f"poisoned_{name}") / "project")
         frame.to_parquet(projects[name] / paths.sequences(currency), index=False)
-        train_in_process(projects[name], currency)
+        run_stage_in_process(projects[name], "train", currency)
     return {"original": source, **projects}
 
 
