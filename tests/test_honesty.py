@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import REPORTED_MODELS, TINY_MODEL, copy_project, edit_params, run_stage
+from conftest import REPORTED_MODELS, TINY_MODEL, copy_project, edit_params, run_stage_in_process
 from whalecast import backtest, paths, predictions, uncertainty
 
 # Enough hours for a test part of ~1000 windows (AUC standard error ~0.018) while training in seconds.
@@ -19,7 +19,7 @@ TEST_STAGES = ("sequence", "train", "evaluate")
 
 def run_pipeline(project, stages=("ingest", "featurize", *MODEL_STAGES)):
     for stage in stages:
-        run_stage(project, stage)
+        run_stage_in_process(project, stage)  # TensorFlow loads once for the module, not in every model stage
     results = {name: json.loads((project / path("BTC")).read_text())
                for name, path in (("test", paths.metrics), ("walk_forward", paths.walk_forward_metrics),
                                   ("backtest", paths.backtest_metrics)) if name == "test" or name in stages}
