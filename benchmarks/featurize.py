@@ -23,7 +23,10 @@ agree. Writes benchmarks/results/featurize.json; exits 1 when a target or check 
 """
 
 import argparse
+import itertools
 import os
+import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -176,11 +179,24 @@ def timed_repro() -> tuple[float, int, dict[str, float]]:
     return seconds, peak, own
 
 
+def stage_command(stage: str) -> str:
+    """The stage's cmd in the clone's dvc.yaml, ${item} and all."""
+    pipeline = (SCRATCH / "dvc.yaml").read_text(encoding="utf-8")
+    return re.search(rf"cmd: (.*\bstages/{stage}\.py\b.*)", pipeline).group(1)
+
+
 def stages_without_dvc() -> float:
-    """Seconds of ingest and then featurize run as plain processes from a clean state, as dvc.yaml runs them."""
+    """Seconds of ingest and then featurize run as plain processes from a clean state, their dvc.yaml commands
+    as a shell would run them (leading NAME=value words set the environment)."""
     clean_state()
-    env = {**os.environ, "PYTHONPATH": "src"}
-    return sum(measure([f"stages/{stage}.py", CURRENCY], SCRATCH, env)[0] for stage in ("ingest", "featurize"))
+    seconds = 0.0
+    for stage in ("ingest", "featurize"):
+        words = shlex.split(stage_command(stage).replace("${item}", CURRENCY))
+        settings = dict(word.split("=", 1) for word in itertools.takewhile(lambda word: "=" in word, words))
+        program, *argv = words[len(settings):]
+        assert program == "python", words
+        seconds += measure(argv, SCRATCH, {**os.environ, **settings})[0]
+    return seconds
 
 
 def dvc_alone(repeats: int) -> float:
@@ -198,8 +214,7 @@ def dvc_alone(repeats: int) -> float:
         for file in files:
             shutil.copy(SCRATCH / file, stash / file.replace("/", "_"))
             copies.append(f"mkdir -p {Path(file).parent} && cp {stash / file.replace('/', '_')} {file}")
-        replaced = replaced.replace(f"cmd: PYTHONPATH=src python stages/{stage}.py ${{item}}",
-                                    f"cmd: {' && '.join(copies)}")
+        replaced = replaced.replace(f"cmd: {stage_command(stage)}", f"cmd: {' && '.join(copies)}")
     pipeline.write_text(replaced, encoding="utf-8")
     try:
         return statistics.median(timed_repro()[0] for _ in range(repeats))
