@@ -4,7 +4,7 @@ part boundary and fit in them is checked against values computed here, independe
 One real `dvc repro` of two currencies other than BTC (ETH, and SOL, which the sample market has no profile
 for) with a horizon of 3 hours and a minimum move is shared by all tests; a scratch copy of it re-runs the
 sequence stage with a horizon of 1 hour, and other copies re-run the sequence stage (as a process) and the train
-stage (its main, in this process) on poisoned inputs.
+stage (in this process, as run_stage_in_process runs it) on poisoned inputs.
 """
 
 import dataclasses
