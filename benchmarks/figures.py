@@ -91,8 +91,8 @@ def currencies(result: dict) -> list[str]:
     sized = ", ".join(f"{key} {value}" for key, value in size["params"].items())
     low, high = min(size["counts"]), max(size["counts"])
 
-    def cells(values: dict, unit: str = "") -> str:
-        return " | ".join(f"{values[kind]:.{2 if unit else 1}f}{unit}" for kind in kinds)
+    def cells(values: dict, decimals: int = 1, unit: str = "") -> str:
+        return " | ".join(f"{values[kind]:.{decimals}f}{unit}" for kind in kinds)
 
     return [
         f"`dvc repro --force` of the sample market with {', '.join(map(str, size['counts']))} currencies, sized "
@@ -103,9 +103,9 @@ def currencies(result: dict) -> list[str]:
         "| currencies | whole run | " + " | ".join(kinds) + " |",
         "| --- | --- | " + " | ".join("---" for _ in kinds) + " |",
         *(f"| {count} | {run['seconds']:.0f} s | {cells(run['seconds_per_currency'])} |" for count, run in runs.items()),
-        f"| growth per currency, {high} over {low} | | {cells(measured['growth'], 'x')} |",
-        *(f"| {count}, own work | | {cells(run['stage_seconds_per_currency'])} |" for count, run in runs.items()),
-        f"| own work growth, {high} over {low} | | {cells(measured['stage_growth'], 'x')} |",
+        f"| growth per currency, {high} over {low} | | {cells(measured['growth'], 2, 'x')} |",
+        *(f"| {count}, own work | | {cells(run['stage_seconds_per_currency'], 2)} |" for count, run in runs.items()),
+        f"| own work growth, {high} over {low} | | {cells(measured['stage_growth'], 2, 'x')} |",
     ]
 
 
