@@ -128,7 +128,7 @@ def test_the_currency_scaling_renders_seconds_per_currency_and_their_growth():
             "written; the rest is the interpreter, the imports and DVC's bookkeeping):") in text
     assert ("| currencies | whole run | ingest | train |\n| --- | --- | --- | --- |\n| 2 | 62 s | 1.0 | 8.9 |\n"
             "| 20 | 601 s | 1.5 | 9.0 |\n| growth per currency, 20 over 2 | | 1.50x | 1.01x |\n"
-            "| 2, own work | | 0.7 | 8.5 |\n| 20, own work | | 0.7 | 8.6 |\n"
+            "| 2, own work | | 0.70 | 8.50 |\n| 20, own work | | 0.70 | 8.60 |\n"
             "| own work growth, 20 over 2 | | 1.00x | 1.01x |") in text
 
 
