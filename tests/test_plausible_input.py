@@ -63,13 +63,13 @@ def test_every_log_line_carries_its_level_and_the_stage_counts_its_warnings(proj
     assert [line for line in ingest_log if ": warning: " in line] == [
         "ingest BTC: warning: news: no folder data/raw/events/news, so no items: every news feature has its "
         "empty-window value; put the files there, or switch the group off (feature_groups)"]
-    assert re.fullmatch(r"ingest BTC: info: done in \d+\.\d s, 1 warning", ingest_log[-1])
+    assert re.fullmatch(r"ingest BTC: info: done in \d+\.\d\d s, 1 warning", ingest_log[-1])
     featurize_log = run_stage(project, "featurize").stderr.splitlines()
     warnings = [line for line in featurize_log if ": warning: " in line]
     assert warnings == [
         "featurize BTC: warning: features: no whale transfers at all: every whale feature has its empty-window value",
         "featurize BTC: warning: features: no news items at all: every news feature has its empty-window value"]
-    assert re.fullmatch(r"featurize BTC: info: done in \d+\.\d s, 2 warnings", featurize_log[-1])
+    assert re.fullmatch(r"featurize BTC: info: done in \d+\.\d\d s, 2 warnings", featurize_log[-1])
 
 
 def test_python_warnings_are_logged_as_warnings_and_counted_before_an_error(project):

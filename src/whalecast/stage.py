@@ -76,7 +76,7 @@ def run(main: Callable[..., None], per_currency: bool = True) -> None:
         """The count of warnings, then the error (if any) as the last line, with its exit code. A finished stage
         says how long its own work took (`dvc repro`'s bookkeeping around it not included)."""
         count = f"{counter.count} warning{'' if counter.count == 1 else 's'}"
-        done = f"done in {time.perf_counter() - started:.1f} s, {count}"
+        done = f"done in {time.perf_counter() - started:.2f} s, {count}"
         print(f"{prefix}: info: {count if error else done}", file=sys.stderr)
         if error:
             print(f"{prefix}: error: {error}", file=sys.stderr)
