@@ -7,8 +7,8 @@ what is measured is how the time grows with the number of currencies, not the de
 benchmarks/pipeline.py). Two times per stage: as `dvc repro` shows it (from one stage's announcement to the
 next, DVC's bookkeeping included) and the stage's own work (its "done in S s" line, after imports). Target: every
 kind of stage scales linearly, i.e. its own seconds per currency at 20 currencies are at most LINEAR_SLACK times
-those at 2 (the report, one stage for all, counted per currency too); DVC's share is reported beside it. Checks:
-every run completes, and every per-currency stage ran once per currency. Writes
+those at 2, or at most NOISE_SECONDS more (the report, one stage for all, counted per currency too); DVC's share is
+reported beside it. Checks: every run completes, and every per-currency stage ran once per currency. Writes
 benchmarks/results/currencies.json; exits 1 when the target is missed or a check fails.
 
     python benchmarks/currencies.py [--counts 2 5 20]
@@ -29,6 +29,9 @@ CURRENCIES = ["BTC", "ETH", "SOL", "XRP", "ADA", "DOGE", "DOT", "AVAX", "LINK", 
 SIZE = {"data.synthetic.hours": 4380, "model.epochs": 4, "model.patience": 2, "model.n_seeds": 2, "model.units": 16,
         "walk_forward.folds": 2, "importance.repeats": 2}
 LINEAR_SLACK = 1.3
+# A stage of about 0.1 s (backtest, sequence) takes 0.09 to 0.16 s from one run to the next on its own: a ratio of
+# two such means says nothing, a difference under this does not count.
+NOISE_SECONDS = 0.05
 
 
 def set_params(changes: dict) -> None:
@@ -64,14 +67,16 @@ def main() -> int:
                        "seconds_per_currency": {kind: round(seconds / count, 2) for kind, seconds in kinds.items()},
                        "stage_seconds_per_currency": {kind: round(seconds / count, 2) for kind, seconds in own.items()}}
         print(f"{count} currencies: {total:.0f} s; per currency, dvc repro (the stage's own work): "
-              + ", ".join(f"{kind} {kinds[kind] / count:.1f} s ({own[kind] / count:.1f} s)" for kind in kinds))
+              + ", ".join(f"{kind} {kinds[kind] / count:.1f} s ({own[kind] / count:.2f} s)" for kind in kinds))
     low, high = min(counts), max(counts)
     growth, own_growth = ({kind: round(runs[high][key][kind] / runs[low][key][kind], 2) for kind in runs[low][key]}
                           for key in ("seconds_per_currency", "stage_seconds_per_currency"))
     print(f"seconds per currency, {high} over {low} currencies, dvc repro (the stages' own work): "
           + ", ".join(f"{kind} {growth[kind]:.2f}x ({own_growth[kind]:.2f}x)" for kind in growth))
-    targets = {f"every stage's own seconds per currency at {high} currencies within {LINEAR_SLACK}x of those at "
-               f"{low}": all(ratio <= LINEAR_SLACK for ratio in own_growth.values())}
+    own_low, own_high = (runs[count]["stage_seconds_per_currency"] for count in (low, high))
+    targets = {f"every stage's own seconds per currency at {high} currencies within {LINEAR_SLACK}x (or "
+               f"{NOISE_SECONDS} s) of those at {low}": all(own_high[kind] <= max(LINEAR_SLACK * own_low[kind],
+                                                                  own_low[kind] + NOISE_SECONDS) for kind in own_low)}
     checks = {"every run completed": len(runs) == len(counts),
               "each per-currency stage ran once per currency": all(
                   ran == count for count, kinds in stage_counts.items() for kind, ran in kinds.items()
