@@ -241,6 +241,19 @@ def model_project(featurized, tmp_path):
     return shutil.copytree(featurized, tmp_path / "project")
 
 
+@pytest.fixture(scope="module")
+def sequenced(featurized, tmp_path_factory):
+    project = shutil.copytree(featurized, tmp_path_factory.mktemp("sequenced") / "project")
+    run_stage(project, "sequence")
+    return project
+
+
+@pytest.fixture
+def sequenced_project(sequenced, tmp_path):
+    """model_project with the sequence stage done too."""
+    return shutil.copytree(sequenced, tmp_path / "project")
+
+
 SEQUENCE_PARAM_CASES = {
     "seq_len zero": ({"seq_len": 0}, "seq_len must be a whole number of hours >= 1, got 0"),
     "seq_len as text": ({"seq_len": "24"}, "seq_len must be a whole number of hours >= 1, got '24'"),
@@ -286,17 +299,16 @@ def test_a_feature_that_takes_a_sequence_table_name_is_refused(model_project):
                          "data/features/BTC.parquet: a feature is named 'label'", outputs=MODEL_OUTPUTS)
 
 
-def test_model_stages_refuse_outputs_made_for_another_seq_len(model_project):
+def test_model_stages_refuse_outputs_made_for_another_seq_len(sequenced_project):
     """What `dvc repro` never does but a hand-run stage can: read a sequence table or model made for another
     seq_len. Both stages name the stale file."""
-    run_stage(model_project, "sequence")
-    run_stage_in_process(model_project, "train")
-    edit_params(model_project, seq_len=TINY_MODEL["seq_len"] + 6)
-    assert_clean_failure(run_stage_in_process(model_project, "train", check=False), model_project,
+    run_stage_in_process(sequenced_project, "train")
+    edit_params(sequenced_project, seq_len=TINY_MODEL["seq_len"] + 6)
+    assert_clean_failure(run_stage_in_process(sequenced_project, "train", check=False), sequenced_project,
                          "data/sequences/BTC.parquet: its first training window ends at row 11, too early for "
                          "seq_len=18", outputs=[paths.METRICS / "BTC.json"])
-    run_stage(model_project, "sequence")
-    assert_clean_failure(run_stage_in_process(model_project, "evaluate", check=False), model_project,
+    run_stage(sequenced_project, "sequence")
+    assert_clean_failure(run_stage_in_process(sequenced_project, "evaluate", check=False), sequenced_project,
                          "models/BTC/lstm_model_BTC.keras: the model reads windows of 12 hours x 38 features, "
                          "not seq_len=18 x 38", outputs=[paths.METRICS / "BTC.json"])
 
@@ -333,22 +345,14 @@ MODEL_PARAM_CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def sequenced(featurized, tmp_path_factory):
-    """A project with the sequence stage done too."""
-    project = shutil.copytree(featurized, tmp_path_factory.mktemp("sequenced") / "project")
-    run_stage(project, "sequence")
-    return project
-
-
 @pytest.mark.parametrize("case", MODEL_PARAM_CASES)
-def test_bad_model_params_are_named(sequenced, tmp_path, case):
+def test_bad_model_params_are_named(sequenced_project, case):
     stage, changes, message = MODEL_PARAM_CASES[case]
-    project = shutil.copytree(sequenced, tmp_path / "project")
-    edit_params(project, **changes)
-    result = run_stage_in_process(project, stage, check=False)
-    assert_clean_failure(result, project, f"params.yaml: {message}", outputs=[paths.METRICS, paths.PREDICTIONS])
-    assert not (project / paths.model("BTC")).exists()
+    edit_params(sequenced_project, **changes)
+    result = run_stage_in_process(sequenced_project, stage, check=False)
+    assert_clean_failure(result, sequenced_project, f"params.yaml: {message}",
+                         outputs=[paths.METRICS, paths.PREDICTIONS])
+    assert not (sequenced_project / paths.model("BTC")).exists()
 
 
 def test_a_feature_table_without_its_groups_is_named(model_project):
@@ -380,9 +384,8 @@ def test_missing_and_corrupt_inputs_of_the_model_stages_are_named(model_project)
                          "models/BTC/lstm_model_BTC.keras: not a readable Keras model", outputs=[paths.METRICS])
 
 
-def test_training_in_a_git_repository_without_commits_is_a_one_line_error(model_project):
+def test_training_in_a_git_repository_without_commits_is_a_one_line_error(sequenced_project):
     # dvclive asks git for HEAD when it starts the training log; a fresh `git init` has none.
-    run(["git", "init", "-q"], model_project)
-    run_stage(model_project, "sequence")
-    assert_clean_failure(run_stage(model_project, "train", check=False), model_project,
+    run(["git", "init", "-q"], sequenced_project)
+    assert_clean_failure(run_stage(sequenced_project, "train", check=False), sequenced_project,
                          "the git repository has no commit yet", "git commit", outputs=(paths.MODELS / "BTC" / "seeds",))

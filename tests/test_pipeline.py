@@ -129,12 +129,12 @@ def test_a_forced_rerun_reproduces_every_output_bit_for_bit(repo, first_repro):
 def test_each_setting_is_a_dependency_of_only_the_stages_that_read_it(repo, first_repro, changes, readers):
     """The stages `dvc repro` runs first after the change; those after them run when their inputs come out
     different (the next two tests)."""
-    committed = (repo / "params.yaml").read_text()
+    before = (repo / "params.yaml").read_text()
     edit_params(repo, **changes)
     try:
         assert set(json.loads(run(["dvc", "status", "--json"], repo).stdout)) == readers
     finally:
-        (repo / "params.yaml").write_text(committed)
+        (repo / "params.yaml").write_text(before)
 
 
 def test_a_setting_that_leaves_the_predictions_as_they_were_stops_after_evaluate(repo, first_repro):
