@@ -1,6 +1,7 @@
 """Atomic writes, and the sample-file writers read back by the real readers."""
 
 import pandas as pd
+import pyarrow.parquet
 import pytest
 
 from conftest import NEWS, clean_events, clean_market, small_market
@@ -22,6 +23,20 @@ def test_a_write_replaces_the_old_file_whole(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(target), pd.DataFrame({"b": [4.0]}))
     assert [path.name for path in tmp_path.iterdir()] == ["table.parquet"]
 
+
+
+def test_a_table_reads_back_the_same_and_keeps_the_range_of_its_numbers_and_times(tmp_path):
+    """The min and max that let DuckDB, Polars or a pyarrow filter skip row groups (not kept for text)."""
+    target = tmp_path / "table.parquet"
+    frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=3, freq="h", tz="UTC"),
+                          "amount": [3.0, 1.0, 2.0], "owner": pd.Categorical(["b", "a", "b"]), "note": ["x", "y", None]})
+    storage.write_parquet(frame, target)
+    pd.testing.assert_frame_equal(pd.read_parquet(target), frame)
+    row_group = pyarrow.parquet.read_metadata(target).row_group(0)
+    ranges = {column.path_in_schema: (column.statistics.min, column.statistics.max)
+              for column in map(row_group.column, range(row_group.num_columns))
+              if column.statistics is not None and column.statistics.has_min_max}
+    assert ranges == {"timestamp": (frame["timestamp"].iloc[0], frame["timestamp"].iloc[-1]), "amount": (1.0, 3.0)}
 
 @pytest.mark.parametrize("writer, name", [(sample_files.write_whales_json, "BTC.json"),
                                           (sample_files.write_whales_csv, "BTC.csv")])

@@ -75,10 +75,13 @@ def renaming() -> bool:
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     # Dictionary pages pay off for text (few owner types, exchanges); for numbers and times they are tried and dropped.
+    # Min/max statistics (for readers that skip row groups) only for numbers and times: for text they cost a quarter
+    # of writing 2 million whale records, and none is filtered on.
     text = [name for name, dtype in frame.dtypes.items() if not (pd.api.types.is_numeric_dtype(dtype)
                                                                   or pd.api.types.is_datetime64_any_dtype(dtype))]
     with atomic_path(path) as temporary:
-        frame.to_parquet(temporary, index=False, use_dictionary=text)
+        frame.to_parquet(temporary, index=False, use_dictionary=text,
+                         write_statistics=[name for name in frame.columns if name not in text])
     log.info("wrote %d rows x %d columns to %s", len(frame), frame.shape[1], path)
 
 
