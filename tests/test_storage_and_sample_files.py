@@ -24,7 +24,6 @@ def test_a_write_replaces_the_old_file_whole(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["table.parquet"]
 
 
-
 def test_a_table_reads_back_the_same_and_keeps_the_range_of_its_numbers_and_times(tmp_path):
     """The min and max that let DuckDB, Polars or a pyarrow filter skip row groups (not kept for text)."""
     target = tmp_path / "table.parquet"
@@ -37,6 +36,7 @@ def test_a_table_reads_back_the_same_and_keeps_the_range_of_its_numbers_and_time
               for column in map(row_group.column, range(row_group.num_columns))
               if column.statistics is not None and column.statistics.has_min_max}
     assert ranges == {"timestamp": (frame["timestamp"].iloc[0], frame["timestamp"].iloc[-1]), "amount": (1.0, 3.0)}
+
 
 @pytest.mark.parametrize("writer, name", [(sample_files.write_whales_json, "BTC.json"),
                                           (sample_files.write_whales_csv, "BTC.csv")])
