@@ -1,5 +1,5 @@
 """Input that is wrong but looks right (issue 12): refused with one line naming file, row and problem, or
-warned about under a `warning:` tag; and the stage machinery (params, logs, interrupted runs) around it."""
+warned about under a `warning:` tag; and the stage machinery (params, logs, interrupted runs, process settings) around it."""
 
 import json
 import os
@@ -71,6 +71,17 @@ def test_every_log_line_carries_its_level_and_the_stage_counts_its_warnings(proj
         "featurize BTC: warning: features: no news items at all: every news feature has its empty-window value"]
     assert re.fullmatch(r"featurize BTC: info: done in \d+\.\d\d s, 2 warnings", featurize_log[-1])
 
+
+@pytest.mark.parametrize("user_setting, advised", [(None, False), ("1", True)])
+def test_numpy_asks_for_no_huge_pages_in_a_whalecast_process_unless_the_user_says(tmp_path, monkeypatch, user_setting,
+                                                                                     advised):
+    """whalecast sets NUMPY_MADVISE_HUGEPAGE=0 before NumPy is imported (see whalecast/__init__.py); a value in the
+    environment wins."""
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    if user_setting:
+        monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", user_setting)
+    probe = "import whalecast, numpy._core.multiarray as arrays; print(arrays._get_madvise_hugepage())"
+    assert run([sys.executable, "-c", probe], tmp_path).stdout.strip() == str(advised)
 
 def test_python_warnings_are_logged_as_warnings_and_counted_before_an_error(project):
     script = ("import warnings, sys; sys.argv = ['stages/check.py', 'BTC']\n"

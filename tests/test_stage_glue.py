@@ -454,14 +454,3 @@ def test_the_baselines_never_see_the_test_part(poisoned_training, monkeypatch):
     for name in ("logistic", "logistic_regression", "gradient_boosting"):
         assert not np.array_equal(changed[name], original[name]), name
 
-
-@pytest.mark.parametrize("user_setting, advised", [(None, False), ("1", True)])
-def test_numpy_asks_for_no_huge_pages_in_a_whalecast_process_unless_the_user_says(user_setting, advised):
-    """whalecast sets NUMPY_MADVISE_HUGEPAGE=0 before NumPy is imported (see whalecast/__init__.py); a value in the
-    environment wins."""
-    environment = {name: value for name, value in os.environ.items() if name != "NUMPY_MADVISE_HUGEPAGE"}
-    if user_setting:
-        environment["NUMPY_MADVISE_HUGEPAGE"] = user_setting
-    probe = "import whalecast, numpy._core.multiarray as arrays; print(arrays._get_madvise_hugepage())"
-    result = subprocess.run([sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == str(advised)
