@@ -63,13 +63,18 @@ WHALE_FILES = {
                                                     "1709269800,btc,1,500000,unknown,exchange,,ee,,transfer\n"
                                                     "1709269900,btc,1,500000,exchange,unknown,,ff,binance,\n"
                                                     "1709270000,btc,1,500000,exchange,unknown,,gg,okx,transfer\n",
+    # The hash is read on demand, for records alike in every other column: here, of a row with nothing else.
+    "a row of only a hash": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,,aa,,transfer\n,,,,,,,zz,,\n",
+    "records alike but for the hash, a quote elsewhere": WHALE_HEADER + "".join(GOOD_WHALES[:3])
+                                                         + '1709269900,btc,1,500000,unknown,exchange,,dd,"okx",transfer\n',
     "minus zero": WHALE_HEADER + "1709269800,btc,-0,500000,unknown,exchange,,aa,,transfer\n"
                                  "1709269900,btc,2,500000,unknown,exchange,,bb,,transfer\n",
     "a label spelt with spaces and cases": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,,aa,Binance,transfer\n"
                                                          "1709269900,btc,1,500000,exchange,unknown,,bb,binance ,\n",
 }
 # Whale CSVs are read as read_whales reads them.
-WHALE_TYPES = {"numeric": readers.WHALE_NUMBERS, "categorical": readers.WHALE_CATEGORICAL}
+WHALE_TYPES = {"numeric": readers.WHALE_NUMBERS, "categorical": readers.WHALE_CATEGORICAL,
+               "on_demand": readers.WHALE_ON_DEMAND}
 PRICE_HEADER = "timestamp,open,high,low,close,volume\n"
 PRICE_FILES = {
     "epoch": PRICE_HEADER + "".join(f"{1709251200 + 3600 * hour},1,2,1,1.5,{hour}\n" for hour in range(30)),
@@ -144,8 +149,12 @@ def test_a_well_formed_file_is_read_typed_and_a_malformed_one_as_text(tmp_path):
     assert table.frame["amount"].dtype == float and table.frame["timestamp"].dtype == "int64"
     assert all(table.frame[name].dtype == "category" for name in readers.WHALE_CATEGORICAL if name in table.frame)
     assert table.frame.index.tolist() == [2, 3, 4, 5, 6]
+    assert "hash" not in table.frame and table.column("hash").to_dict() == {2: "aa", 3: "aa", 4: "bb", 5: "cc", 6: "dd"}
     path.write_text(WHALE_FILES["amount not a number"])
     assert readers.read_csv(path, **WHALE_TYPES).frame["amount"].tolist() == ["ten"]
+    path.write_text(WHALE_FILES["records alike but for the hash, a quote elsewhere"])  # where a line break could hide
+    table = readers.read_csv(path, **WHALE_TYPES)
+    assert table.frame["amount"].dtype == float and table.frame["hash"].tolist() == ["aa", "aa", "bb", "dd"]
 
 
 def record(index, **changes):

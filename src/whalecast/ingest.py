@@ -412,7 +412,7 @@ def clean_whales(table: RawTable, currency: str, skip_bad_rows: bool = False) ->
     was_sorted = transfers["timestamp"].is_monotonic_increasing
     if not was_sorted:  # stable: records of one second keep their order, so "earlier" below is still the file's
         transfers = transfers.sort_values("timestamp", kind="stable")
-    identical = _identical_to_earlier(transfers, mine.frame)
+    identical = _identical_to_earlier(transfers, mine)
     transfers = transfers[~identical].reset_index(drop=True)
     owner_types = transfers["from_owner_type"].value_counts().add(transfers["to_owner_type"].value_counts(),
                                                                     fill_value=0).astype(int).sort_values(ascending=False)
@@ -431,7 +431,7 @@ def clean_whales(table: RawTable, currency: str, skip_bad_rows: bool = False) ->
     return transfers
 
 
-def _identical_to_earlier(transfers: pd.DataFrame, raw: pd.DataFrame) -> np.ndarray:
+def _identical_to_earlier(transfers: pd.DataFrame, raw: RawTable) -> np.ndarray:
     """Records without an id equal in every column, the raw hash too, to an earlier one; `transfers` sorted by time.
     Only records sharing a timestamp can be, and only those alike in every kept column need their hash looked up:
     comparing every column of millions of rows would be most of ingest's time."""
@@ -445,8 +445,9 @@ def _identical_to_earlier(transfers: pd.DataFrame, raw: pd.DataFrame) -> np.ndar
     alike = np.flatnonzero(maybe)[transfers[maybe].duplicated(keep=False).to_numpy()] if maybe.any() else []
     if len(alike):
         candidates = transfers.iloc[alike]
-        if "hash" in raw.columns:
-            candidates = candidates.assign(hash=raw["hash"].loc[candidates.index].astype("string").str.strip().to_numpy())
+        hashes = raw.column("hash")
+        if hashes is not None:
+            candidates = candidates.assign(hash=hashes.loc[candidates.index].astype("string").str.strip().to_numpy())
         identical[alike] = candidates.duplicated(keep="first").to_numpy()
     return identical
 

@@ -11,7 +11,7 @@ import logging
 import mmap
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,9 @@ WHALE_NUMBERS = ("amount", "amount_usd")
 # Whale columns of (usually) few distinct values: symbols, owner types, exchanges; read typed, as categories.
 WHALE_CATEGORICAL = ("symbol", "from_owner_type", "to_owner_type", "blockchain", "from_owner", "to_owner",
                      "transaction_type")
+# The transaction hash is looked up only for records alike in every other column (ingest's duplicate check), rarely
+# any: 64 characters a record, it is most of a whale CSV's bytes (reading it was a sixth of ingest's time).
+WHALE_ON_DEMAND = ("hash",)
 _TEXT = pa.large_string()  # pandas keeps text in this Arrow type, so a table becomes a frame without a copy
 _CATEGORY = pa.dictionary(pa.int32(), _TEXT)
 _PARTY = pa.struct([("owner_type", _TEXT), ("owner", _TEXT)])
@@ -65,6 +68,15 @@ class RawTable:
     source: str
     row_format: str = "row {}"
     row_names: "PartRows | None" = None
+    # Columns of the file not in `frame`, each read when asked for (see column).
+    on_demand: dict[str, Callable[[], pd.Series]] = field(default_factory=dict)
+
+    def column(self, name: str) -> pd.Series | None:
+        """The column, indexed as the frame's rows (and the file's rows that frame dropped), or None if the file
+        has none."""
+        if name in self.frame.columns:
+            return self.frame[name]
+        return self.on_demand[name]() if name in self.on_demand else None
 
     def row(self, label) -> str:
         return self.row_names.name(label) if self.row_names else self.row_format.format(label)
@@ -96,22 +108,22 @@ class PartRows:
         return f"{file_name}: {row_name(int(position - self.starts[part]))}"
 
 
-def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None,
-             numeric: tuple[str, ...] = (), categorical: tuple[str, ...] = ()) -> RawTable:
+def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None, numeric: tuple[str, ...] = (),
+             categorical: tuple[str, ...] = (), on_demand: tuple[str, ...] = ()) -> RawTable:
     """A CSV with lower-case column names and rows labelled by line number.
 
     The header is on `header_line` (lines above it are skipped), or, with `names`, the file has no header
     and every line is a row of exactly those columns. Every column is text, unless `numeric` names columns:
-    then the file is first read typed (see _typed_csv; the `categorical` columns then arrive as categories),
-    and as text only when that fails, so that the checks can name the row at fault. Both ways give the same
-    clean tables.
+    then the file is first read typed (see _typed_csv; the `categorical` columns then arrive as categories, the
+    `on_demand` ones only when asked for), and as text only when that fails, so that the checks can name the row
+    at fault. Both ways give the same clean tables.
     """
     path = Path(path)
     check_not_empty(path)
     if not names:
         _check_separator(path, header_line)
     if numeric:
-        typed = _typed_csv(path, header_line, names, numeric, categorical)
+        typed = _typed_csv(path, header_line, names, numeric, categorical, on_demand)
         if typed is not None:
             return typed
     skipped = 0 if names else header_line - 1
@@ -140,10 +152,11 @@ def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None,
 
 
 def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: tuple[str, ...],
-               categorical: tuple[str, ...]) -> RawTable | None:
+               categorical: tuple[str, ...], on_demand: tuple[str, ...]) -> RawTable | None:
     """The file read by Arrow's CSV reader: `numeric` columns as float64, a `timestamp` of whole numbers as
     int64, `categorical` columns as categories (each distinct value stored once), the rest as text; empty cells
-    and pandas' NA words are missing, as read_csv reads them as text.
+    and pandas' NA words are missing, as read_csv reads them as text. The `on_demand` text columns are read
+    when RawTable.column asks for them, in a file without quotes (where a quoted line break could hide).
 
     None when the file cannot be read so, one line per row: a malformed line, a value that is not a number (or
     NaN or infinity in some spelling), a quoted line break, a blank line, a cell that starts with a space. The
@@ -154,24 +167,36 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
         return None  # the text reader names what is wrong: a repeated column, text that is not UTF-8
     column_types = {name: pa.float64() if name in numeric else _CATEGORY if name in categorical else _TEXT
                     for name in header}
+    # The text reader numbers rows by the line they start on: a quoted line break would shift every later row's
+    # number (looked for below, in every column, only in a file that has a quote at all: one fast scan of its bytes).
+    quoted = _contains(path, b'"')
+    later = [] if quoted else [name for name in header if name in on_demand]
+    # A blank line is an error here (a row of one empty cell), so every row is one line of the file.
+    read_options = pyarrow.csv.ReadOptions(skip_rows=0 if names else header_line, column_names=header)
+    parse_options = pyarrow.csv.ParseOptions(ignore_empty_lines=False)
+    first_line = 1 if names else header_line + 1
+
+    def read(columns: list[str]) -> pa.Table:
+        return pyarrow.csv.read_csv(path, read_options=read_options, parse_options=parse_options,
+                                    convert_options=pyarrow.csv.ConvertOptions(
+                                        column_types=column_types, include_columns=columns, null_values=NA_TEXT,
+                                        strings_can_be_null=True))
+
+    def read_later(name: str) -> pd.Series:
+        values = read([name])[name].to_pandas()
+        return values.set_axis(np.arange(first_line, first_line + len(values)))
+
     try:
-        # A blank line is an error here (a row of one empty cell), so every row is one line of the file.
-        table = pyarrow.csv.read_csv(
-            path, read_options=pyarrow.csv.ReadOptions(skip_rows=0 if names else header_line, column_names=header),
-            parse_options=pyarrow.csv.ParseOptions(ignore_empty_lines=False),
-            convert_options=pyarrow.csv.ConvertOptions(column_types=column_types, null_values=NA_TEXT,
-                                                       strings_can_be_null=True))
+        table = read([name for name in header if name not in later])
     except (pa.ArrowInvalid, UnicodeDecodeError) as error:
         log.debug("%s: read as text (%s)", path, error)
         return None
-    first_line = 1 if names else header_line + 1
+    header = table.column_names
     # A category's values are checked once each, in the chunks' dictionaries, not once per row.
     texts = [pa.chunked_array([chunk.dictionary for chunk in table[name].chunks], _TEXT) if name in categorical
              else table[name] for name in header if name not in numeric]
-    # The text reader skips a space after the comma (then reads " NA" as missing), and numbers rows by the line
-    # they start on: a quoted line break would shift every later row's number (looked for only in a file that
-    # has a quote at all: one fast scan of its bytes).
-    quoted = _contains(path, b'"')
+    # The text reader skips a space after the comma (then reads " NA" as missing); an on-demand column's values
+    # are only compared, stripped.
     if any(pc.any(pc.starts_with(text, " ")).as_py() or (quoted and pc.any(pc.match_substring(text, "\n")).as_py())
            for text in texts):
         return None
@@ -190,8 +215,12 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
             table = table.set_column(header.index("timestamp"), "timestamp", whole)
     frame = table.to_pandas().set_axis(np.arange(first_line, first_line + table.num_rows))
     if all(column.null_count for column in table.columns):  # else no row can be all empty
-        frame = frame[frame.notna().any(axis=1)]
-    return RawTable(frame, str(path), "line {}")
+        empty = frame.isna().all(axis=1)
+        if later and empty.any():  # a value in a column not read yet would make such a row a record
+            frame = frame.join(pd.DataFrame({name: read_later(name) for name in later}))
+            later, empty = [], frame.isna().all(axis=1)
+        frame = frame[~empty]
+    return RawTable(frame, str(path), "line {}", on_demand={name: lambda name=name: read_later(name) for name in later})
 
 
 def _contains(path: Path, byte: bytes) -> bool:
@@ -381,9 +410,9 @@ def _whale_json_row(path: Path, index: int, transaction) -> tuple:
     where = f"transactions[{index}]"
     if not isinstance(transaction, dict):
         raise InputError(path, f"{where}: not a JSON object")
-    for field in ("timestamp", "symbol", "amount", "amount_usd", "from", "to"):
-        if field not in transaction:
-            raise InputError(path, f"{where}: missing field '{field}'")
+    for name in ("timestamp", "symbol", "amount", "amount_usd", "from", "to"):
+        if name not in transaction:
+            raise InputError(path, f"{where}: missing field '{name}'")
     for side in ("from", "to"):
         if not isinstance(transaction[side], dict) or "owner_type" not in transaction[side]:
             raise InputError(path, f"{where}.{side}: missing field 'owner_type'")
@@ -515,5 +544,6 @@ def read_whales(currency: str, skip_bad_pages: bool = False) -> RawTable:
     refuse_linked_folder(paths.raw_whales_pages(currency))
     if path.is_dir():
         return read_whale_pages(path, skip_bad_pages)
-    return read_whales_json(path) if path.suffix == ".json" else read_csv(path, numeric=WHALE_NUMBERS,
-                                                                          categorical=WHALE_CATEGORICAL)
+    if path.suffix == ".json":
+        return read_whales_json(path)
+    return read_csv(path, numeric=WHALE_NUMBERS, categorical=WHALE_CATEGORICAL, on_demand=WHALE_ON_DEMAND)
