@@ -58,6 +58,8 @@ WHALE_FILES = {
     "repeated column": "timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type,amount\n"
                        "1709269800,btc,1,500000,unknown,exchange,1\n",
     "missing column": "timestamp,symbol,amount,from_owner_type,to_owner_type\n1709269800,btc,1,unknown,exchange\n",
+    "missing column, the hash not last": "timestamp,symbol,hash,amount,from_owner_type,to_owner_type\n"
+                                         "1709269800,btc,aa,1,unknown,exchange\n",
     # Categories: those of another symbol's rows are not kept, and their order is first appearance among ours.
     "another symbol's owners first": WHALE_HEADER + "1709269700,eth,3,9000,exchange,unknown,,dd,okx,deposit\n"
                                                     "1709269800,btc,1,500000,unknown,exchange,,ee,,transfer\n"
@@ -65,6 +67,13 @@ WHALE_FILES = {
                                                     "1709270000,btc,1,500000,exchange,unknown,,gg,okx,transfer\n",
     # The hash is read on demand, for records alike in every other column: here, of a row with nothing else.
     "a row of only a hash": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,,aa,,transfer\n,,,,,,,zz,,\n",
+    # After a comma, a space is skipped (and " NA" is missing): records alike in the rest, then in the hash too.
+    "hashes after a space": WHALE_HEADER + "1709269800,btc,10,600000,exchange,unknown,, NA,binance,transfer\n"
+                                           "1709269800,btc,10,600000,exchange,unknown,,,binance,transfer\n"
+                                           "1709269800,btc,10,600000,exchange,unknown,,  aa,binance,transfer\n"
+                                           "1709269800,btc,10,600000,exchange,unknown,,aa,binance,transfer\n",
+    "a row of only a hash, after a space": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,,aa,,transfer\n"
+                                                          ",,,,,,, NA,,\n",
     "records alike but for the hash, a quote elsewhere": WHALE_HEADER + "".join(GOOD_WHALES[:3])
                                                          + '1709269900,btc,1,500000,unknown,exchange,,dd,"okx",transfer\n',
     "minus zero": WHALE_HEADER + "1709269800,btc,-0,500000,unknown,exchange,,aa,,transfer\n"
@@ -152,6 +161,11 @@ def test_a_well_formed_file_is_read_typed_and_a_malformed_one_as_text(tmp_path):
     assert "hash" not in table.frame and table.column("hash").to_dict() == {2: "aa", 3: "aa", 4: "bb", 5: "cc", 6: "dd"}
     path.write_text(WHALE_FILES["amount not a number"])
     assert readers.read_csv(path, **WHALE_TYPES).frame["amount"].tolist() == ["ten"]
+    path.write_text(WHALE_FILES["good"])
+    table = readers.read_csv(path, **WHALE_TYPES)
+    path.write_text(WHALE_FILES["good"].replace(",aa,", ",aaa,"))
+    with pytest.raises(InputError, match=f"^{path}: the file changed while ingest read it; run again$"):
+        table.column("hash")
     path.write_text(WHALE_FILES["records alike but for the hash, a quote elsewhere"])  # where a line break could hide
     table = readers.read_csv(path, **WHALE_TYPES)
     assert table.frame["amount"].dtype == float and table.frame["hash"].tolist() == ["aa", "aa", "bb", "dd"]

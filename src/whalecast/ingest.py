@@ -34,9 +34,9 @@ _DAYLIGHT_SAVING_ZONES = ("Europe/London", "Europe/Berlin", "Europe/Athens", "Am
 
 
 def _require_columns(table: RawTable, required: list[str]) -> None:
-    missing = [column for column in required if column not in table.frame.columns]
+    missing = [column for column in required if column not in table.columns]
     if missing:
-        raise InputError(table.source, f"missing required column '{missing[0]}' (have: {', '.join(table.frame.columns)})")
+        raise InputError(table.source, f"missing required column '{missing[0]}' (have: {', '.join(table.columns)})")
 
 
 def _first(mask: pd.Series):

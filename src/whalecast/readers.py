@@ -5,13 +5,15 @@ response, so that every error can point at the row to fix.
 """
 
 import csv
+import functools
 import io
 import json
 import logging
 import mmap
+import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +55,9 @@ _PAGE_SCHEMA = pa.schema([("result", _TEXT), ("transactions", pa.list_(pa.struct
     ("transaction_type", _TEXT)])))])
 _PAGE_REQUIRED = ("timestamp", "symbol", "amount", "amount_usd")
 PAGE_BATCH_BYTES = 64 * 2**20
+# The text reader: every cell as text, a space after the comma skipped, blank lines kept (as empty rows).
+_TEXT_READER = {"header": None, "dtype": str, "skipinitialspace": True, "skip_blank_lines": False,
+                "encoding": "utf-8-sig"}
 # The words pandas' read_csv takes for a missing value (its default na_values), so that a file read typed
 # and the same file read as text hold the same missing cells.
 NA_TEXT = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
@@ -68,15 +73,20 @@ class RawTable:
     source: str
     row_format: str = "row {}"
     row_names: "PartRows | None" = None
-    # Columns of the file not in `frame`, each read when asked for (see column).
-    on_demand: dict[str, Callable[[], pd.Series]] = field(default_factory=dict)
+    # A table read without some of its file's columns: the file's column names in order, and how to read one.
+    file_columns: list[str] | None = None
+    read_column: Callable[[str], pd.Series] | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return self.file_columns or list(self.frame.columns)
 
     def column(self, name: str) -> pd.Series | None:
         """The column, indexed as the frame's rows (and the file's rows that frame dropped), or None if the file
-        has none."""
+        has none. One not read yet is read from the file now."""
         if name in self.frame.columns:
             return self.frame[name]
-        return self.on_demand[name]() if name in self.on_demand else None
+        return self.read_column(name) if self.read_column and name in self.columns else None
 
     def row(self, label) -> str:
         return self.row_names.name(label) if self.row_names else self.row_format.format(label)
@@ -130,8 +140,7 @@ def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None, n
     try:
         # header=None: pandas would silently rename a repeated column; blank lines are kept so that row
         # labels stay the file's line numbers.
-        frame = pd.read_csv(path, header=None, dtype=str, skipinitialspace=True, skip_blank_lines=False,
-                            encoding="utf-8-sig", skiprows=skipped)
+        frame = pd.read_csv(path, skiprows=skipped, **_TEXT_READER)
     except pd.errors.EmptyDataError:
         raise InputError(path, "file has no header line") from None
     except pd.errors.ParserError as error:
@@ -156,7 +165,7 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
     """The file read by Arrow's CSV reader: `numeric` columns as float64, a `timestamp` of whole numbers as
     int64, `categorical` columns as categories (each distinct value stored once), the rest as text; empty cells
     and pandas' NA words are missing, as read_csv reads them as text. The `on_demand` text columns are read
-    when RawTable.column asks for them, in a file without quotes (where a quoted line break could hide).
+    when RawTable.column asks for them (if the file has no quotes, where a quoted line break could hide).
 
     None when the file cannot be read so, one line per row: a malformed line, a value that is not a number (or
     NaN or infinity in some spelling), a quoted line break, a blank line, a cell that starts with a space. The
@@ -182,28 +191,37 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
                                         column_types=column_types, include_columns=columns, null_values=NA_TEXT,
                                         strings_can_be_null=True))
 
+    @functools.cache
     def read_later(name: str) -> pd.Series:
-        values = read([name])[name].to_pandas()
+        if _version(path) != version:
+            raise InputError(path, "the file changed while ingest read it; run again")
+        values = read([name])[name]
+        if pc.any(pc.starts_with(values, " ")).as_py():  # as below: the text reader's values, a space skipped
+            position = header.index(name)
+            values = pd.read_csv(path, skiprows=first_line - 1, usecols=[position], **_TEXT_READER)[position]
+        else:
+            values = values.to_pandas()
         return values.set_axis(np.arange(first_line, first_line + len(values)))
 
+    version = _version(path)
     try:
         table = read([name for name in header if name not in later])
     except (pa.ArrowInvalid, UnicodeDecodeError) as error:
         log.debug("%s: read as text (%s)", path, error)
         return None
-    header = table.column_names
+    read_now = table.column_names
     # A category's values are checked once each, in the chunks' dictionaries, not once per row.
     texts = [pa.chunked_array([chunk.dictionary for chunk in table[name].chunks], _TEXT) if name in categorical
-             else table[name] for name in header if name not in numeric]
-    # The text reader skips a space after the comma (then reads " NA" as missing); an on-demand column's values
-    # are only compared, stripped.
+             else table[name] for name in read_now if name not in numeric]
+    # The text reader skips a space after the comma (then reads " NA" as missing).
     if any(pc.any(pc.starts_with(text, " ")).as_py() or (quoted and pc.any(pc.match_substring(text, "\n")).as_py())
            for text in texts):
         return None
     # NaN and infinity in any spelling ("NAN", "Infinity"): the checks quote the value as written.
-    if any(pc.any(pc.or_(pc.is_nan(table[name]), pc.is_inf(table[name]))).as_py() for name in header if name in numeric):
+    if any(pc.any(pc.or_(pc.is_nan(table[name]), pc.is_inf(table[name]))).as_py()
+           for name in read_now if name in numeric):
         return None
-    if "timestamp" in header and table["timestamp"].null_count == 0:
+    if "timestamp" in read_now and table["timestamp"].null_count == 0:
         try:
             whole = pc.cast(table["timestamp"], pa.int64())
         except pa.ArrowInvalid:
@@ -212,15 +230,20 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
         # Prefixes, not a regex, over 2 million stamps; a lone "0" then stays text too: the same result, read slower.
         if whole is not None and not any(pc.any(pc.starts_with(table["timestamp"], start)).as_py()
                                          for start in ("+", "0", "-0")):
-            table = table.set_column(header.index("timestamp"), "timestamp", whole)
+            table = table.set_column(read_now.index("timestamp"), "timestamp", whole)
     frame = table.to_pandas().set_axis(np.arange(first_line, first_line + table.num_rows))
     if all(column.null_count for column in table.columns):  # else no row can be all empty
-        empty = frame.isna().all(axis=1)
-        if later and empty.any():  # a value in a column not read yet would make such a row a record
-            frame = frame.join(pd.DataFrame({name: read_later(name) for name in later}))
-            later, empty = [], frame.isna().all(axis=1)
-        frame = frame[~empty]
-    return RawTable(frame, str(path), "line {}", on_demand={name: lambda name=name: read_later(name) for name in later})
+        if later and frame.isna().all(axis=1).any():  # a value in a column not read yet would make it a record
+            frame = frame.join(pd.DataFrame({name: read_later(name) for name in later}))[header]
+        frame = frame[frame.notna().any(axis=1)]
+    if len(frame.columns) == len(header):
+        return RawTable(frame, str(path), "line {}")
+    return RawTable(frame, str(path), "line {}", file_columns=header, read_column=read_later)
+
+
+def _version(path: Path) -> tuple[int, int]:
+    status = os.stat(path)
+    return status.st_size, status.st_mtime_ns
 
 
 def _contains(path: Path, byte: bytes) -> bool:
