@@ -5,7 +5,6 @@ response, so that every error can point at the row to fix.
 """
 
 import csv
-import functools
 import io
 import json
 import logging
@@ -55,7 +54,9 @@ _PAGE_SCHEMA = pa.schema([("result", _TEXT), ("transactions", pa.list_(pa.struct
     ("transaction_type", _TEXT)])))])
 _PAGE_REQUIRED = ("timestamp", "symbol", "amount", "amount_usd")
 PAGE_BATCH_BYTES = 64 * 2**20
-# The text reader: every cell as text, a space after the comma skipped, blank lines kept (as empty rows).
+# The text reader's settings (read_csv): every cell as text, as written but for a space after the comma; header=None,
+# as pandas would silently rename a repeated column; blank lines kept so that row labels stay the file's line
+# numbers; a byte-order mark (Excel's UTF-8) dropped.
 _TEXT_READER = {"header": None, "dtype": str, "skipinitialspace": True, "skip_blank_lines": False,
                 "encoding": "utf-8-sig"}
 # The words pandas' read_csv takes for a missing value (its default na_values), so that a file read typed
@@ -138,8 +139,6 @@ def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None, n
             return typed
     skipped = 0 if names else header_line - 1
     try:
-        # header=None: pandas would silently rename a repeated column; blank lines are kept so that row
-        # labels stay the file's line numbers.
         frame = pd.read_csv(path, skiprows=skipped, **_TEXT_READER)
     except pd.errors.EmptyDataError:
         raise InputError(path, "file has no header line") from None
@@ -164,8 +163,9 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
                categorical: tuple[str, ...], on_demand: tuple[str, ...]) -> RawTable | None:
     """The file read by Arrow's CSV reader: `numeric` columns as float64, a `timestamp` of whole numbers as
     int64, `categorical` columns as categories (each distinct value stored once), the rest as text; empty cells
-    and pandas' NA words are missing, as read_csv reads them as text. The `on_demand` text columns are read
-    when RawTable.column asks for them (if the file has no quotes, where a quoted line break could hide).
+    and pandas' NA words are missing, as read_csv reads them as text. In a file without quotes, the `on_demand`
+    text columns are read only when RawTable.column asks for them (with quotes, a quoted line break could hide
+    in them: see below).
 
     None when the file cannot be read so, one line per row: a malformed line, a value that is not a number (or
     NaN or infinity in some spelling), a quoted line break, a blank line, a cell that starts with a space. The
@@ -191,12 +191,13 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
                                         column_types=column_types, include_columns=columns, null_values=NA_TEXT,
                                         strings_can_be_null=True))
 
-    @functools.cache
     def read_later(name: str) -> pd.Series:
-        if _version(path) != version:
-            raise InputError(path, "the file changed while ingest read it; run again")
-        values = read([name])[name]
-        if pc.any(pc.starts_with(values, " ")).as_py():  # as below: the text reader's values, a space skipped
+        # Its rows must be those read first: the file unchanged before and after this read.
+        values = read([name])[name] if _version(path) == version else None
+        if values is None or _version(path) != version:
+            raise InputError(path, "the file changed while it was being read; run again")
+        # Arrow keeps a space after the comma (" NA" is then text, not missing): the text reader's values instead.
+        if pc.any(pc.starts_with(values, " ")).as_py():
             position = header.index(name)
             values = pd.read_csv(path, skiprows=first_line - 1, usecols=[position], **_TEXT_READER)[position]
         else:
@@ -241,9 +242,13 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
     return RawTable(frame, str(path), "line {}", file_columns=header, read_column=read_later)
 
 
-def _version(path: Path) -> tuple[int, int]:
-    status = os.stat(path)
-    return status.st_size, status.st_mtime_ns
+def _version(path: Path) -> tuple[int, int, int] | None:
+    """What changes when the file is written or replaced (None: it is gone)."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_ino, status.st_size, status.st_mtime_ns
 
 
 def _contains(path: Path, byte: bytes) -> bool:
