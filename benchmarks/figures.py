@@ -40,17 +40,21 @@ def featurize(result: dict) -> list[str]:
         f"from raw files; medians of {size['repeats']} runs each:",
         "",
         "| whales as | `dvc repro featurize` | of it: ingest + featurize own work | DVC alone | the stages without "
-        "DVC | peak | pandas script | peak | ratio |",
+        "DVC | peak | pandas script | peak | ratio (single pairs) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for whale_format in ("csv", "pages"):
         run = measured[whale_format]
         own = " + ".join(f"{seconds:.2f}" for seconds in run["stage_seconds"].values())
+        pairs = [repro / pandas for repro, pandas in zip(run["repro_seconds"], run["pandas_seconds"])]
         lines.append(f"| {whale_format} | {statistics.median(run['repro_seconds']):.2f} s | {own} s | "
                      f"{run['dvc_alone_seconds']:.2f} s | {run['stages_without_dvc_seconds']:.2f} s | "
                      f"{run['repro_peak_bytes'] / MiB:,.0f} MiB | {statistics.median(run['pandas_seconds']):.2f} s | "
-                     f"{run['pandas_peak_bytes'] / MiB:,.0f} MiB | {run['ratio']:.2f} |")
-    return lines + ["", "DVC alone: the same repro with each stage's command replaced by copying in the files it "
+                     f"{run['pandas_peak_bytes'] / MiB:,.0f} MiB | {run['ratio']:.2f} ({min(pairs):.2f} to "
+                     f"{max(pairs):.2f}) |")
+    return lines + ["", "Ratio: of the medians; in brackets, the lowest and the highest of a repro over the pandas "
+                        "run next to it (the two run in turns), which shows how much the machine's load moves it. "
+                        "DVC alone: the same repro with each stage's command replaced by copying in the files it "
                         "wrote (DVC hashing the raw files and the outputs, caching them, writing the lock). The "
                         "stages without DVC: `python stages/ingest.py BTC` then `python stages/featurize.py BTC`, "
                         "each a plain process (Python start-up and imports included), the like-for-like comparison "
