@@ -39,13 +39,14 @@ readme: install
 # MUTANTS selects mutants by name glob (`make mutation MUTANTS=` mutates all of src/whalecast). The log goes to
 # mutation/run.log, the tally to mutation/score.txt, every mutant not killed to mutation/results.txt. mutants/
 # holds mutmut's state and reuses results: delete it for a run from scratch.
-# PYTHONPATH makes stage subprocesses import the mutated package (the editable install points at src/).
+# PYTHONPATH makes stage subprocesses import the mutated package (the editable install points at src/); mutants/src
+# must exist before mutmut starts, or its in-process test run never looks there (Python caches a missing path entry).
 # OMP_NUM_THREADS=1: mutmut forks each mutant from a process whose tests already started scikit-learn's OpenMP
 # threads; without it a forked HistGradientBoosting fit hangs until mutmut's timeout (a false "timeout").
 MUTANTS ?= whalecast.readers.* whalecast.ingest.* whalecast.events.* whalecast.features.* whalecast.sequences.* whalecast.scaling.* whalecast.evaluation.*
 mutation: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-mutation.lock
-	mkdir -p mutation
+	mkdir -p mutation mutants/src
 	PATH="$(BIN):$$PATH" PYTHONPATH="$(CURDIR)/mutants/src" OMP_NUM_THREADS=1 nice -n 10 $(BIN)/mutmut run $(foreach m,$(MUTANTS),'$(m)') \
 		> mutation/run.log 2>&1; status=$$?; \
 	tr '\r' '\n' < mutation/run.log | grep -E 'mutations/second|🎉' | tail -n 2 > mutation/score.txt; \

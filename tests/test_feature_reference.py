@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import NEWS, REPO, clean_events, clean_market, small_market
+from conftest import REPO, clean_events, clean_market, news_settings, small_market
 from whalecast import features, ingest, news, params, sources
 from whalecast.errors import InputError
 from whalecast.readers import RawTable
@@ -414,7 +414,7 @@ def edge_news(news_delay_seconds):
         {"timestamp": (START + (EDGE_HOURS + 2) * HOUR - delay).isoformat(), "title": "late", "currencies": "",
          "sentiment": "-0.9", "positive": "0", "negative": "4", "id": "late", "publisher": "edge"},
     ]
-    return news.clean_news(RawTable(pd.DataFrame(rows), "edge news"), "BTC", "news", NEWS)
+    return news.clean_news(RawTable(pd.DataFrame(rows), "edge news"), "BTC", "news", news_settings())
 
 
 def test_edge_data_has_every_flow_type_and_owner_pair_on_and_beside_the_hour():

@@ -229,10 +229,14 @@ def test_the_calibration_bins_are_scikit_learns_ten_quantile_bins(plots):
 
 
 # The baselines, on a hand-made sequence table: 300 rows, the parts with very different base rates.
-BASELINE_SETTINGS = evaluation.BaselineSettings(seed=0, logistic_regression_c=1.0, boosting_max_iter=20,
-                                                boosting_learning_rate=0.1, boosting_max_leaf_nodes=7)
 PARTS = {"train": np.arange(0, 180), "validation": np.arange(180, 240), "test": np.arange(240, 300)}
 BASE_RATES = {"train": 0.25, "validation": 0.5, "test": 0.75}
+
+
+def baseline_settings(**changes) -> evaluation.BaselineSettings:
+    """Built when a test asks, not at import (see conftest.news_settings)."""
+    return evaluation.BaselineSettings(**{"seed": 0, "logistic_regression_c": 1.0, "boosting_max_iter": 20,
+                                          "boosting_learning_rate": 0.1, "boosting_max_leaf_nodes": 7, **changes})
 
 
 def baseline_samples(**changes) -> Samples:
@@ -251,7 +255,7 @@ def baseline_samples(**changes) -> Samples:
 def test_the_majority_class_baseline_predicts_the_training_base_rate_everywhere():
     samples = baseline_samples()
     assert samples.labels_of("train").mean() == 0.25 != samples.labels_of("test").mean()
-    baselines = evaluation.Baselines.fit(samples, BASELINE_SETTINGS)
+    baselines = evaluation.Baselines.fit(samples, baseline_settings())
     for part in PARTS:  # not the test part's 0.75 nor the validation part's 0.5
         np.testing.assert_array_equal(baselines.probabilities(samples, part)["majority_class"],
                                       np.full(len(PARTS[part]), 0.25))
@@ -264,15 +268,15 @@ def test_no_baseline_sees_the_validation_or_test_rows_when_fit():
     labels, features = samples.labels.copy(), samples.features.copy()
     labels[later] = 1 - labels[later]
     features[later] = np.random.default_rng(9).normal(0, 3, (len(later), 2))
-    changed_later = evaluation.Baselines.fit(baseline_samples(labels=labels, features=features), BASELINE_SETTINGS)
-    fitted = evaluation.Baselines.fit(samples, BASELINE_SETTINGS)
+    changed_later = evaluation.Baselines.fit(baseline_samples(labels=labels, features=features), baseline_settings())
+    fitted = evaluation.Baselines.fit(samples, baseline_settings())
     for part in ("validation", "test"):
         for name, probability in fitted.probabilities(samples, part).items():
             np.testing.assert_array_equal(changed_later.probabilities(samples, part)[name], probability, err_msg=name)
     # ...while other training labels do change every fitted baseline: the check above is not vacuous.
     labels = samples.labels.copy()
     labels[:60] = 1 - labels[:60]
-    changed_train = evaluation.Baselines.fit(baseline_samples(labels=labels), BASELINE_SETTINGS)
+    changed_train = evaluation.Baselines.fit(baseline_samples(labels=labels), baseline_settings())
     for name in ("majority_class", "logistic_regression", "gradient_boosting"):
         assert not np.array_equal(changed_train.probabilities(samples, "test")[name],
                                   fitted.probabilities(samples, "test")[name]), name
@@ -280,7 +284,7 @@ def test_no_baseline_sees_the_validation_or_test_rows_when_fit():
 
 def test_last_move_repeats_predicts_down_exactly_when_the_last_move_was_down():
     samples = baseline_samples()
-    probability = evaluation.Baselines.fit(samples, BASELINE_SETTINGS).probabilities(samples, "test")
+    probability = evaluation.Baselines.fit(samples, baseline_settings()).probabilities(samples, "test")
     np.testing.assert_array_equal(probability["last_move_repeats"], samples.last_move_down[PARTS["test"]].astype(float))
 
 
@@ -291,7 +295,7 @@ def test_the_best_baseline_is_the_best_on_the_validation_part_not_the_test_part(
     last_move_down[PARTS["validation"]] = samples.labels[PARTS["validation"]] == 1
     last_move_down[PARTS["test"]] = samples.labels[PARTS["test"]] == 0
     samples = baseline_samples(last_move_down=last_move_down)
-    baselines = evaluation.Baselines.fit(samples, BASELINE_SETTINGS)
+    baselines = evaluation.Baselines.fit(samples, baseline_settings())
     test_auc = {name: metrics.roc_auc_score(samples.labels_of("test"), p)
                 for name, p in baselines.probabilities(samples, "test").items()}
     assert max(test_auc, key=test_auc.get) != "last_move_repeats"  # chosen on the test part, another would win
@@ -305,7 +309,7 @@ def test_the_best_baseline_is_the_best_on_the_validation_part_not_the_test_part(
     {"boosting_max_leaf_nodes": 2},
 ])
 def test_baseline_settings_at_their_bounds_are_accepted(changes):
-    settings = evaluation.BaselineSettings(**{**BASELINE_SETTINGS.__dict__, **changes})
+    settings = baseline_settings(**changes)
     assert {name: getattr(settings, name) for name in changes} == changes
 
 
@@ -318,7 +322,7 @@ def test_baseline_settings_at_their_bounds_are_accepted(changes):
 ])
 def test_baseline_settings_beyond_their_bounds_are_refused(changes, message):
     with pytest.raises(ValueError) as raised:
-        evaluation.BaselineSettings(**{**BASELINE_SETTINGS.__dict__, **changes})
+        baseline_settings(**changes)
     assert str(raised.value) == message
 
 
@@ -339,7 +343,7 @@ def test_the_baseline_settings_reach_the_scikit_learn_estimators():
 
 def test_the_baseline_probabilities_are_per_window_of_the_part():
     samples = baseline_samples()
-    baselines = evaluation.Baselines.fit(samples, BASELINE_SETTINGS)
+    baselines = evaluation.Baselines.fit(samples, baseline_settings())
     probabilities = baselines.probabilities(samples, "validation")
     assert list(probabilities) == REPORTED_MODELS[1:]
     rows = samples.features[PARTS["validation"]]

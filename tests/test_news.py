@@ -1,7 +1,6 @@
 """News items -> one currency's typed events: membership by tags, scores, votes, duplicates, bad rows; the
 sources section of params.yaml; and the sample market's news."""
 
-import dataclasses
 import logging
 
 import numpy as np
@@ -9,7 +8,7 @@ import pandas as pd
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from conftest import NEWS, small_market
+from conftest import news_settings, small_market
 from whalecast import news, news_readers, params, sources, synthetic
 from whalecast.errors import InputError
 from whalecast.readers import RawTable
@@ -23,8 +22,8 @@ def items(tmp_path, body, header=HEADER):
     return news_readers.read_news(path)
 
 
-def clean(table, currency="BTC", settings=NEWS, skip=False):
-    return news.clean_news(table, currency, "news", settings, skip_bad_rows=skip)
+def clean(table, currency="BTC", settings=None, skip=False):
+    return news.clean_news(table, currency, "news", settings or news_settings(), skip_bad_rows=skip)
 
 
 def messages(caplog, logger="whalecast.news"):
@@ -46,7 +45,7 @@ def test_an_item_counts_for_the_currencies_it_is_tagged_with_and_untagged_ones_f
                                          "an id seen before, 0 identical items without an id), 0 scored by "
                                          "vaderSentiment==3.3.2, 0 with votes; 3 BTC items kept (ascending; 2 tagged "
                                          "BTC, 1 market-wide)")]
-    own_only = clean(table, settings=dataclasses.replace(NEWS, market_wide=False))
+    own_only = clean(table, settings=news_settings(market_wide=False))
     assert own_only["id"].tolist() == ["1", "2"]
     assert clean(table, currency="eth")["id"].tolist() == ["2", "3", "4"]
 
@@ -127,7 +126,7 @@ def test_with_skip_every_bad_item_is_dropped_and_counted_in_one_line(tmp_path, c
 def test_with_scorer_none_an_item_without_a_score_is_a_bad_row(tmp_path):
     table = items(tmp_path, "2024-03-01T10:00:00Z,Bitcoin crashes,BTC,,,,1\n")
     with pytest.raises(InputError, match=r"line 2: no sentiment, and sources.news.scorer is none$"):
-        clean(table, settings=dataclasses.replace(NEWS, scorer="none"))
+        clean(table, settings=news_settings(scorer="none"))
 
 
 def test_items_of_other_currencies_are_not_checked(tmp_path):

@@ -4,7 +4,7 @@ import pandas as pd
 import pyarrow.parquet
 import pytest
 
-from conftest import NEWS, clean_events, clean_market, small_market
+from conftest import clean_events, clean_market, news_settings, small_market
 from whalecast import ingest, news, news_readers, readers, sample_files, storage
 
 
@@ -57,7 +57,7 @@ def test_sample_news_files_read_back_to_the_same_events_and_market_wide_repeats_
     for market in (btc, eth):
         sample_files.write_news_csv(market.news, tmp_path / "news" / f"{market.currency}.csv")
     with caplog.at_level("INFO", logger="whalecast"):
-        events = news.clean_news(news_readers.read_news(tmp_path / "news"), "BTC", "news", NEWS)
+        events = news.clean_news(news_readers.read_news(tmp_path / "news"), "BTC", "news", news_settings())
     pd.testing.assert_frame_equal(events, clean_events(btc))
     market_wide = int((btc.news["currencies"] == "").sum())
     assert market_wide > 20
