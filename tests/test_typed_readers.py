@@ -30,7 +30,8 @@ WHALE_FILES = {
     "fractional epochs": WHALE_HEADER + "1709269800.5,btc,1,500000,unknown,exchange,1,h,,transfer\n",
     "ids repeated": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,5,h,,transfer\n"
                                    "1709269900,btc,2,500000,unknown,exchange,5,h,,transfer\n",
-    "NA words": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,NA,null,n/a,transfer\n",
+    "NA words": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,NA,null,n/a,transfer\n"
+                               "1709269900,btc,1,500000,unknown,exchange,None,<NA>,#N/A,transfer\n",
     "amount not a number": WHALE_HEADER + "1709269800,btc,ten,500000,unknown,exchange,1,h,,transfer\n",
     "amount NaN": WHALE_HEADER + "1709269800,btc,NaN,500000,unknown,exchange,1,h,,transfer\n",
     "amount infinite": WHALE_HEADER + "1709269800,btc,inf,500000,unknown,exchange,1,h,,transfer\n",
@@ -45,6 +46,8 @@ WHALE_FILES = {
     "blank line": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,1,h,,transfer\n\n"
                                  "1709269900,btc,1,500000,unknown,exchange,2,h,,transfer\n",
     "space after comma": WHALE_HEADER + "1709269800, btc,1,500000, NA,exchange,1,h,,transfer\n",
+    "blank line before a bad row": WHALE_HEADER + "1709269800,btc,1,500000,unknown,exchange,1,h,,transfer\n\n"
+                                                  "1709269900,btc,-1,500000,unknown,exchange,2,h,,transfer\n",
     "quoted line break": WHALE_HEADER + '1709269800,btc,1,500000,unknown,exchange,1,"h\nh",,transfer\n',
     "quoted line break before a bad row": WHALE_HEADER + '1709269800,btc,1,500000,unknown,exchange,1,"h\nh",,transfer\n'
                                                          "1709269900,btc,-1,500000,unknown,exchange,2,h,,transfer\n",
@@ -160,6 +163,7 @@ def test_a_well_formed_file_is_read_typed_and_a_malformed_one_as_text(tmp_path):
     assert all(table.frame[name].dtype == "category" for name in readers.WHALE_CATEGORICAL if name in table.frame)
     assert table.frame.index.tolist() == [2, 3, 4, 5, 6]
     assert "hash" not in table.frame and table.column("hash").to_dict() == {2: "aa", 3: "aa", 4: "bb", 5: "cc", 6: "dd"}
+    assert table.column("no_such_column") is None
     path.write_text(WHALE_FILES["amount not a number"])
     assert readers.read_csv(path, **WHALE_TYPES).frame["amount"].tolist() == ["ten"]
     path.write_text(WHALE_FILES["good"])
