@@ -1,5 +1,6 @@
 """Input that is wrong but looks right (issue 12): refused with one line naming file, row and problem, or
-warned about under a `warning:` tag; and the stage machinery (params, logs, interrupted runs, process settings) around it."""
+warned about under a `warning:` tag; and the stage machinery (params, logs, interrupted runs, process settings)
+around it."""
 
 import json
 import os

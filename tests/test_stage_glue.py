@@ -453,4 +453,3 @@ def test_the_baselines_never_see_the_test_part(poisoned_training, monkeypatch):
     changed = baseline_fits(poisoned_training["train"], monkeypatch)
     for name in ("logistic", "logistic_regression", "gradient_boosting"):
         assert not np.array_equal(changed[name], original[name]), name
-

@@ -162,11 +162,18 @@ def test_a_well_formed_file_is_read_typed_and_a_malformed_one_as_text(tmp_path):
     assert table.frame["amount"].dtype == float and table.frame["timestamp"].dtype == "int64"
     assert all(table.frame[name].dtype == "category" for name in readers.WHALE_CATEGORICAL if name in table.frame)
     assert table.frame.index.tolist() == [2, 3, 4, 5, 6]
-    assert "hash" not in table.frame and table.column("hash").to_dict() == {2: "aa", 3: "aa", 4: "bb", 5: "cc", 6: "dd"}
-    assert table.column("no_such_column") is None
     path.write_text(WHALE_FILES["amount not a number"])
     assert readers.read_csv(path, **WHALE_TYPES).frame["amount"].tolist() == ["ten"]
+
+
+def test_a_whale_csv_s_hash_is_read_when_asked_for_from_the_file_as_it_was(tmp_path):
+    """Left out of the typed read, labelled by line when read; with it read first where a quote could hide a line
+    break in it; a file changed or gone in between is an error, not other rows' hashes."""
+    path = tmp_path / "BTC.csv"
     path.write_text(WHALE_FILES["good"])
+    table = readers.read_csv(path, **WHALE_TYPES)
+    assert "hash" not in table.frame and table.column("hash").to_dict() == {2: "aa", 3: "aa", 4: "bb", 5: "cc", 6: "dd"}
+    assert table.column("no_such_column") is None
     table = readers.read_csv(path, **WHALE_TYPES)
     path.write_text(WHALE_FILES["good"].replace(",aa,", ",aaa,"))
     changed = f"^{re.escape(str(path))}: the file changed while it was being read; run again$"

@@ -191,11 +191,14 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
                                         column_types=column_types, include_columns=columns, null_values=NA_TEXT,
                                         strings_can_be_null=True))
 
-    def read_later(name: str) -> pd.Series:
-        # Its rows must be those read first: the file unchanged before and after this read.
-        values = read([name])[name] if _version(path) == version else None
-        if values is None or _version(path) != version:
+    def check_unchanged() -> None:  # a column read later must hold the rows read first
+        if _version(path) != version:
             raise InputError(path, "the file changed while it was being read; run again")
+
+    def read_later(name: str) -> pd.Series:
+        check_unchanged()
+        values = read([name])[name]
+        check_unchanged()
         # Arrow keeps a space after the comma (" NA" is then text, not missing): the text reader's values instead.
         if pc.any(pc.starts_with(values, " ")).as_py():
             position = header.index(name)
