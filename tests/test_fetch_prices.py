@@ -106,3 +106,23 @@ def test_a_file_ending_in_an_epoch_time_is_refused_before_any_request(tmp_path, 
         fetch_prices.fetch(fetch_prices.connect("binance", api.url), "BTC/USDT", START_MS, START_MS + 10 * HOUR_MS,
                            out, page_size=10)
     assert api.klines_requests == [] and len(pd.read_csv(out)) == 1
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("1735689600000,100,102,99,101,10.5,1735693199999,1000,42,5,500,0\n", "no column 'timestamp'"),  # a kline dump
+    ("time,price\n2025-01-01T00:00:00+00:00,100\n", "no column 'timestamp'"),
+    ('timestamp,open\n"2025-01-01T00:00:00+00:00,100\n', "not a readable CSV"),  # the quote never closes
+])
+def test_a_file_this_fetcher_did_not_write_is_refused_in_one_line_before_any_request(tmp_path, serve, text, problem):
+    out = tmp_path / "BTC.csv"
+    out.write_text(text)
+    api = serve()
+    command = [str(BIN / "whalecast-fetch-prices"), "--symbol", "BTC/USDT", "--since", "2025-01-01", "--out", str(out),
+               "--api-url", api.url]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env={"PATH": str(BIN)})
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"fetch-prices: error: {out}: {problem}"), result.stderr
+    assert result.stderr.strip().endswith("not a price file this fetcher wrote: fetch into a new file"), result.stderr
+    assert api.klines_requests == [] and out.read_text() == text
+

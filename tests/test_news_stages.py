@@ -13,7 +13,7 @@ from whalecast import paths
 PRICES = "timestamp,open,high,low,close,volume\n" + "".join(
     f"2024-03-{1 + hour // 24:02d}T{hour % 24:02d}:00:00Z,100,110,90,{100 + hour % 5},10\n" for hour in range(72))
 HEADLINES = ("published_at,title,currencies,positive,negative,id\n"
-             "2024-03-02T05:10:00Z,Bitcoin crashes as exchange is hacked,BTC,0,4,a1\n"
+             "2024-03-02T05:10:07Z,Bitcoin crashes as exchange is hacked,BTC,0,4,a1\n"
              "2024-03-02T06:20:00Z,Crypto market soars as investors celebrate strong gains,,3,0,a2\n"
              "2024-03-02T16:00:00Z,Ether gains,ETH,1,0,a3\n")
 PAGE = {"count": 2, "next": None, "previous": None, "results": [
@@ -62,6 +62,36 @@ def test_a_news_delay_moves_every_item_later(project):
     count = pd.read_parquet(project / paths.features("BTC")).set_index("timestamp")["news_all_count_6h"]
     assert count[pd.Timestamp("2024-03-02 06:00", tz="UTC")] == 0 and count[pd.Timestamp("2024-03-02 07:00",
                                                                                       tz="UTC")] == 1
+
+
+def test_date_only_news_needs_a_source_delay_of_a_day_and_is_then_warned_about(project):
+    # Stamped at midnight, a headline of 15:00 would feed the features of 01:00 to 14:00: look-ahead.
+    news_project(project, headlines_csv="published_at,title,currencies,positive,negative,id\n" + "".join(
+        f"2024-03-0{day},Bitcoin headline {day},BTC,1,0,d{day}\n" for day in (1, 2, 3)))
+    assert_clean_failure(run_stage(project, "ingest", check=False), project,
+                         "data/raw/events/news: every timestamp is midnight (3 records), likely a date-only export: "
+                         "rounded times can put an item in the hour before it happened; if the source is that "
+                         "coarse, set sources.news.delay_seconds to at least 86400")
+    edit_params(project, **{"sources.news.delay_seconds": 86400})
+    assert ("ingest BTC: warning: news: every timestamp is midnight, likely a date-only export; each counts from its "
+            "stamp + sources.news.delay_seconds (86400 s), so a day's items count from the next midnight on"
+            ) in run_stage(project, "ingest").stderr
+
+
+def test_a_whale_alert_source_stamped_to_the_minute_needs_a_delay_of_a_minute(project):
+    page = json.dumps({"result": "success", "count": 3, "transactions": [
+        {"id": str(number), "timestamp": 1709356200 + 60 * number, "symbol": "btc", "amount": 10,
+         "amount_usd": 600_000, "transaction_type": "transfer", "from": {"owner_type": "unknown"},
+         "to": {"owner_type": "exchange"}} for number in range(3)]})
+    files_project(project, prices=PRICES)
+    folder = project / paths.raw_events("onchain")
+    folder.mkdir(parents=True)
+    (folder / "00001.json").write_text(page)
+    edit_params(project, **{"sources.onchain": {"format": "whale_alert", "delay_seconds": 59}})
+    assert_clean_failure(run_stage(project, "ingest", check=False), project,
+                         "data/raw/events/onchain: every timestamp is a whole minute (3 records): rounded times can "
+                         "put an item in the hour before it happened; if the source is that coarse, set "
+                         "sources.onchain.delay_seconds to at least 60")
 
 
 @pytest.mark.parametrize("name, text, fragments", [

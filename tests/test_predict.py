@@ -97,6 +97,21 @@ def test_params_changed_since_training_are_refused_before_predicting(repo, train
                                      "dvc repro first, or check out the commit the model belongs to")
 
 
+def test_cleaning_code_changed_since_training_is_refused_before_predicting(repo, trained):
+    # Ingest's code cleans the data as the model saw it; only its data (and the params naming it) may differ.
+    cleaning = repo / "src" / "whalecast" / "clean_data.py"
+    original = cleaning.read_text()
+    cleaning.write_text(original + "\n# a change to how raw data is cleaned\n")
+    try:
+        result = predict_cli(repo, check=False)
+    finally:
+        cleaning.write_text(original)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == ("predict: error: dvc.lock: the model was trained with other settings or code "
+                                     "than the workspace has (ingest@BTC: src/whalecast/clean_data.py modified); run "
+                                     "dvc repro first, or check out the commit the model belongs to")
+
+
 def test_a_feature_list_other_than_the_scalers_is_refused(repo, trained, monkeypatch):
     # Past the dvc status check (as if dvc.lock had been edited): the scaler's columns are checked too.
     monkeypatch.chdir(repo)

@@ -8,8 +8,8 @@ event source in params.yaml `sources` from data/raw/events/<name>/.
 
 A downloaded price file often ends with the hour that was still open when it was saved, and nothing in
 the file tells a partial candle from a quiet hour (volume is no guide: complete hours fall below a third of
-the usual volume several percent of the time). So data.partial_candle: auto drops the newest bar of every
-file except Binance's monthly kline dumps, which are published after the month closed; drop and keep force it.
+the usual volume several percent of the time). So data.partial_candle: auto drops the newest bar of the price
+data unless all of it is Binance's monthly kline dumps, published after the month closed; drop and keep force it.
 """
 
 import logging
@@ -98,12 +98,19 @@ def source_events(currency: str, declared: dict, settings: DataSettings, market=
                 pages = readers.read_whale_pages(paths.raw_events(name), settings.skip_bad_rows)
                 # Another symbol's records (a stablecoin's flows, say) count for every currency.
                 transfers = ingest.clean_whales(pages, source.symbol or currency, skip_bad_rows=settings.skip_bad_rows)
-                tables.append(sources.transfer_events(transfers, name))
+                tables.append(_timed_to_the_second(sources.transfer_events(transfers, name), pages.source, name, source))
                 continue
             raw = news_readers.read_news(paths.raw_events(name), source.format, settings.skip_bad_rows, source.fields,
                                          source.values)
-        tables.append(news.clean_news(raw, currency, name, source, settings.skip_bad_rows))
+        tables.append(_timed_to_the_second(news.clean_news(raw, currency, name, source, settings.skip_bad_rows),
+                                           raw.source, name, source))
     return pd.concat(tables, ignore_index=True) if tables else sources.empty_events()
+
+
+def _timed_to_the_second(items: pd.DataFrame, origin: str, name: str, source: sources.SourceSettings) -> pd.DataFrame:
+    """The source's items, once their timestamps are known to be exact or its delay covers their rounding."""
+    ingest.check_time_resolution(items, origin, source.delay, stream=name, delay_setting=f"sources.{name}.delay_seconds")
+    return items
 
 
 @dataclass(frozen=True)

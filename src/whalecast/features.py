@@ -219,16 +219,12 @@ def _check_choice(fail, key, value, allowed) -> None:
         raise fail(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
 
 
-# A transfer known a month after its block would make no feature worth having; longer delays are typos.
-MAX_REPORT_DELAY_SECONDS = 30 * 24 * 3600
-
-
 def parse_report_delay(value, source=paths.PARAMS) -> pd.Timedelta:
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not is_number or not 0 <= value <= MAX_REPORT_DELAY_SECONDS:
+    if not is_number or not 0 <= value <= sources.MAX_DELAY_SECONDS:
         shown = f"{value:g}" if is_number else repr(value)
         raise InputError(source, f"whale_report_delay_seconds must be a number of seconds in "
-                                 f"0..{MAX_REPORT_DELAY_SECONDS} (30 days), got {shown}")
+                                 f"0..{sources.MAX_DELAY_SECONDS} (30 days), got {shown}")
     return pd.Timedelta(seconds=value)
 
 

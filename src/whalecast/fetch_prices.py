@@ -21,13 +21,12 @@ import ccxt
 import pandas as pd
 from tqdm import tqdm
 
-from whalecast import backoff, cli, paths, storage
+from whalecast import backoff, cli, paths, readers, storage
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
 
 HOUR_MS = 3_600_000
-COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"]
 RETRIES = 6
 
 
@@ -47,7 +46,7 @@ def fetch(exchange: ccxt.Exchange, symbol: str, since_ms: int, until_ms: int, ou
             candles = [candle for candle in candles if candle[0] >= since_ms]
             if not candles:
                 break
-            page = pd.DataFrame(candles, columns=COLUMNS)
+            page = pd.DataFrame(candles, columns=readers.PRICE_COLUMNS)
             page["timestamp"] = pd.to_datetime(page["timestamp"], unit="ms", utc=True).map(pd.Timestamp.isoformat)
             existing = pd.concat([existing, page], ignore_index=True)
             storage.write_text(existing.to_csv(index=False), out)
@@ -60,7 +59,15 @@ def fetch(exchange: ccxt.Exchange, symbol: str, since_ms: int, until_ms: int, ou
 def read_written(out: Path) -> pd.DataFrame:
     """The bars already in `out` (none when there is no file), to resume after the last. Refused when that bar's
     time is a number (an epoch export, not the ISO-8601 text this fetcher writes): read as a time, it is 1970."""
-    existing = pd.read_csv(out) if out.exists() else pd.DataFrame(columns=COLUMNS)
+    if not out.exists():
+        return pd.DataFrame(columns=readers.PRICE_COLUMNS)
+    not_ours = "not a price file this fetcher wrote: fetch into a new file"
+    try:
+        existing = pd.read_csv(out)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InputError(out, f"not a readable CSV ({str(error).strip()}), {not_ours}") from None
+    if "timestamp" not in existing.columns:
+        raise InputError(out, f"no column 'timestamp' in its header, {not_ours}")
     if len(existing) and pd.to_numeric(existing["timestamp"].iloc[-1:], errors="coerce").notna().all():
         raise InputError(out, f"the last timestamp, {existing['timestamp'].iloc[-1]}, is a number, not the ISO-8601 "
                               "time this fetcher writes and resumes after: fetch into a new file")

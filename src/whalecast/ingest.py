@@ -110,7 +110,7 @@ def timestamps(table: RawTable, bad_rows: BadRows) -> pd.Series:
             f"timestamp '{raw.loc[label]}' looks like an Excel serial date "
             f"({_EXCEL_EPOCH + pd.Timedelta(days=float(numbers.loc[label])):%Y-%m-%d %H:%M}); export the column as "
             "ISO-8601 text or epoch seconds"))
-        return _from_epoch(table, numbers, bad_rows)
+        return _from_epoch(numbers, bad_rows)
     if text is None:  # numbers with gaps
         text = raw.astype("string").str.strip()
     parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
@@ -164,7 +164,7 @@ def _in_named_zones(raw: pd.Series, zoned: pd.DataFrame, bad_rows: BadRows) -> p
     return result
 
 
-def _from_epoch(table: RawTable, numbers: pd.Series, bad_rows: BadRows) -> pd.Series:
+def _from_epoch(numbers: pd.Series, bad_rows: BadRows) -> pd.Series:
     magnitude = numbers.abs().to_numpy(dtype=float)
     unit = np.searchsorted([limit for limit, _ in _EPOCH_UNITS_NS], magnitude, side="right")
     ns_per_unit = np.array([ns for _, ns in _EPOCH_UNITS_NS] + [1])[unit]
@@ -467,29 +467,32 @@ def check_overlap(prices: pd.DataFrame, whales: pd.DataFrame, source: str, warn_
 _RESOLUTION_NAMES = {60: "a whole minute", 3600: "a whole hour", 86400: "a whole day"}
 
 
-def check_time_resolution(whales: pd.DataFrame, source: str, report_delay: pd.Timedelta) -> None:
-    """Refuse whale timestamps rounded to a minute or more, unless each counts from its stamp + the rounding
-    step (whale_report_delay_seconds): a rounded stamp can put a transfer in the hour before it happened.
+def check_time_resolution(table: pd.DataFrame, source: str, delay: pd.Timedelta, stream: str = "whales",
+                          delay_setting: str = "whale_report_delay_seconds") -> None:
+    """Refuse timestamps rounded to a minute or more, unless each counts from its stamp + the rounding step
+    (the stream's delay, params.yaml `delay_setting`): a rounded stamp can put an event in the hour before it
+    happened. `stream` is whales or the name of an event source.
 
     Rounding is inferred when every timestamp is a multiple of the step; three records make that unlikely
     by chance (1 in 216,000 for whole minutes)."""
-    nanoseconds = whales["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    nanoseconds = table["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     if len(nanoseconds) < 3 or np.any(nanoseconds % 10**9):
         return
     step = int(np.gcd.reduce(nanoseconds // 10**9))
     if step < 60:
         return
+    one, many = ("a transfer", "transfers") if stream == "whales" else ("an item", "items")
     date_only = step % 86400 == 0
     described = "midnight" if date_only else _RESOLUTION_NAMES.get(step, f"a multiple of {step} s")
     counted = f"{described} ({len(nanoseconds)} records)" + (", likely a date-only export" if date_only else "")
-    if report_delay.total_seconds() < step:
-        raise InputError(source, f"every timestamp is {counted}: rounded times can put a transfer in the hour before "
-                                 f"it happened; if the source is that coarse, set whale_report_delay_seconds to at "
-                                 f"least {step}")
-    if date_only:  # accepted, but a day's transfers then count only from the next midnight: worth a look
-        log.warning("whales: every timestamp is midnight, likely a date-only export; each counts from its stamp + "
-                    "whale_report_delay_seconds (%g s), so a day's transfers count from the next midnight on",
-                    report_delay.total_seconds())
+    if delay.total_seconds() < step:
+        raise InputError(source, f"every timestamp is {counted}: rounded times can put {one} in the hour "
+                                 f"before it happened; if the source is that coarse, set {delay_setting} to at least "
+                                 f"{step}")
+    if date_only:  # accepted, but a day's events then count only from the next midnight: worth a look
+        log.warning("%s: every timestamp is midnight, likely a date-only export; each counts from its stamp + %s "
+                    "(%g s), so a day's %s count from the next midnight on", stream, delay_setting,
+                    delay.total_seconds(), many)
         return
-    log.info("whales: every timestamp is %s; each counts from its stamp + whale_report_delay_seconds (%g s)",
-             described, report_delay.total_seconds())
+    log.info("%s: every timestamp is %s; each counts from its stamp + %s (%g s)", stream, described, delay_setting,
+             delay.total_seconds())

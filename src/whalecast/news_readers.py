@@ -18,11 +18,11 @@ import pandas as pd
 
 from whalecast.errors import InputError
 from whalecast.readers import RawTable, one_table, read_csv, read_json
-from whalecast.sources import NEWS_FORMATS
+from whalecast.sources import FIELDS, NEWS_FORMATS
 
 log = logging.getLogger(__name__)
 
-NEWS_COLUMNS = ["timestamp", "title", "currencies", "sentiment", "positive", "negative", "id", "publisher"]
+NEWS_COLUMNS = list(FIELDS)  # one column per field a headlines CSV may hold
 SUFFIX_FORMATS = {".csv": "headlines_csv", ".json": "cryptopanic"}
 # Column names of a headlines CSV, lower-cased; the first present one is used.
 TIME_ALIASES = ("published_at", "datetime", "timestamp", "time", "date")

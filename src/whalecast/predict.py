@@ -6,9 +6,10 @@ P(down) from the committed model and scaler, for the latest decision time whose 
 a whole UTC hour), on the raw data params.yaml points at (the sample market or data/raw files). The features are
 computed by the pipeline's own code (clean_data, features, scaling, lstm), so what the model sees here is what it
 saw in training (no second implementation to drift apart). It refuses, before predicting, when the workspace's
-params or code differ from those the model was trained with (`dvc status`), when the feature list differs from
-the scaler's, when T lacks seq_len hours of features, or when the data ends before T. With --fetch it first brings
-the price file and the whale pages up to now with whalecast-fetch-prices' and whalecast-fetch-whales' code.
+code or params (but ingest's, which say what data to read) differ from those the model was trained with (`dvc
+status`), when the feature list differs from the scaler's, when T lacks seq_len hours of features, or when the data
+ends before T. With --fetch it first brings the price file and the whale pages up to now with
+whalecast-fetch-prices' and whalecast-fetch-whales' code.
 """
 
 import argparse
@@ -24,7 +25,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from whalecast import clean_data, feature_groups, features, fetch_whales, params, paths, readers, scaling, sequences
+from whalecast import (clean_data, cli, feature_groups, features, fetch_whales, params, paths, readers, scaling,
+                       sequences)
 from whalecast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -32,8 +34,11 @@ log = logging.getLogger(__name__)
 HOUR = pd.Timedelta(hours=1)
 # Newer data than this many hours before now is expected live; older is said (the answer is about the past).
 STALE_AFTER = pd.Timedelta(hours=3)
-# The stages whose settings and code make the model and what it is fed (ingest reads the data, which may be newer).
-MODEL_STAGES = ("featurize", "sequence", "train", "evaluate")
+# The stages whose settings and code make the model and what it is fed. Ingest's params and raw files say which
+# data to read, which may differ (newer files, the sample market written as files); its code, which cleans the
+# data as the model saw it, may not.
+MODEL_STAGES = ("ingest", "featurize", "sequence", "train", "evaluate")
+DATA_STAGE = "ingest"
 
 
 def check_trained_as_configured(currency: str) -> None:
@@ -53,7 +58,7 @@ def check_trained_as_configured(currency: str) -> None:
                 changed.append(f"{stage_name}: {change}")
                 continue
             for path, what in change.get("changed deps", {}).items():
-                if path == str(paths.PARAMS):
+                if path == str(paths.PARAMS) and not stage_name.startswith(f"{DATA_STAGE}@"):
                     changed += [f"{stage_name}: params {key} {state}" for key, state in what.items()]
                 elif path.startswith(("src/", "stages/")):
                     changed.append(f"{stage_name}: {path} {what}")
@@ -122,7 +127,7 @@ def fetch_latest(currency: str, settings: FetchSettings, now: pd.Timestamp) -> N
     try:
         resumable = (prices.is_file() and readers.detect_price_format(prices) == "generic"
                      and len(fetch_prices.read_written(prices)) > 0)
-    except (InputError, KeyError, ValueError):  # its last time a number; no timestamp column; not a CSV
+    except InputError:  # not a CSV, no timestamp column, or its last time a number
         resumable = False
     if not resumable:
         raise InputError(prices, "--fetch appends to the price file whalecast-fetch-prices writes (the generic layout, "
@@ -229,10 +234,9 @@ def _utc(time: pd.Timestamp) -> str:
 
 def parse_time(text: str) -> pd.Timestamp:
     try:
-        time = pd.Timestamp(text)
+        return cli.utc_time(text)
     except ValueError:
         raise InputError("--at", f"'{text}' is not a date and time (e.g. 2024-12-30T15:00, UTC)") from None
-    return time.tz_localize("UTC") if time.tzinfo is None else time.tz_convert("UTC")
 
 
 def main(argv: list[str] | None = None) -> None:

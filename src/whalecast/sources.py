@@ -36,6 +36,7 @@ RESERVED_NAMES = ("prices", "whales")
 # A headline's sentiment, where the item has none: "none" (such an item is a bad row) or VADER, whose lexicon
 # ships in its package (no download at run time). The version is in params so that DVC re-runs on a change.
 SCORER_PACKAGES = ("vaderSentiment",)
+# An event known a month after it happened would make no feature worth having; longer delays are typos.
 MAX_DELAY_SECONDS = 30 * 24 * 3600
 
 
