@@ -8,7 +8,7 @@ benchmarks/pipeline.py). Two times per stage: as `dvc repro` shows it (from one 
 next, DVC's bookkeeping included) and the stage's own work (its "done in S s" line, after imports). Target: every
 kind of stage scales linearly, i.e. its own seconds per currency at 20 currencies are at most LINEAR_SLACK times
 those at 2, or at most NOISE_SECONDS more (the report, one stage for all, counted per currency too); DVC's share is
-reported beside it. Checks: every run completes, and every per-currency stage ran once per currency. Writes
+reported beside it. Check: every per-currency stage ran once per currency (a failed run stops the benchmark). Writes
 benchmarks/results/currencies.json; exits 1 when the target is missed or a check fails.
 
     python benchmarks/currencies.py [--counts 2 5 20]
@@ -77,10 +77,9 @@ def main() -> int:
     targets = {f"every stage's own seconds per currency at {high} currencies within {LINEAR_SLACK}x (or "
                f"{NOISE_SECONDS} s) of those at {low}": all(own_high[kind] <= max(LINEAR_SLACK * own_low[kind],
                                                                   own_low[kind] + NOISE_SECONDS) for kind in own_low)}
-    checks = {"every run completed": len(runs) == len(counts),
-              "each per-currency stage ran once per currency": all(
-                  ran == count for count, kinds in stage_counts.items() for kind, ran in kinds.items()
-                  if kind != "report")}
+    # No check that every run completed: timed_repro exits on a failed `dvc repro`, so none is recorded.
+    checks = {"each per-currency stage ran once per currency": all(
+        ran == count for count, kinds in stage_counts.items() for kind, ran in kinds.items() if kind != "report")}
     # The code measured is the repository's last commit (cloned); only the sizes above differ from its params.
     return record("currencies", {"counts": counts, "params": SIZE},
                   {"runs": runs, "growth": growth, "stage_growth": own_growth}, targets, checks,

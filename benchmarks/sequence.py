@@ -51,25 +51,31 @@ def child_json(*options: str) -> dict:
 def check(seq_len: int) -> None:
     """In a child: whether the artifact reads back as computed and the lazy windows are right; one JSON line."""
     import numpy as np
+    import pandas as pd
     from whalecast import lstm, paths, scaling, sequences, storage
 
     samples = sequences.Samples.read(CURRENCY, seq_len)
     features = storage.read_parquet(paths.features(CURRENCY))
     scaler = scaling.Scaler.load(paths.scaler(CURRENCY))
+    scaled = scaler.transform(features)
     reads_back = (scaler.columns == samples.columns and samples.timestamps.equals(features["timestamp"])
-                  and np.array_equal(samples.features, scaler.transform(features)))
+                  and np.array_equal(samples.features, scaled))
 
     ends = np.concatenate([part[np.linspace(0, len(part) - 1, SAMPLED_ENDS).astype(int)]
                            for part in samples.ends.values()])
-    batches = list(lstm.window_dataset(samples.features, samples.labels, ends, seq_len, batch_size=256))
-    lazy_windows = np.concatenate([windows.numpy() for windows, _ in batches])
-    lazy_labels = np.concatenate([labels.numpy() for _, labels in batches])
-    # Independent of the row arithmetic: a window's first and last rows are seq_len - 1 hours apart.
-    times = samples.timestamps.to_numpy("datetime64[ns]")
-    spans = times[ends] - times[ends - seq_len + 1]
-    windows_right = (np.array_equal(lazy_windows, samples.features[ends[:, None] + lstm.window_offsets(seq_len)])
-                     and np.array_equal(lazy_labels, samples.labels[ends])
-                     and bool((spans == np.timedelta64(seq_len - 1, "h")).all()))
+
+    def lazy(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        batches = list(lstm.window_dataset(rows, samples.labels, ends, seq_len, batch_size=256))
+        return tuple(np.concatenate([tensor.numpy() for tensor in parts]) for parts in zip(*batches))
+
+    lazy_windows, lazy_labels = lazy(samples.features)
+    # Expected windows from row numbers and the table's own timestamps, not from lstm's offsets or the sample
+    # arrays: fed a feature that is each row's hour, a window must read seq_len consecutive hours ending at T.
+    rows = ends[:, None] + np.arange(-seq_len + 1, 1)
+    hours = ((features["timestamp"] - features["timestamp"].iloc[0]) // pd.Timedelta(hours=1)).to_numpy(np.float32)
+    hour_windows, _ = lazy(hours[:, None])
+    windows_right = (np.array_equal(lazy_windows, scaled[rows]) and np.array_equal(lazy_labels, samples.labels[ends])
+                     and np.array_equal(hour_windows[..., 0], hours[ends][:, None] + np.arange(-seq_len + 1, 1)))
     print(json.dumps({"reads_back": bool(reads_back), "windows_right": windows_right, "windows_checked": len(ends)}))
 
 

@@ -37,7 +37,9 @@ def assert_clean_failure(result, project, *fragments, outputs=(paths.INTERIM, pa
     assert "error:" in lines[-1] and all(fragment in lines[-1] for fragment in fragments), lines[-1]
     assert not [line for line in lines if "error" in line.lower()][1:], "more than one error line"
     for produced in outputs:
-        leftovers = [p for p in (project / produced).rglob("*") if p.is_file()]
+        produced = project / produced
+        # An output may be a single file, under which rglob finds nothing.
+        leftovers = [p for p in [produced, *produced.rglob("*")] if p.is_file()]
         assert not leftovers, leftovers
 
 
@@ -299,18 +301,28 @@ def test_a_feature_that_takes_a_sequence_table_name_is_refused(model_project):
                          "data/features/BTC.parquet: a feature is named 'label'", outputs=MODEL_OUTPUTS)
 
 
+def training_outputs(project):
+    """Every file train writes, with its bytes."""
+    written = [project / paths.model("BTC"), *(project / paths.seed_models("BTC")).rglob("*"),
+               *(project / paths.training_log("BTC")).rglob("*")]
+    return {path: path.read_bytes() for path in written if path.is_file()}
+
+
 def test_model_stages_refuse_outputs_made_for_another_seq_len(sequenced_project):
     """What `dvc repro` never does but a hand-run stage can: read a sequence table or model made for another
-    seq_len. Both stages name the stale file."""
+    seq_len. Both stages name the stale file; the model made before is kept as it was."""
     run_stage_in_process(sequenced_project, "train")
+    trained = training_outputs(sequenced_project)
     edit_params(sequenced_project, seq_len=TINY_MODEL["seq_len"] + 6)
     assert_clean_failure(run_stage_in_process(sequenced_project, "train", check=False), sequenced_project,
                          "data/sequences/BTC.parquet: its first training window ends at row 11, too early for "
-                         "seq_len=18", outputs=[paths.METRICS / "BTC.json"])
+                         "seq_len=18", outputs=())
+    assert training_outputs(sequenced_project) == trained
     run_stage(sequenced_project, "sequence")
     assert_clean_failure(run_stage_in_process(sequenced_project, "evaluate", check=False), sequenced_project,
                          "models/BTC/lstm_model_BTC.keras: the model reads windows of 12 hours x 38 features, "
-                         "not seq_len=18 x 38", outputs=[paths.METRICS / "BTC.json"])
+                         "not seq_len=18 x 38", outputs=[paths.metrics("BTC"), paths.PREDICTIONS])
+    assert training_outputs(sequenced_project) == trained
 
 
 def test_a_part_with_one_class_is_named(model_project):

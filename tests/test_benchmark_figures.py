@@ -120,7 +120,7 @@ CURRENCIES = result(
                      "stage_seconds_per_currency": {"ingest": 0.7, "train": 8.6}}},
      "growth": {"ingest": 1.5, "train": 1.01}, "stage_growth": {"ingest": 1.0, "train": 1.01}},
     {"every stage's own seconds per currency at 20 currencies within 1.3x of those at 2": True},
-    {"every run completed": True})
+    {"each per-currency stage ran once per currency": True})
 
 
 def test_the_currency_scaling_renders_seconds_per_currency_and_their_growth():

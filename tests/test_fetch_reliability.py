@@ -205,9 +205,11 @@ def test_a_passing_server_error_is_retried(tmp_path, exchange):
 @pytest.mark.parametrize("status", [500, 503])
 def test_a_server_error_stops_cleanly_after_a_bounded_number_of_tries(tmp_path, exchange, status):
     api, sleeps = exchange(START_MS + 40 * HOUR_MS, lambda number: (status, {})), Sleeps()
-    with pytest.raises(InputError, match=r"binance BTC/USDT from 2025-01-01 00:00: "):
+    with pytest.raises(InputError, match=r"binance BTC/USDT from 2025-01-01 00:00: still failing "
+                                         r"\(ExchangeNotAvailable\) after 6 retries$"):
         fetch_prices_from(api, tmp_path / "BTC.csv", sleep=sleeps)
-    assert len(api.klines_requests) <= fetch_prices.RETRIES + 1 and len(sleeps) <= fetch_prices.RETRIES
+    assert sleeps == [2, 4, 8, 16, 32, 64]
+    assert api.klines_requests == [START_MS] * 7  # the first try and 6 retries
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn import calibration, metrics
+from sklearn.exceptions import UndefinedMetricWarning
 
 from conftest import REPO, REPORTED_MODELS
 from whalecast import evaluation, importance, storage
@@ -364,9 +365,12 @@ def test_with_no_window_predicted_down_precision_recall_and_f1_are_zero_not_unde
     assert scores["roc_auc"] == 0.75 and scores["accuracy"] == 0.5
 
 
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")  # balanced accuracy's, also expected
 def test_a_test_part_of_one_class_has_no_auc_but_a_log_loss_over_both_classes():
     labels, probability = np.array([0, 0, 0, 0]), np.array([0.1, 0.6, 0.3, 0.5])
-    with pytest.warns(Warning):  # scikit-learn says AUC and average precision are undefined
+    # scikit-learn says AUC and average precision are undefined
+    with (pytest.warns(UndefinedMetricWarning, match="ROC AUC score is not defined"),
+          pytest.warns(UserWarning, match="No positive class found in y_true, recall is set to one")):
         scores = evaluation.classification_metrics(labels, probability)
     assert list(scores) == ["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc",
                             "log_loss", "brier"]

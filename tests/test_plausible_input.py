@@ -29,13 +29,16 @@ def test_numbers_in_exponent_notation_are_numbers(tmp_path):
     assert loaded["model"] == {"learning_rate": 0.001, "big": 2e6, "text": "1e-3x", "version": "1e3"}
 
 
-def test_a_learning_rate_in_exponent_notation_trains(project):
-    (project / "params.yaml").write_text((project / "params.yaml").read_text()
-                                         .replace("learning_rate: 0.001", "learning_rate: 1e-3"))
+def test_a_learning_rate_in_exponent_notation_reaches_the_optimizer(project):
     from whalecast import lstm
 
+    # Not 1e-3: that is also Adam's default, which a model ignoring the setting would have too.
+    text = (project / "params.yaml").read_text().replace("learning_rate: 0.001", "learning_rate: 5e-4")
+    assert "\n  learning_rate: 5e-4\n" in text
+    (project / "params.yaml").write_text(text)
     settings = params.build(lstm.ModelSettings, params.load(project / "params.yaml")["model"], "model")
-    assert settings.learning_rate == 0.001
+    model = lstm.build_model(6, 2, settings)
+    assert float(model.optimizer.learning_rate) == pytest.approx(5e-4)
 
 
 def test_a_huge_report_delay_is_named_with_its_range(project):

@@ -332,26 +332,22 @@ def test_the_scaler_is_the_training_windows_statistics_and_scales_every_row(pipe
 
 
 def test_walk_forward_fold_scalers_are_fit_on_their_own_training_windows(pipeline, monkeypatch):
-    from whalecast import scaling, walk_forward
+    from whalecast import params, scaling, sequences, walk_forward
 
-    project = pipeline[0]
-    monkeypatch.chdir(project)
-    settings = walk_forward.WalkForwardSettings(folds=2, window="expanding", first_train=0.5, validation=0.2)
+    monkeypatch.chdir(pipeline[0])
+    all_params = params.load()
+    settings = params.build(walk_forward.WalkForwardSettings, all_params["walk_forward"], "walk_forward")
+    scaling_settings = params.build(scaling.ScalingSettings, all_params["scaling"], "scaling")
     rows = Samples.read("ETH", SEQ_LEN)
     features = pd.read_parquet(paths.features("ETH"))[rows.columns]
-    n_rows = len(features)
-    first_test = int(n_rows * 0.5)
-    for test_start in (first_test, first_test + (n_rows - first_test) // 2):
-        first_validation = test_start - int(test_start * 0.2)
-        embargo = SEQ_LEN + HORIZON
-        parts = {"train": np.arange(SEQ_LEN - 1, first_validation - embargo + 1),
-                 "validation": np.arange(first_validation, test_start - embargo + 1),
-                 "test": np.arange(test_start, n_rows - HORIZON)}
-        fold = walk_forward.fold_samples(features, rows, parts, SEQ_LEN, scaling.ScalingSettings(["*whale*"]))
-        expected = scaling_of(features, training_rows(parts["train"], n_rows), rows.columns)
+    # The folds as the walk_forward stage cuts them (their bounds are tested elsewhere); the fit on each is checked.
+    labelled = sequences.usable_window_ends(rows.timestamps, pd.Series(rows.labels), SEQ_LEN)
+    for bounds in walk_forward.fold_bounds(len(features), settings, SEQ_LEN):
+        parts = sequences.split_by_rows(rows.timestamps, labelled, bounds, SEQ_LEN + HORIZON)
+        fold = walk_forward.fold_samples(features, rows, parts, SEQ_LEN, scaling_settings)
+        expected = scaling_of(features, training_rows(parts["train"], len(features)), rows.columns)
         scaled = np.column_stack([expected[column]["scaled"] for column in rows.columns])
         np.testing.assert_allclose(fold.features, scaled, rtol=1e-4, atol=1e-4)
-    assert settings.folds == TINY_MODEL["walk_forward.folds"]
 
 
 def test_the_sequence_stage_reads_nothing_of_the_test_part_for_its_fits_or_earlier_labels(pipeline, tmp_path):

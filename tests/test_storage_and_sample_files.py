@@ -8,11 +8,16 @@ from conftest import clean_events, clean_market, news_settings, small_market
 from whalecast import ingest, news, news_readers, readers, sample_files, storage
 
 
-def test_a_failed_write_leaves_neither_the_file_nor_a_temporary(tmp_path):
+def test_a_failed_write_leaves_neither_the_file_nor_a_temporary(tmp_path, monkeypatch):
     target = tmp_path / "out" / "table.parquet"
-    unconvertible = pd.DataFrame({"mixed": [1, "one"]})  # pyarrow refuses mixed int/str objects
-    with pytest.raises(Exception):
-        storage.write_parquet(unconvertible, target)
+
+    def half_write(frame, path, **options):  # the temporary exists, half written, when the write fails
+        path.write_bytes(b"PAR1 half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_write)
+    with pytest.raises(OSError, match="disk full"):
+        storage.write_parquet(pd.DataFrame({"a": [1]}), target)
     assert list((tmp_path / "out").iterdir()) == []
 
 
