@@ -95,22 +95,19 @@ def source_events(currency: str, declared: dict, settings: DataSettings, market=
                             "files there, or switch the group off (feature_groups)", name, paths.raw_events(name), name)
                 continue
             if source.holds_transfers:
-                pages = readers.read_whale_pages(paths.raw_events(name), settings.skip_bad_rows)
-                # Another symbol's records (a stablecoin's flows, say) count for every currency.
-                transfers = ingest.clean_whales(pages, source.symbol or currency, skip_bad_rows=settings.skip_bad_rows)
-                tables.append(_timed_to_the_second(sources.transfer_events(transfers, name), pages.source, name, source))
-                continue
-            raw = news_readers.read_news(paths.raw_events(name), source.format, settings.skip_bad_rows, source.fields,
-                                         source.values)
-        tables.append(_timed_to_the_second(news.clean_news(raw, currency, name, source, settings.skip_bad_rows),
-                                           raw.source, name, source))
+                raw = readers.read_whale_pages(paths.raw_events(name), settings.skip_bad_rows)
+            else:
+                raw = news_readers.read_news(paths.raw_events(name), source.format, settings.skip_bad_rows,
+                                             source.fields, source.values)
+        if source.holds_transfers:
+            # Another symbol's records (a stablecoin's flows, say) count for every currency.
+            transfers = ingest.clean_whales(raw, source.symbol or currency, skip_bad_rows=settings.skip_bad_rows)
+            items = sources.transfer_events(transfers, name)
+        else:
+            items = news.clean_news(raw, currency, name, source, settings.skip_bad_rows)
+        ingest.check_time_resolution(items, raw.source, source.delay, stream=name)
+        tables.append(items)
     return pd.concat(tables, ignore_index=True) if tables else sources.empty_events()
-
-
-def _timed_to_the_second(items: pd.DataFrame, origin: str, name: str, source: sources.SourceSettings) -> pd.DataFrame:
-    """The source's items, once their timestamps are known to be exact or its delay covers their rounding."""
-    ingest.check_time_resolution(items, origin, source.delay, stream=name, delay_setting=f"sources.{name}.delay_seconds")
-    return items
 
 
 @dataclass(frozen=True)

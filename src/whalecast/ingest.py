@@ -467,11 +467,10 @@ def check_overlap(prices: pd.DataFrame, whales: pd.DataFrame, source: str, warn_
 _RESOLUTION_NAMES = {60: "a whole minute", 3600: "a whole hour", 86400: "a whole day"}
 
 
-def check_time_resolution(table: pd.DataFrame, source: str, delay: pd.Timedelta, stream: str = "whales",
-                          delay_setting: str = "whale_report_delay_seconds") -> None:
-    """Refuse timestamps rounded to a minute or more, unless each counts from its stamp + the rounding step
-    (the stream's delay, params.yaml `delay_setting`): a rounded stamp can put an event in the hour before it
-    happened. `stream` is whales or the name of an event source.
+def check_time_resolution(table: pd.DataFrame, source: str, delay: pd.Timedelta, stream: str = "whales") -> None:
+    """Refuse timestamps rounded to a minute or more, unless each counts from its stamp + the rounding step (the
+    stream's delay: whale_report_delay_seconds, or sources.<name>.delay_seconds of an event source): a rounded
+    stamp can put an event in the hour before it happened. `stream` is whales or the name of an event source.
 
     Rounding is inferred when every timestamp is a multiple of the step; three records make that unlikely
     by chance (1 in 216,000 for whole minutes)."""
@@ -481,7 +480,9 @@ def check_time_resolution(table: pd.DataFrame, source: str, delay: pd.Timedelta,
     step = int(np.gcd.reduce(nanoseconds // 10**9))
     if step < 60:
         return
-    one, many = ("a transfer", "transfers") if stream == "whales" else ("an item", "items")
+    whales = stream == "whales"
+    one, many = ("a transfer", "transfers") if whales else ("an item", "items")
+    delay_setting = "whale_report_delay_seconds" if whales else f"sources.{stream}.delay_seconds"
     date_only = step % 86400 == 0
     described = "midnight" if date_only else _RESOLUTION_NAMES.get(step, f"a multiple of {step} s")
     counted = f"{described} ({len(nanoseconds)} records)" + (", likely a date-only export" if date_only else "")
