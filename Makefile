@@ -1,12 +1,12 @@
 # make repro: set up .venv (when needed) and run the pipeline. make test: set up and run the tests.
-# make readme: the README's Results and benchmark figures from the generated files. make benchmark: the benchmarks.
+# make docs: the figures of README.md and benchmarks/README.md from the committed results. make benchmark: the benchmarks.
 # Set-up is idempotent: it re-installs only when requirements.lock or pyproject.toml changed.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install repro test benchmark readme mutation
+.PHONY: install repro test benchmark docs examples mutation
 
 install: $(INSTALLED)
 
@@ -25,15 +25,20 @@ test: install
 
 # Each writes benchmarks/results/{name}.json and exits 1 when a target or check fails; all run, then make fails.
 benchmark: install
-	status=0; for name in featurize sequence pipeline currencies; do \
+	status=0; for name in fresh_clone featurize sequence pipeline currencies; do \
 		PATH="$(BIN):$$PATH" python benchmarks/$$name.py || status=1; \
 	done; exit $$status
 
-# Copy the headline of reports/summary.md (made by the report stage) into the README's Results section,
-# and render the benchmark figures from benchmarks/results into its Benchmarks section.
-readme: install
+# The README's results digest from the committed metrics, its two commands' times and benchmarks/README.md's figures
+# from benchmarks/results (tests check both copies).
+docs: install
 	PYTHONPATH=src $(BIN)/python -m whalecast.report README.md
-	$(BIN)/python benchmarks/figures.py README.md
+	$(BIN)/python benchmarks/figures.py README.md benchmarks/README.md
+
+# The console output in docs/ (experiments, metrics diff, exp show, predict, error lines), run for real in a clone of
+# the last commit and labelled with it; commit first. About 15 minutes on 2 cores.
+examples: install
+	PATH="$(BIN):$$PATH" $(BIN)/python docs/examples.py
 
 # Mutation run over the data path (mutmut, config in pyproject.toml [tool.mutmut]); not part of CI.
 # MUTANTS selects mutants by name glob (`make mutation MUTANTS=` mutates all of src/whalecast). The log goes to

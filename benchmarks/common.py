@@ -1,9 +1,12 @@
 """What the benchmarks share: running one child process and reading its wall time and peak memory, and
-recording a run (its figures, targets, checks and verdict) in benchmarks/results/{name}.json."""
+recording a run (its figures, targets, checks and verdict, the commit and the machine) in
+benchmarks/results/{name}.json."""
 
+import contextlib
 import datetime
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -35,6 +38,17 @@ def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tu
     return seconds, usage.ru_maxrss * 1024  # ru_maxrss is in KiB on Linux
 
 
+def cpu() -> str:
+    """The CPU model and the widest vector instructions it has: what the figures and float rounding depend on."""
+    model, flags = platform.processor() or platform.machine(), set()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as info:
+        fields = dict(line.split(":", 1) for line in info.read().split("\n\n")[0].splitlines() if ":" in line)
+        model = fields.get("model name\t", model).strip()
+        flags = set(fields.get("flags\t\t", "").split())
+    vectors = "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512" if "avx2" in flags else "no AVX2"
+    return f"{model} ({vectors})" if flags else model
+
+
 def git(checkout: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(checkout), *args], check=True, capture_output=True, text=True).stdout
 
@@ -56,6 +70,7 @@ def record(name: str, size: dict, measured: dict, targets: dict[str, bool], chec
         "commit": git(checkout, "rev-parse", "HEAD").strip(),
         "uncommitted_changes": bool(git(checkout, "status", "--porcelain", "--", *measured_code)),
         "cores": os.cpu_count(),
+        "cpu": cpu(),
         "size": size,
         "measured": measured,
         "targets": targets,

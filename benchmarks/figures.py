@@ -1,10 +1,10 @@
-"""The README's benchmark figures, rendered from the results the benchmarks write to benchmarks/results/.
+"""Benchmark figures, rendered from the results the benchmarks write to benchmarks/results/.
 
-`make readme` replaces the README's block between START and END with `block(read())`, and
-tests/test_benchmark_figures.py checks the copy, so no benchmark figure in the README is typed by hand.
-Each result states the size it was run at, so a quick run shows as one.
+`make docs` replaces the block between START and END in benchmarks/README.md with `block(read())`, and the
+README's two commands (between COMMANDS_START and COMMANDS_END) with `commands(read())`; a test checks both
+copies, so no benchmark figure is typed by hand. Each result states the size, commit and CPU it was run at.
 
-    python benchmarks/figures.py README.md
+    python benchmarks/figures.py README.md benchmarks/README.md
 """
 
 import json
@@ -16,7 +16,43 @@ from common import RESULTS, MiB, verdict
 
 from whalecast import report
 
-START, END = "<!-- benchmarks: generated from benchmarks/results by make readme -->", "<!-- end of benchmarks -->"
+START, END = "<!-- benchmarks: generated from benchmarks/results by make docs -->", "<!-- end of benchmarks -->"
+COMMANDS_START, COMMANDS_END = ("<!-- commands: generated from benchmarks/results/fresh_clone.json by make docs -->",
+                                "<!-- end of commands -->")
+
+
+def duration(seconds: float) -> str:
+    """2 min 24 s; 45 s."""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+def fresh_clone(result: dict) -> list[str]:
+    measured = result["measured"]
+    return [
+        "| on a fresh clone | `make install` (the set-up both share) | `make repro` | `make test` |",
+        "| --- | --- | --- | --- |",
+        f"| wall time | {duration(measured['install_seconds'])} | {duration(measured['repro_seconds'])} | "
+        f"{duration(measured['test_seconds'])} ({measured['tests_passed']:,} tests) |",
+    ]
+
+
+def commands(results: dict[str, dict | None]) -> str:
+    """The README's two commands, each with the time it takes on a fresh clone, markers included."""
+    result = results.get("fresh_clone")
+    lines = [COMMANDS_START, "", "```bash",
+             "make repro   # set up .venv (Python 3.11, pinned packages), then `dvc repro` on the built-in sample market",
+             "make test    # the same set-up, then the tests: real pandas, real dvc, real Keras, no network",
+             "```", ""]
+    if result is None:
+        lines.append("Their times: not measured yet (`python benchmarks/fresh_clone.py`, then `make docs`).")
+    else:
+        measured = result["measured"]
+        lines.append(f"On a fresh clone ({result['cores']} cores, {result['cpu']}, commit `{result['commit'][:7]}`): "
+                     f"the set-up takes {duration(measured['install_seconds'])} (once; pip's download cache as that "
+                     f"machine had it), then `make repro` {duration(measured['repro_seconds'])} and `make test` "
+                     f"{duration(measured['test_seconds'])} ({measured['tests_passed']:,} tests).")
+    return "\n".join([*lines, "", COMMANDS_END])
 
 
 def pipeline(result: dict) -> list[str]:
@@ -113,20 +149,21 @@ def currencies(result: dict) -> list[str]:
     ]
 
 
-RENDER = {"pipeline": pipeline, "featurize": featurize, "sequence": sequence,
-          "currencies": currencies}  # in the README's order
+RENDER = {"fresh_clone": fresh_clone, "pipeline": pipeline, "featurize": featurize, "sequence": sequence,
+          "currencies": currencies}  # in the order benchmarks/README.md shows them
 
 
 def section(name: str, result: dict | None) -> list[str]:
     """One benchmark: when, where and what was measured, its verdict, its targets and checks, its figures."""
     script = f"`benchmarks/{name}.py`"
     if result is None:
-        return [f"{script}: not measured yet (run it, then `make readme`)."]
+        return [f"{script}: not measured yet (run it, then `make docs`)."]
     changes = " with uncommitted changes" if result["uncommitted_changes"] else ""
     claims = [f"{claim}: {'yes' if held else 'NO'}" for claim, held in {**result["targets"], **result["checks"]}.items()]
+    machine = f"{result['cores']} cores of {result['cpu']}" if "cpu" in result else f"{result['cores']} cores"
     return [
-        f"{script}, measured {result['date']} at commit `{result['commit'][:7]}`{changes} on {result['cores']} "
-        f"cores: **{verdict(result)}**. Targets and checks: {'; '.join(claims)}.",
+        f"{script}, measured {result['date']} at commit `{result['commit'][:7]}`{changes} on {machine}: "
+        f"**{verdict(result)}**. Targets and checks: {'; '.join(claims)}.",
         "",
         *RENDER[name](result),
     ]
@@ -140,17 +177,19 @@ def read(results: Path = RESULTS) -> dict[str, dict | None]:
 
 
 def block(results: dict[str, dict | None]) -> str:
-    """The README's benchmark figures, markers included."""
+    """The benchmark figures of benchmarks/README.md, markers included."""
     lines = [START, ""]
     for name in RENDER:
         lines += [*section(name, results.get(name)), ""]
     return "\n".join([*lines, END])
 
 
-def update_readme(readme: Path, results: Path = RESULTS) -> None:
-    """Replace the README's benchmark block with the rendering of the result files."""
-    report.replace_marked_block(readme, block(read(results)), START, END)
+def update(readme: Path, benchmarks_readme: Path, results: Path = RESULTS) -> None:
+    """Replace the README's commands and benchmarks/README.md's figures with the rendering of the result files."""
+    rendered = read(results)
+    report.replace_marked_block(readme, commands(rendered), COMMANDS_START, COMMANDS_END)
+    report.replace_marked_block(benchmarks_readme, block(rendered), START, END)
 
 
 if __name__ == "__main__":
-    update_readme(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("README.md"))
+    update(Path(sys.argv[1]), Path(sys.argv[2]))

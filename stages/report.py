@@ -1,9 +1,10 @@
 """Stage report: one summary of every currency that a person reads, with static figures.
 
 Writes reports/summary.md (headline tables with intervals, walk-forward mean ± std, seed spread, the LSTM
-against the best baseline, what each feature group adds, the backtest after fees; then details) and
-reports/figures/{CUR}_{roc,calibration,equity,auc_per_fold}.png. Its headline is the README's Results
-section (`make readme` copies it there).
+against the best baseline, what each feature group adds, the backtest after fees; then details),
+reports/headline.json (the dozen values per currency a review needs) and the figures
+reports/figures/{CUR}_{roc,calibration,equity,auc_per_fold}.png and headline.png. The README's results digest is
+rendered from these by `make docs`.
 """
 
 import pandas as pd
@@ -28,8 +29,12 @@ def main() -> None:
         figures.auc_per_fold(currency, pd.read_csv(paths.walk_forward_plot(currency)),
                              paths.figure(currency, "auc_per_fold"))
         results.append(result)
+    figures.headline({result.currency: result.test for result in results},
+                     {result.currency: result.walk_forward for result in results}, paths.headline_figure())
     text = report.summary(results, report.data_source(params.section(all_params, "data")), rules, bootstrap)
     storage.write_text(text, paths.summary())
+    storage.write_metrics({result.currency: report.headline_metrics(result) for result in results},
+                          paths.headline_metrics())
 
 
 if __name__ == "__main__":

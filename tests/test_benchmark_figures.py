@@ -1,4 +1,5 @@
-"""The README's benchmark figures are rendered from the committed benchmarks/results files, never typed."""
+"""Benchmark figures are rendered from benchmarks/results files, never typed (tests/test_docs.py checks that the
+committed README and benchmarks/README.md show the rendering of the committed results)."""
 
 import json
 import sys
@@ -14,7 +15,8 @@ MiB = 2**20
 
 def result(name, size, measured, targets, checks, uncommitted=False):
     return {"benchmark": name, "date": "2025-01-31", "commit": "0123456789abcdef" * 2 + "01234567",
-            "uncommitted_changes": uncommitted, "cores": 2, "size": size, "measured": measured,
+            "uncommitted_changes": uncommitted, "cores": 2, "cpu": "Some CPU (AVX2, no AVX-512)", "size": size,
+            "measured": measured,
             "targets": targets, "checks": checks}
 
 
@@ -56,15 +58,11 @@ PIPELINE = result(
     uncommitted=True)
 
 
-def test_the_readme_shows_the_rendering_of_the_committed_results():
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert report.marked_block(readme, figures.START, figures.END) == figures.block(figures.read()), "run `make readme`"
-
-
 def test_a_hand_made_result_renders_as_its_tables_and_sentences():
     text = figures.block({"featurize": FEATURIZE, "sequence": SEQUENCE, "pipeline": PIPELINE})
     assert text.startswith(figures.START) and text.endswith(figures.END)
-    assert ("`benchmarks/featurize.py`, measured 2025-01-31 at commit `0123456` on 2 cores: **PASS, every target "
+    assert ("`benchmarks/featurize.py`, measured 2025-01-31 at commit `0123456` on 2 cores of Some CPU (AVX2, no "
+            "AVX-512): **PASS, every target "
             "met and every check held**. Targets and checks: whales as csv: dvc repro no slower than pandas: yes; "
             "whales as csv: peak under 2 GB: yes;") in text
     assert "87,600 hours, 1,999,123 whale transfers, 17 features, from raw files; medians of 3 runs each:" in text
@@ -82,7 +80,8 @@ def test_a_hand_made_result_renders_as_its_tables_and_sentences():
             "32,262/s; in the median of the lazy/array pairs (each under the same load), lazy at 100% (single pairs "
             "80% to 111%). The array alone takes 168 MiB at `seq_len` 24.") in text
 
-    assert ("`benchmarks/pipeline.py`, measured 2025-01-31 at commit `0123456` with uncommitted changes on 2 cores: "
+    assert ("`benchmarks/pipeline.py`, measured 2025-01-31 at commit `0123456` with uncommitted changes on 2 cores "
+            "of Some CPU (AVX2, no AVX-512): "
             "**FAIL, not so: whole pipeline under 300 s; `git status` in the clone is clean**.") in text
     assert "the metrics files equal the committed ones: yes; `git status` in the clone is clean: NO." in text
     assert ("`dvc repro --force` of the default params in a fresh clone (BTC and ETH, 15 stages): 141.0 s in all, "
@@ -97,17 +96,39 @@ def test_a_benchmark_without_a_result_file_says_how_to_measure_it(tmp_path):
     (tmp_path / "featurize.json").write_text(json.dumps(FEATURIZE))
     results = figures.read(tmp_path)
     assert results["featurize"] == FEATURIZE and results["sequence"] is None
-    assert "`benchmarks/sequence.py`: not measured yet (run it, then `make readme`)." in figures.block(results)
+    assert "`benchmarks/sequence.py`: not measured yet (run it, then `make docs`)." in figures.block(results)
+    assert "Their times: not measured yet (`python benchmarks/fresh_clone.py`, then `make docs`)." in figures.commands(
+        results)
 
 
-def test_update_readme_replaces_only_the_benchmark_block(tmp_path):
+FRESH_CLONE = result(
+    "fresh_clone", {"commands": ["make install", "make repro", "make test"]},
+    {"install_seconds": 139.4, "repro_seconds": 144.0, "test_seconds": 59.6, "tests_passed": 1061},
+    {"make test at most 300 s": True, "make repro at most 180 s": True},
+    {"make repro left `git status` clean": True, "make test passed": True})
+
+
+def test_the_two_commands_carry_their_fresh_clone_times():
+    text = figures.commands({"fresh_clone": FRESH_CLONE})
+    assert text.startswith(figures.COMMANDS_START) and text.endswith(figures.COMMANDS_END)
+    assert "make repro   #" in text and "make test    #" in text
+    assert ("On a fresh clone (2 cores, Some CPU (AVX2, no AVX-512), commit `0123456`): the set-up takes 2 min 19 s "
+            "(once; pip's download cache as that machine had it), then `make repro` 2 min 24 s and `make test` 1 min "
+            "0 s (1,061 tests).") in text
+    assert "| wall time | 2 min 19 s | 2 min 24 s | 1 min 0 s (1,061 tests) |" in figures.block({"fresh_clone": FRESH_CLONE})
+
+
+def test_update_replaces_only_the_generated_blocks(tmp_path):
     (tmp_path / "pipeline.json").write_text(json.dumps(PIPELINE))
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n\n{figures.START}\n| typed | 1.0 s |\n{figures.END}\n\nmore\n")
-    figures.update_readme(readme, tmp_path)
-    text = readme.read_text()
-    assert text == f"intro\n\n{figures.block(figures.read(tmp_path))}\n\nmore\n"
-    assert "typed" not in text and "141.0 s in all" in text
+    (tmp_path / "fresh_clone.json").write_text(json.dumps(FRESH_CLONE))
+    readme, benchmarks = tmp_path / "README.md", tmp_path / "benchmarks.md"
+    readme.write_text(f"intro\n\n{figures.COMMANDS_START}\nmake typed\n{figures.COMMANDS_END}\n\nmore\n")
+    benchmarks.write_text(f"intro\n\n{figures.START}\n| typed | 1.0 s |\n{figures.END}\n\nmore\n")
+    figures.update(readme, benchmarks, tmp_path)
+    rendered = figures.read(tmp_path)
+    assert readme.read_text() == f"intro\n\n{figures.commands(rendered)}\n\nmore\n"
+    assert benchmarks.read_text() == f"intro\n\n{figures.block(rendered)}\n\nmore\n"
+    assert "141.0 s in all" in benchmarks.read_text() and "2 min 24 s" in readme.read_text()
 
 
 CURRENCIES = result(

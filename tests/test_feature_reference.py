@@ -2,7 +2,7 @@
 
 features.build_feature_table puts each whale transfer into an hour bucket once and then runs online
 rolling windows over hourly values (fast, and easy to get subtly wrong at an edge). The reference below
-is written straight from the definition in README.md ("featurize: semantics") instead: for every decision
+is written straight from the definition in docs/features.md ("semantics") instead: for every decision
 time T it loops over every event and every bar, compares timestamps directly and aggregates with exact
 arithmetic (math.fsum, statistics.stdev). No buckets, no pandas rolling.
 
@@ -86,7 +86,7 @@ def whale_spec_combinations():
             raw.update(EVENT_OPTIONS.get(agg, {}))
             if agg == "weighted_mean":
                 raw["weight"] = next(other for other in features.WHALE_VALUE_COLUMNS if other != column)
-            # README: net_inflow (inflow minus outflow) is `sum` and `decayed_sum` only
+            # docs/features.md: net_inflow (inflow minus outflow) is `sum` and `decayed_sum` only
             (refused if event_filter == "net_inflow" and agg not in ("sum", "decayed_sum") else accepted).append(raw)
     return accepted, refused
 
@@ -110,7 +110,7 @@ def price_spec_combinations():
     accepted, refused = [], []
     for agg, column, window in product(features.PRICE_AGGS, features.PRICE_SERIES_LAG, PRICE_WINDOWS):
         raw = {"source": "prices", "agg": agg, "column": column, "window": window}
-        if agg == "std" and window < 2:  # README: std (ddof 1) needs a window >= 2
+        if agg == "std" and window < 2:  # docs/features.md: std (ddof 1) needs a window >= 2
             refused.append(raw)
             raw = {**raw, "window": 2}
         accepted.append(raw)

@@ -59,7 +59,7 @@ def test_metrics_plots_and_the_report_are_the_package_paths_and_live_in_git():
                 *(paths.evaluation_plot("BTC", name) for name in ("roc", "precision_recall", "confusion_matrix",
                                                                    "calibration")),
                 paths.walk_forward_metrics("BTC"), paths.walk_forward_plot("BTC"), paths.backtest_metrics("BTC"),
-                paths.equity_plot("BTC"), paths.summary(), paths.FIGURES}
+                paths.equity_plot("BTC"), paths.summary(), paths.headline_metrics(), paths.FIGURES}
     assert set(in_git) == {str(path) for path in expected}
     assert all(settings["cache"] is False for settings in in_git.values())
     cached = {out.replace("${item}", "BTC") for stage in DVC_YAML.values() for out in stage.get("outs", [])

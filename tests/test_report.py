@@ -1,10 +1,14 @@
-"""The report a person reads: generated from the metrics, and the README's Results are a copy of its headline."""
+"""The report a person reads: generated from the metrics, with the headline metrics and the README's digest."""
+
+import json
+
+import pytest
 
 from conftest import REPO
-from whalecast import backtest, params, report, uncertainty
+from whalecast import backtest, params, report, storage, uncertainty
 
 
-def test_the_committed_summary_is_what_the_committed_metrics_make_and_the_readme_shows_its_headline(monkeypatch):
+def test_the_committed_summary_and_headline_metrics_are_what_the_committed_metrics_make(monkeypatch):
     monkeypatch.chdir(REPO)  # the metrics paths are relative to the repository root, as in a stage
     all_params = params.load()
     regenerated = report.summary([report.Results.read(currency) for currency in all_params["currencies"]],
@@ -15,17 +19,36 @@ def test_the_committed_summary_is_what_the_committed_metrics_make_and_the_readme
     assert summary == regenerated, "run `dvc repro` (the report stage)"
     headline = report.marked_block(summary)
     assert headline.count("| `lstm` |") == 2 * len(all_params["currencies"])  # AUC and backtest tables
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert report.marked_block(readme) == headline, "run `make readme`"
+    committed = json.loads((REPO / "reports" / "headline.json").read_text(encoding="utf-8"))
+    assert committed == json.loads(json.dumps(storage._rounded(
+        {currency: report.headline_metrics(report.Results.read(currency)) for currency in all_params["currencies"]})))
 
 
-def test_update_readme_replaces_only_the_headline(tmp_path):
-    summary = tmp_path / "summary.md"
-    summary.write_text(f"# Results\n\n{report.HEADLINE_START}\nnew tables\n{report.HEADLINE_END}\n\ndetails\n")
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n\n{report.HEADLINE_START}\nold tables\n{report.HEADLINE_END}\n\nmore\n")
-    report.update_readme(readme, summary)
-    assert readme.read_text() == f"intro\n\n{report.HEADLINE_START}\nnew tables\n{report.HEADLINE_END}\n\nmore\n"
+def test_the_headline_metrics_are_the_review_values_of_the_metrics_files():
+    """Read off the hand-made results below, by the metrics files' own keys."""
+    headline = report.headline_metrics(results(-0.1, 0.01))
+    assert headline.pop("best_baseline") == "majority_class"
+    assert headline == pytest.approx({
+        "lstm_roc_auc": 0.6, "lstm_roc_auc_ci_low": 0.55, "lstm_roc_auc_ci_high": 0.65, "best_baseline_roc_auc": 0.5,
+        "lstm_minus_best_baseline": -0.1, "lstm_minus_best_baseline_ci_low": -0.12,
+        "lstm_minus_best_baseline_ci_high": -0.08, "p_value": 0.01,
+        "lstm_walk_forward_roc_auc_mean": 0.58, "lstm_walk_forward_roc_auc_std": 0.02,
+        "best_baseline_walk_forward_roc_auc_mean": 0.5,
+        "lstm_sharpe_after_fees": -1.0, "lstm_sharpe_after_fees_ci_low": -3.0, "lstm_sharpe_after_fees_ci_high": 1.0})
+
+
+def test_the_digest_shows_each_currency_with_intervals_and_the_verdict():
+    rules = backtest.BacktestSettings(upper=0.55, lower=0.45, long_only=False, fee_bps=10)
+    text = report.digest([results(-0.1, 0.01)], "a market", rules)
+    assert text.startswith(report.DIGEST_START) and text.endswith(report.DIGEST_END)
+    assert "| LSTM, test ROC AUC | 0.600 [0.550, 0.650] |" in text
+    assert "| best baseline (chosen on the validation part), test ROC AUC | `majority_class` 0.500 |" in text
+    assert "| LSTM minus best baseline | -0.100 [-0.120, -0.080], p = 0.010 |" in text
+    assert "| walk-forward ROC AUC, LSTM / best baseline | 0.580 ± 0.020 / 0.500 ± 0.000 |" in text
+    assert "| LSTM's annualised Sharpe after 10 bps fees | -1.00 [-3.00, +1.00] |" in text
+    assert "| test part | 1,000 hours from 2024-07-20 |" in text
+    assert "Verdict, LSTM against the best baseline: BTC: the LSTM is significantly worse." in text
+    assert "over 2 walk-forward folds" in text and "(reports/figures/headline.png)" in text
 
 
 def results(difference, p_value):

@@ -73,6 +73,30 @@ def equity(currency: str, curves: pd.DataFrame, fee_bps: float, path: Path) -> N
     save(figure, path)
 
 
+def headline(results: dict[str, dict], walk_forward: dict[str, dict], path: Path) -> None:
+    """Every model's test ROC AUC with its 95% interval and its walk-forward mean, one panel per currency.
+    results and walk_forward: per currency, the metrics file and the walk-forward metrics file."""
+    figure, panels = plt.subplots(1, len(results), figsize=(SIZE[0] * max(1, len(results)) / 1.6, SIZE[1]),
+                                  sharex=True, sharey=True, squeeze=False)
+    for axes, (currency, test) in zip(panels[0], results.items()):
+        models = [name for name, value in test.items() if isinstance(value, dict) and "roc_auc" in value]
+        for row, model in enumerate(models):
+            scores, folds = test[model], walk_forward[currency][model]
+            axes.errorbar(scores["roc_auc"], row, xerr=[[scores["roc_auc"] - scores["roc_auc_ci_low"]],
+                                                        [scores["roc_auc_ci_high"] - scores["roc_auc"]]],
+                          fmt="o", color=COLOURS.get(model), capsize=3, label="test part [95% interval]" if row == 0
+                          else None)
+            axes.plot(folds["roc_auc_mean"], row, marker="D", markerfacecolor="none", color=COLOURS.get(model),
+                      linestyle="none", label="walk-forward mean" if row == 0 else None)
+        axes.axvline(0.5, color="lightgray", linewidth=0.8, linestyle="--")
+        axes.set_yticks(range(len(models)), models)
+        axes.set(xlabel="ROC AUC (0.5: a coin)", title=currency)
+    panels[0][0].invert_yaxis()  # once: the panels share the axis; the LSTM on top
+    figure.legend(*panels[0][0].get_legend_handles_labels(), fontsize=8, loc="lower center", ncol=2, frameon=False)
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
+    save(figure, path)
+
+
 def auc_per_fold(currency: str, per_fold: pd.DataFrame, path: Path) -> None:
     figure, axes = plt.subplots(figsize=SIZE)
     for model in per_fold.columns.drop(["fold", "test_start"]):

@@ -132,6 +132,16 @@ def summary() -> Path:
     return REPORTS / "summary.md"
 
 
+def headline_metrics() -> Path:
+    """The dozen values per currency a review needs: `dvc metrics diff --targets reports/headline.json`."""
+    return REPORTS / "headline.json"
+
+
+def headline_figure() -> Path:
+    """Every model's test ROC AUC with its interval and its walk-forward mean, per currency: the README's picture."""
+    return FIGURES / "headline.png"
+
+
 FIGURES = REPORTS / "figures"
 
 
