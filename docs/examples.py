@@ -59,8 +59,10 @@ def examples(clone: Path) -> dict[str, tuple[str, str]]:
     """name -> (the command shown, its output)."""
     shown = {}
     run(["dvc", "cache", "dir", str(REPO / ".dvc" / "cache")], clone)
-    run(["dvc", "checkout", "-q"], clone, check=False)  # outputs missing from the cache are recomputed below
-    run(["dvc", "repro", "-q"], clone)
+    run(["dvc", "checkout"], clone, check=False)  # outputs missing from the cache are recomputed below
+    run(["dvc", "repro"], clone)
+    if run(["git", "status", "--porcelain"], clone).strip():
+        sys.exit("dvc repro changed the commit's results: run `dvc repro` and commit them before `make examples`")
 
     command = "dvc exp run --name longer-window -S seq_len=36"
     shown["exp-run"] = (command, trimmed_repro_output(run(command.split(), clone)))
@@ -69,11 +71,11 @@ def examples(clone: Path) -> dict[str, tuple[str, str]]:
     command = "dvc params diff --md"
     shown["params-diff"] = (command, run(command.split(), clone).rstrip())
     run(["git", "checkout", "-q", "--", "."], clone)
-    run(["dvc", "checkout", "-q", "--force"], clone)
+    run(["dvc", "checkout", "--force"], clone)
     command = "dvc exp run --name no-whale-features -S feature_groups.whales=false"
     shown["ablation"] = (command, trimmed_repro_output(run(command.split(), clone)))
     run(["git", "checkout", "-q", "--", "."], clone)
-    run(["dvc", "checkout", "-q", "--force"], clone)
+    run(["dvc", "checkout", "--force"], clone)
     arguments = ["dvc", "exp", "show", "--md", "--drop", ".*", "--keep", EXP_SHOW_COLUMNS]
     shown["exp-show"] = (f"dvc exp show --md --drop '.*' --keep '{EXP_SHOW_COLUMNS}'", run(arguments, clone).rstrip())
 

@@ -8,7 +8,6 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))  # the benchmarks are scripts, not a package
 import figures  # noqa: E402
-from whalecast import report  # noqa: E402
 
 MiB = 2**20
 

@@ -87,3 +87,16 @@ def test_dvc_parses_its_yaml_files_with_the_c_parser():
     from ruamel.yaml.main import CParser
 
     assert CParser is not None, "ruamel.yaml.clib is not installed: `make install` from requirements.lock"
+
+
+def test_the_committed_lock_records_the_committed_code_and_params():
+    """A change to a stage's code or params that was committed without `dvc repro` leaves dvc.lock stale: a fresh
+    clone's `make repro` would then run stages and change tracked files. Data deps are left out (a clone has no
+    outputs until it runs)."""
+    status = json.loads(run(["dvc", "status", "--json"], REPO).stdout)
+    stale = [f"{stage}: {change}" for stage, changes in status.items() for change in changes
+             if not isinstance(change, dict)]
+    stale += [f"{stage}: {path} {what}" for stage, changes in status.items() for change in changes
+              if isinstance(change, dict) for path, what in change.get("changed deps", {}).items()
+              if path == "params.yaml" or path.startswith(("src/", "stages/"))]
+    assert not stale, "run `dvc repro` and commit dvc.lock"
