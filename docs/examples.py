@@ -58,7 +58,7 @@ def stage_error(clone: Path, stage: str, changes: dict[str, object]) -> str:
 def examples(clone: Path) -> dict[str, tuple[str, str]]:
     """name -> (the command shown, its output)."""
     shown = {}
-    run(["dvc", "cache", "dir", str(REPO / ".dvc" / "cache")], clone)
+    run(["dvc", "cache", "dir", "--local", str(REPO / ".dvc" / "cache")], clone)
     run(["dvc", "checkout"], clone, check=False)  # outputs missing from the cache are recomputed below
     run(["dvc", "repro"], clone)
     if run(["git", "status", "--porcelain"], clone).strip():
