@@ -493,3 +493,74 @@ def test_a_retry_after_that_is_not_a_finite_number_is_no_wait(retry_after):
     from whalecast import backoff
 
     assert backoff.wait_seconds({"Retry-After": retry_after}, 4, "page 1", "HTTP 429") == 4
+
+
+# --- input whose content contradicts where it was put (issue 25) -----------------------------------------
+
+PRICE_HEADER = "timestamp,open,high,low,close,volume\n"
+
+
+def hourly_prices(start: str, closes, header=PRICE_HEADER, columns=lambda time: "") -> str:
+    """A generic price file of one flat bar an hour from `start`; `columns` writes any cells before the bar's."""
+    times = pd.date_range(start, periods=len(closes), freq="h", tz="UTC")
+    return header + "".join(f"{columns(time)}{time.isoformat()},{close},{close},{close},{close},10\n"
+                            for time, close in zip(times, closes))
+
+
+def write_files(root, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+@pytest.mark.parametrize("name, says", [
+    ("Binance_ETHUSDT_1h.csv", "ETHUSDT (ETH)"),      # CryptoDataDownload's name
+    ("ETHUSDT-1h-2024-01.csv", "ETHUSDT (ETH)"),      # Binance's monthly dump
+    ("Bitstamp_ETHBTC_1h.csv", "ETHBTC (ETH)"),       # ETH priced in BTC is not BTC's price
+    ("SOLUSDC-1h-2024-01.csv", "SOLUSDC (SOL)"),
+])
+def test_a_price_file_named_after_another_assets_market_is_refused(tmp_path, monkeypatch, name, says):
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path / "data/raw/prices/BTC", {"BTCUSDT-1h-2023-12.csv": hourly_prices("2023-12-31", [1, 2]),
+                                                   name: hourly_prices("2024-01-01", [1, 2])})
+    with pytest.raises(InputError) as raised:
+        readers.read_price_files("BTC")
+    assert str(raised.value) == f"data/raw/prices/BTC/{name}: the file name says {says}, but the file is read as BTC's prices"
+
+
+@pytest.mark.parametrize("name", ["BTCUSDT-1h-2024-01.csv", "Binance_BTCUSDT_1h.csv", "Kraken_XBTUSD_1h.csv",
+                                  "KRAKEN_BTC.csv", "BTC-USD.csv", "btc_2024.csv", "2024-01.csv", "ETH.csv"])
+def test_a_price_file_named_after_its_own_asset_or_no_market_is_read(tmp_path, monkeypatch, name):
+    # ETH.csv names no market (the currencies are not a list the reader knows); the jump check below sees its prices.
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path / "data/raw/prices/BTC", {name: hourly_prices("2024-01-01", [3, 4, 5])})
+    table, _ = readers.read_price_files("BTC")
+    assert table.frame["close"].astype(float).tolist() == [3.0, 4.0, 5.0]
+
+
+@pytest.mark.parametrize("text, line, symbol", [
+    (hourly_prices("2024-01-01", [1, 2, 3], "symbol," + PRICE_HEADER, lambda time: "ETHUSDT,"), 2, "ETHUSDT"),
+    # Another asset's rows appended to BTC's: the first is named.
+    (hourly_prices("2024-01-01", [1, 2], "symbol," + PRICE_HEADER, lambda time: "BTCUSDT,")
+     + hourly_prices("2024-01-01 02:00", [3], "", lambda time: "ETHUSDT,"), 4, "ETHUSDT"),
+    # Its volume columns are ETH's too: the symbol is named, not a missing `Volume BTC`.
+    ("https://www.CryptoDataDownload.com\nunix,date,symbol,open,high,low,close,Volume ETH,Volume USDT\n"
+     "1704070800,2024-01-01 01:00:00,ETH/USDT,2305,2320,2300,2310,10,23100\n"
+     "1704067200,2024-01-01 00:00:00,ETH/USDT,2300,2310,2290,2305,10,23050\n", 3, "ETH/USDT"),
+])
+def test_a_price_file_whose_symbol_column_names_another_asset_is_refused(tmp_path, monkeypatch, text, line, symbol):
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path, {"data/raw/prices/BTC.csv": text})
+    with pytest.raises(InputError) as raised:
+        readers.read_price_files("BTC")
+    assert str(raised.value) == (f"data/raw/prices/BTC.csv: line {line}: symbol '{symbol}' says ETH, but the file is "
+                                 "read as BTC's prices")
+
+
+@pytest.mark.parametrize("symbol", ["BTCUSDT", "BTC/USDT", "btc-usd", "XBT/USD", "BTC", "BTC-PERP", "BTCUSD_PERP", ""])
+def test_a_price_file_whose_symbol_column_names_its_own_asset_is_read(tmp_path, monkeypatch, symbol):
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path, {"data/raw/prices/BTC.csv": hourly_prices("2024-01-01", [3, 4], "symbol," + PRICE_HEADER,
+                                                                    lambda time: f"{symbol},")})
+    table, _ = readers.read_price_files("BTC")
+    assert table.frame["close"].astype(float).tolist() == [3.0, 4.0]

@@ -63,6 +63,12 @@ _TEXT_READER = {"header": None, "dtype": str, "skipinitialspace": True, "skip_bl
 # and the same file read as text hold the same missing cells.
 NA_TEXT = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
            "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+# The quote assets of the usual spot markets, longest first, and a market written as exchanges write it, base and quote
+# glued (BTCUSDT, ETHBTC): in CryptoDataDownload's and Binance's file names and symbol columns. Bitcoin is XBT at Kraken
+# and BitMEX.
+QUOTE_ASSETS = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USD", "EUR", "GBP", "JPY", "KRW", "TRY", "BTC", "ETH", "BNB")
+_MARKET = rf"[A-Z][A-Z0-9]{{1,9}}(?:{'|'.join(QUOTE_ASSETS)})"
+ASSET_ALIASES = {"XBT": "BTC"}
 
 
 @dataclass
@@ -313,18 +319,55 @@ def detect_price_format(path: Path) -> str:
 
 
 def read_prices(path: Path, currency: str, price_format: str = "auto") -> tuple[RawTable, str]:
-    """A price file in one of PRICE_FORMATS, as a table with at least PRICE_COLUMNS, and its layout."""
+    """A price file in one of PRICE_FORMATS, as a table with at least PRICE_COLUMNS, and its layout. A file whose name
+    or `symbol` column names another asset's market is refused: it is in the wrong place."""
     path = Path(path)
     check_not_empty(path)
+    _check_named_market(path, currency)
     layout = detect_price_format(path) if price_format == "auto" else price_format
     if layout == "binance_kline":
         table = read_csv(path, names=BINANCE_KLINE_COLUMNS, numeric=PRICE_NUMBERS)
     elif layout == "cryptodatadownload":
-        table = _cryptodatadownload(read_csv(path, header_line=2, numeric=PRICE_NUMBERS), currency)
+        table = read_csv(path, header_line=2, numeric=PRICE_NUMBERS)
+        _check_symbols(table, currency)  # before its volume columns, which are named after the asset too
+        table = _cryptodatadownload(table, currency)
     else:
         table = read_csv(path, numeric=PRICE_NUMBERS)
+        _check_symbols(table, currency)
     log.info("prices: %s read as %s%s", path, layout, " (detected)" if price_format == "auto" else "")
     return table, layout
+
+
+def priced_assets(symbol: str) -> list[str]:
+    """The assets a market symbol can be read to price, the likeliest first: BTC of BTCUSDT, BTC/USDT, btc-usd,
+    XBT/USD or BTC-PERP (XBTUSD is XBT in USD, or XB in TUSD); a symbol of no known market as it is."""
+    first = re.split(r"[-/_:\s]", symbol.strip().upper())[0]
+    bases = [first[:-len(quote)] for quote in QUOTE_ASSETS if first.endswith(quote) and len(first) > len(quote)]
+    return [ASSET_ALIASES.get(base, base) for base in bases or [first]]
+
+
+def _check_named_market(path: Path, currency: str) -> None:
+    """Refuse a file named after another asset's market (`Binance_ETHUSDT_1h.csv` or `ETHUSDT-1h-2024-01.csv` among
+    BTC's files). Only a glued market in capitals is taken for one: `KRAKEN_BTC` or `prices_usd` name none."""
+    for market in re.findall(rf"(?<![A-Za-z0-9]){_MARKET}(?![A-Za-z0-9])", path.stem):
+        assets = priced_assets(market)
+        if currency.upper() not in assets:
+            raise InputError(path, f"the file name says {market} ({assets[0]}), but the file is read as {currency}'s "
+                                   "prices")
+
+
+def _check_symbols(table: RawTable, currency: str) -> None:
+    """Refuse a price file whose `symbol` column (CryptoDataDownload's, or a generic file's) names another asset in
+    any row; the first such row is named."""
+    symbols = table.column("symbol")
+    if symbols is None:
+        return
+    written = symbols.dropna().astype(str)
+    others = [symbol for symbol in written.unique() if symbol.strip() and currency.upper() not in priced_assets(symbol)]
+    if others:
+        first = written[written.isin(others)].index[0]
+        raise table.fail(first, f"symbol '{written[first]}' says {priced_assets(written[first])[0]}, but the file is "
+                                f"read as {currency}'s prices")
 
 
 def read_price_files(currency: str, price_format: str = "auto") -> tuple[RawTable, str]:
