@@ -13,9 +13,9 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import clean_market, edit_params, run, run_stage, small_market
+from conftest import REPO, clean_market, edit_params, run, run_stage, small_market
 from test_bad_input import GOOD_PRICES, assert_clean_failure, files_project
-from whalecast import features, ingest, params, paths, readers, sample_files, scaling
+from whalecast import clean_data, features, ingest, params, paths, readers, sample_files, scaling
 from whalecast.errors import InputError
 
 # --- params ----------------------------------------------------------------------------------------------
@@ -513,6 +513,17 @@ def write_files(root, files: dict[str, str]) -> None:
         (root / name).write_text(text)
 
 
+def files_tables(tmp_path, monkeypatch, prices: dict[str, str], **data):
+    """clean_data.clean_tables for BTC, in process, in a scratch project of these files under data/raw/prices/ (no
+    whale records), with params.yaml's data section and `data` changes."""
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path / paths.RAW / "prices", prices)
+    write_files(tmp_path, {str(paths.raw_whales_json("BTC")): '{"result": "success", "count": 0}'})
+    settings = params.load(REPO / "params.yaml")
+    settings["data"] = {**settings["data"], "source": "files", **data}
+    return clean_data.clean_tables("BTC", settings)
+
+
 @pytest.mark.parametrize("name, says", [
     ("Binance_ETHUSDT_1h.csv", "ETHUSDT (ETH)"),      # CryptoDataDownload's name
     ("ETHUSDT-1h-2024-01.csv", "ETHUSDT (ETH)"),      # Binance's monthly dump
@@ -564,3 +575,52 @@ def test_a_price_file_whose_symbol_column_names_its_own_asset_is_read(tmp_path, 
                                                                     lambda time: f"{symbol},")})
     table, _ = readers.read_price_files("BTC")
     assert table.frame["close"].astype(float).tolist() == [3.0, 4.0]
+
+
+def test_two_assets_prices_in_one_history_are_refused_naming_both_hours_prices_and_files(tmp_path, monkeypatch):
+    # BTC's January and, dropped in BTC's folder under a name without its symbol, ETH's February: 30x lower.
+    with pytest.raises(InputError) as raised:
+        files_tables(tmp_path, monkeypatch, {"BTC/2024-01.csv": hourly_prices("2024-01-31 20:00", [42000, 42100, 42050, 42080]),
+                                             "BTC/2024-02.csv": hourly_prices("2024-02-01", [2300, 2310, 2305])},
+                     partial_candle="keep")
+    assert str(raised.value) == (
+        "data/raw/prices/BTC: close 42080 at 2024-01-31 23:00 (2024-01.csv: line 5) and 2300 at 2024-02-01 00:00 "
+        "(2024-02.csv: line 2): a factor of 18.3 in 1 hour, more than data.max_price_jump (2) allows; two assets' "
+        "prices in one history, or a wrong price?")
+
+
+@pytest.mark.parametrize("hours, closes, named", [
+    ([0, 1], [100, 201], "close 100 at 2024-03-01 00:00 (line 2) and 201 at 2024-03-01 01:00 (line 3): a factor of 2.01 "
+                         "in 1 hour"),
+    ([0, 1, 2], [402, 201, 100], "close 201 at 2024-03-01 01:00 (line 3) and 100 at 2024-03-01 02:00 (line 4): a factor "
+                                 "of 2.01 in 1 hour"),
+    # Across missing hours, filled flat at the earlier close: the jump is between the bars on either side.
+    ([0, 1, 4], [100, 100, 300], "close 100 at 2024-03-01 01:00 (line 3) and 300 at 2024-03-01 04:00 (line 4): a "
+                                 "factor of 3 in 3 hours"),
+])
+def test_a_price_jump_beyond_the_factor_is_refused_up_or_down(tmp_path, monkeypatch, hours, closes, named):
+    times = pd.Timestamp("2024-03-01", tz="UTC") + pd.to_timedelta(hours, unit="h")
+    text = PRICE_HEADER + "".join(f"{time.isoformat()},{close},{close},{close},{close},10\n"
+                                  for time, close in zip(times, closes))
+    with pytest.raises(InputError) as raised:
+        files_tables(tmp_path, monkeypatch, {"BTC.csv": text}, partial_candle="keep", max_filled_share=1.0)
+    assert str(raised.value) == (f"data/raw/prices/BTC.csv: {named}, more than data.max_price_jump (2) allows; two "
+                                 "assets' prices in one history, or a wrong price?")
+
+
+@pytest.mark.parametrize("closes", [
+    [100, 200, 100],                 # a factor of 2 exactly, up and down
+    [167.97, 132.91],                # ETH on Binance, 2020-03-12 09:00 -> 10:00: its largest hourly move in 8 years
+    [4111.78, 5049.75],              # BTC on Bitstamp, 2020-03-13 01:00 -> 02:00: the largest in its 2018-2022 file
+])
+def test_a_price_doubling_or_halving_and_the_real_crash_hours_are_no_jump(tmp_path, monkeypatch, closes):
+    tables = files_tables(tmp_path, monkeypatch, {"BTC.csv": hourly_prices("2024-03-01", closes)}, partial_candle="keep")
+    assert tables.prices["close"].tolist() == closes
+
+
+def test_the_jump_factor_has_a_default_for_older_params_files_and_must_exceed_1():
+    data = {key: value for key, value in params.load(REPO / "params.yaml")["data"].items() if key != "max_price_jump"}
+    assert params.build(clean_data.DataSettings, data, "data").max_price_jump == 2
+    with pytest.raises(InputError) as raised:
+        params.build(clean_data.DataSettings, {**data, "max_price_jump": 1}, "data")
+    assert str(raised.value) == "params.yaml: data: max_price_jump must be a factor above 1, got 1"

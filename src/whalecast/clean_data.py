@@ -39,6 +39,7 @@ class DataSettings:
     warn_whales_outside_prices: float
     synthetic: dict
     max_filled_share: float = 0.05  # more missing hours than this share of a price file is an error
+    max_price_jump: float = 2.0  # adjacent closes further apart than this factor are an error
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -56,6 +57,8 @@ class DataSettings:
             raise ValueError(f"max_gap_hours cannot be negative, got {self.max_gap_hours}")
         if not 0 <= self.max_filled_share <= 1:
             raise ValueError(f"max_filled_share must be a share in 0..1, got {self.max_filled_share}")
+        if not self.max_price_jump > 1:
+            raise ValueError(f"max_price_jump must be a factor above 1, got {self.max_price_jump}")
 
     @property
     def skip_bad_rows(self) -> bool:
@@ -65,7 +68,7 @@ class DataSettings:
 def clean_prices_from_files(currency: str, settings: DataSettings):
     table, layout = readers.read_price_files(currency, settings.price_format)
     prices = ingest.clean_prices(table, settings.max_gap_hours, skip_bad_rows=settings.skip_bad_rows,
-                                 max_filled_share=settings.max_filled_share)
+                                 max_filled_share=settings.max_filled_share, max_price_jump=settings.max_price_jump)
     if settings.partial_candle == "drop" or (settings.partial_candle == "auto" and layout != "binance_kline"):
         prices = ingest.drop_newest_bar(prices, f"it may have been still open when the file was saved "
                                                 f"(data.partial_candle: {settings.partial_candle})", table.source)
@@ -132,7 +135,7 @@ def clean_tables(currency: str, all_params: dict) -> CleanTables:
         market = synthetic.generate_market(currency, market_settings)
         raw_prices, raw_whales, _ = market.raw_tables()
         prices = ingest.clean_prices(raw_prices, max_gap_hours=settings.max_gap_hours,
-                                     max_filled_share=settings.max_filled_share)
+                                     max_filled_share=settings.max_filled_share, max_price_jump=settings.max_price_jump)
         events = source_events(currency, declared, settings, market)
     whales = ingest.clean_whales(raw_whales, currency, skip_bad_rows=settings.skip_bad_rows)
     ingest.check_time_resolution(whales, raw_whales.source, report_delay)
