@@ -8,8 +8,9 @@ event source in params.yaml `sources` from data/raw/events/<name>/.
 
 A downloaded price file often ends with the hour that was still open when it was saved, and nothing in
 the file tells a partial candle from a quiet hour (volume is no guide: complete hours fall below a third of
-the usual volume several percent of the time). So data.partial_candle: auto drops the newest bar of the price
-data unless all of it is Binance's monthly kline dumps, published after the month closed; drop and keep force it.
+the usual volume several percent of the time). So data.partial_candle: auto drops the newest bar of every price
+file but Binance's monthly kline dumps, published after the month closed; drop and keep force it for every file.
+A dropped hour that a later file holds is read from that file; one that no file holds is missing, as in an outage.
 """
 
 import logging
@@ -66,13 +67,14 @@ class DataSettings:
 
 
 def clean_prices_from_files(currency: str, settings: DataSettings):
-    table, layout = readers.read_price_files(currency, settings.price_format)
-    prices = ingest.clean_prices(table, settings.max_gap_hours, skip_bad_rows=settings.skip_bad_rows,
-                                 max_filled_share=settings.max_filled_share, max_price_jump=settings.max_price_jump)
-    if settings.partial_candle == "drop" or (settings.partial_candle == "auto" and layout != "binance_kline"):
-        prices = ingest.drop_newest_bar(prices, f"it may have been still open when the file was saved "
-                                                f"(data.partial_candle: {settings.partial_candle})", table.source)
-    return prices
+    table, layouts = readers.read_price_files(currency, settings.price_format)
+    setting = settings.partial_candle
+    drop_newest = [setting == "drop" or (setting == "auto" and layout != "binance_kline") for layout in layouts]
+    return ingest.clean_prices(table, settings.max_gap_hours, skip_bad_rows=settings.skip_bad_rows,
+                               max_filled_share=settings.max_filled_share, max_price_jump=settings.max_price_jump,
+                               drop_newest=drop_newest,
+                               drop_reason=f"it may have been still open when the file was saved (data.partial_candle: "
+                                           f"{setting})")
 
 
 def source_events(currency: str, declared: dict, settings: DataSettings, market=None) -> pd.DataFrame:

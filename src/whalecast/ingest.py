@@ -6,7 +6,7 @@ Every check raises InputError naming the source, the row (see whalecast.readers)
 import logging
 import math
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -216,7 +216,8 @@ def _drop_exact_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def clean_prices(table: RawTable, max_gap_hours: int, skip_bad_rows: bool = False,
-                 max_filled_share: float = 1.0, max_price_jump: float = math.inf) -> pd.DataFrame:
+                 max_filled_share: float = 1.0, max_price_jump: float = math.inf, drop_newest: Sequence[bool] = (),
+                 drop_reason: str = "") -> pd.DataFrame:
     """Hourly OHLCV bars stamped with their UTC open time, sorted, on a complete hourly grid.
 
     Bars of another interval (daily, 4-hour, 5-minute) are refused. Missing hours (exchange outages) become
@@ -224,6 +225,8 @@ def clean_prices(table: RawTable, max_gap_hours: int, skip_bad_rows: bool = Fals
     more than max_filled_share of the hours filled, is an error rather than a fabricated stretch of market.
     So is a close more than max_price_jump times, or less than 1/max_price_jump times, the one before.
     A malformed row is an error, or with skip_bad_rows dropped and counted (its hour is then missing).
+    drop_newest says, for each file of the table in its order, whether its newest bar is dropped, for drop_reason
+    (it may have been still open when the file was saved): see _drop_newest_bars.
     """
     _require_columns(table, PRICE_COLUMNS)
     if table.frame.empty:
@@ -235,7 +238,7 @@ def clean_prices(table: RawTable, max_gap_hours: int, skip_bad_rows: bool = Fals
     # Before the row checks: a 5-minute file is one problem, not a bad row per bar.
     _check_hourly(table, bad_rows.without(bars)["timestamp"])
     _check_bars(bars, bad_rows)
-    bars, exact_duplicates = _drop_exact_duplicates(bad_rows.without(bars))
+    bars, exact_duplicates = _drop_exact_duplicates(_drop_newest_bars(table, bars, bad_rows, drop_newest, drop_reason))
     if _written_without_zone(table.frame["timestamp"]):  # after exact duplicates: a file appended twice is not local
         _check_not_local_time(table, bars["timestamp"])
     repeated = bars["timestamp"].duplicated(keep="first")
@@ -273,11 +276,32 @@ def clean_prices(table: RawTable, max_gap_hours: int, skip_bad_rows: bool = Fals
     return bars
 
 
-def drop_newest_bar(bars: pd.DataFrame, reason: str, source: str) -> pd.DataFrame:
-    if len(bars) == 1:
-        raise InputError(source, f"no price bars left: the only bar was dropped ({reason})")
-    log.info("prices: newest bar %s dropped: %s", f"{bars['timestamp'].iloc[-1]:%Y-%m-%d %H:%M}", reason)
-    return bars.iloc[:-1]
+def _drop_newest_bars(table: RawTable, bars: pd.DataFrame, bad_rows: BadRows, drop_newest: Sequence[bool],
+                      reason: str) -> pd.DataFrame:
+    """The bars but bad rows and the newest hour of each file drop_newest flags, dropped before the files are put
+    together: a later file that holds the hour gives its bar (the hour had closed when that file was saved), and
+    without one the hour is missing, as in an outage (filled flat and counted)."""
+    valid = bad_rows.without(bars)
+    if valid.empty or not any(drop_newest):
+        return valid
+    files = pd.Series(table.file_numbers(bars.index), index=bars.index)
+    # The newest of every row with a time: a newest hour already skipped as a bad row takes no other with it.
+    newest = bars["timestamp"].groupby(files).transform("max")
+    flagged = pd.Series(np.asarray(drop_newest)[files.to_numpy()], index=bars.index)
+    dropped = (flagged & (bars["timestamp"] == newest))[valid.index].to_numpy()
+    kept, files = valid[~dropped], files[valid.index]
+    if kept.empty:
+        raise InputError(table.source, f"no price bars left: the newest bar of each file was dropped ({reason})")
+    first_of_file = valid.index[dropped][~files[dropped].duplicated().to_numpy()]
+    hours = valid.loc[first_of_file, "timestamp"]
+    held = int(hours.isin(kept["timestamp"]).sum())
+    listed = "; ".join(f"{hours[label]:%Y-%m-%d %H:%M}, {table.row(label)}" for label in first_of_file[:5])
+    log.info("prices: newest bar of %d file%s dropped (%s%s): %s%s", len(first_of_file),
+             "" if len(first_of_file) == 1 else "s", listed,
+             f"; and {len(first_of_file) - 5} more" if len(first_of_file) > 5 else "", reason,
+             f"; {held} of these hours {'is' if held == 1 else 'are'} read from another file that holds "
+             f"{'it' if held == 1 else 'them'}" if held else "")
+    return kept
 
 
 def _check_bars(bars: pd.DataFrame, bad_rows: BadRows) -> None:

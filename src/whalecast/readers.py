@@ -101,6 +101,10 @@ class RawTable:
     def fail(self, label, problem: str) -> InputError:
         return InputError(self.source, f"{self.row(label)}: {problem}")
 
+    def file_numbers(self, labels) -> np.ndarray:
+        """The file each of these rows comes from, by its place among the table's files (0 in a table of one file)."""
+        return self.row_names.part_numbers(labels) if self.row_names else np.zeros(len(labels), int)
+
     def subset(self, rows) -> "RawTable":
         """The rows selected by a boolean mask, named as before."""
         return replace(self, frame=self.frame[rows])
@@ -119,8 +123,11 @@ class PartRows:
         """The part of one file read as a table: its rows named as that table names them."""
         return name, len(table.frame), lambda i: table.row(table.frame.index[i])
 
+    def part_numbers(self, positions) -> np.ndarray:
+        return np.searchsorted(self.starts, positions, side="right") - 1
+
     def name(self, position) -> str:
-        part = int(np.searchsorted(self.starts, position, side="right")) - 1
+        part = int(self.part_numbers(position))
         file_name, _, row_name = self.parts[part]
         return f"{file_name}: {row_name(int(position - self.starts[part]))}"
 
@@ -370,23 +377,23 @@ def _check_symbols(table: RawTable, currency: str) -> None:
                                 f"read as {currency}'s prices")
 
 
-def read_price_files(currency: str, price_format: str = "auto") -> tuple[RawTable, str]:
+def read_price_files(currency: str, price_format: str = "auto") -> tuple[RawTable, list[str]]:
     """data/raw/prices/{CUR}.csv, or every *.csv in a directory data/raw/prices/{CUR}/ (e.g. Binance's
-    monthly dumps as downloaded) as one table with rows named "file: line N"; and the layout ("mixed" when
-    the files differ)."""
+    monthly dumps as downloaded) as one table with rows named "file: line N"; and each file's layout, in the
+    table's order of files."""
     single, directory = paths.raw_prices(currency), paths.raw_prices_dir(currency)
     refuse_linked_folder(directory)
     if single.exists() and directory.exists():
         raise InputError(single, f"both {single} and the directory {directory}/ exist; keep one")
     if not directory.exists():
-        return read_prices(single, currency, price_format)
+        table, layout = read_prices(single, currency, price_format)
+        return table, [layout]
     files = sorted(directory.glob("*.csv"))
     if not files:
         raise InputError(directory, "no *.csv price files in the directory")
     read = {path.name: read_prices(path, currency, price_format) for path in files}
-    layouts = {layout for _, layout in read.values()}
     table = one_table(directory, {name: table for name, (table, _) in read.items()}, PRICE_COLUMNS)
-    return table, layouts.pop() if len(layouts) == 1 else "mixed"
+    return table, [layout for _, layout in read.values()]
 
 
 def one_table(directory: Path, tables: dict[str, RawTable], columns: list[str]) -> RawTable:
