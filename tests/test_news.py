@@ -117,6 +117,13 @@ def test_html_markup_in_a_headline_is_read_as_the_text_it_shows_and_counted(tmp_
     assert "5 titles with HTML markup read as text, 6 scored by vaderSentiment==3.3.2" in messages(caplog)[0][1]
 
 
+def test_an_item_tagged_with_a_cashtag_or_hashtag_is_the_currencys(tmp_path):
+    table = items(tmp_path, "2024-03-01T10:00:00Z,a,$BTC,0.1,,,1\n2024-03-01T11:00:00Z,b,#btc|$ETH,0.1,,,2\n"
+                            "2024-03-01T12:00:00Z,c,$ETH,0.1,,,3\n")
+    btc = clean(table)
+    assert btc["id"].tolist() == ["1", "2"] and btc["tagged"].all()
+
+
 BAD_ITEMS = {
     "unreadable time": ("yesterday,a,BTC,0.1,,,1\n",
                         "line 2: timestamp 'yesterday' is neither ISO-8601 nor epoch seconds/milliseconds/microseconds"),
