@@ -550,6 +550,37 @@ def test_the_newest_bar_is_dropped_unless_it_is_the_only_one(tmp_path, caplog):
     assert str(raised.value) == f"{path}: no price bars left: the newest bar of each file was dropped (it may be partial)"
 
 
+@pytest.mark.parametrize("cell", ["NaN", "nan", "null", "N/A", "#N/A", "NULL", "None"])
+@pytest.mark.parametrize("layout", ["generic", "binance_kline"])
+def test_a_word_for_a_missing_value_in_a_price_is_quoted_as_written_not_called_empty(tmp_path, cell, layout):
+    # pandas reads these words as missing; the cell is not empty, and the message says what it holds.
+    rows = {"generic": HEADER + f"2024-03-01T00:00:00Z,1,2,1,2,3\n2024-03-01T01:00:00Z,1,2,1,{cell},3\n",
+            "binance_kline": f"1709251200000,1,2,1,2,3,1709254799999,6,1,1,3,0\n"
+                             f"1709254800000,1,2,1,{cell},3,1709258399999,6,1,1,3,0\n"}[layout]
+    path = write(tmp_path, rows)
+    with pytest.raises(InputError) as raised:
+        ingest.clean_prices(readers.read_prices(path, "BTC")[0], max_gap_hours=72)
+    line = {"generic": 3, "binance_kline": 2}[layout]
+    assert str(raised.value) == f"{path}: line {line}: close '{cell}' is not a number"
+
+
+def test_a_missing_value_word_in_a_whale_amount_is_quoted_and_an_empty_cell_is_empty(tmp_path, caplog):
+    path = write(tmp_path, WHALE_HEADER + "2024-03-01T05:10:00Z,btc,NaN,1,unknown,exchange,1,transfer\n"
+                                          "2024-03-01T05:20:00Z,btc,1,,unknown,exchange,2,transfer\n"
+                                          "2024-03-01T05:30:00Z,btc,1,null,unknown,exchange,3,transfer\n"
+                                          "2024-03-01T05:40:00Z,btc,1,1,unknown,exchange,NA,transfer\n")
+    read = readers.read_csv(path, numeric=readers.WHALE_NUMBERS, categorical=readers.WHALE_CATEGORICAL)
+    with caplog.at_level("INFO", logger="whalecast"):
+        whales = ingest.clean_whales(read, "BTC", skip_bad_rows=True)
+    assert whales["id"].isna().tolist() == [True]  # in a text column NA is still a missing id
+    assert log_messages(caplog, "whalecast.ingest")[0] == (
+        "WARNING", f"whales: 3 malformed rows of {path} skipped (data.bad_rows: skip): 1 non-numeric amount (first: line "
+                   "2: amount 'NaN' is not a number); 2 non-numeric amount_usd (first: line 3: amount_usd is empty)")
+    with pytest.raises(InputError) as raised:
+        ingest.clean_whales(readers.read_csv(path, numeric=readers.WHALE_NUMBERS), "BTC")
+    assert str(raised.value) == f"{path}: line 2: amount 'NaN' is not a number"
+
+
 WHALE_HEADER = "timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type,id,transaction_type\n"
 
 

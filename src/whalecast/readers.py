@@ -151,8 +151,13 @@ def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None, n
         if typed is not None:
             return typed
     skipped = 0 if names else header_line - 1
+    header = (names or _header(path, header_line)) if numeric else None
+    # In a number column pandas' words for a missing value ("NaN", "null") stay as written, for the checks to quote
+    # (the cell is not empty); other columns read them as missing, as the typed reader does.
+    missing = {"keep_default_na": False, "na_values": {position: [""] if name in numeric else NA_TEXT
+                                                       for position, name in enumerate(header)}} if header else {}
     try:
-        frame = pd.read_csv(path, skiprows=skipped, **_TEXT_READER)
+        frame = pd.read_csv(path, skiprows=skipped, **_TEXT_READER, **missing)
     except pd.errors.EmptyDataError:
         raise InputError(path, "file has no header line") from None
     except pd.errors.ParserError as error:
@@ -181,8 +186,8 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
     in them: see below).
 
     None when the file cannot be read so, one line per row: a malformed line, a value that is not a number (or
-    NaN or infinity in some spelling), a quoted line break, a blank line, a cell that starts with a space. The
-    text reader then reads it and the checks name the row.
+    NaN or infinity in some spelling, or a word for a missing value), a quoted line break, a blank line, a cell
+    that starts with a space. The text reader then reads it and the checks name the row.
     """
     header = names or _header(path, header_line)
     if not header or len(set(header)) < len(header):
@@ -238,6 +243,16 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
     if any(pc.any(pc.or_(pc.is_nan(table[name]), pc.is_inf(table[name]))).as_py()
            for name in read_now if name in numeric):
         return None
+    # So too a word for a missing value ("NaN", "null"), read as missing here like an empty cell: told apart in those
+    # columns read again as text, with only an empty cell missing.
+    missing_numbers = [name for name in read_now if name in numeric and table[name].null_count]
+    if missing_numbers:
+        written = pyarrow.csv.read_csv(path, read_options=read_options, parse_options=parse_options,
+                                       convert_options=pyarrow.csv.ConvertOptions(
+                                           column_types={name: _TEXT for name in missing_numbers},
+                                           include_columns=missing_numbers, null_values=[""], strings_can_be_null=True))
+        if any(pc.any(pc.and_(pc.is_null(table[name]), pc.is_valid(written[name]))).as_py() for name in missing_numbers):
+            return None
     if "timestamp" in read_now and table["timestamp"].null_count == 0:
         try:
             whole = pc.cast(table["timestamp"], pa.int64())
