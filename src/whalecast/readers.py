@@ -63,9 +63,9 @@ _TEXT_READER = {"header": None, "dtype": str, "skipinitialspace": True, "skip_bl
 # and the same file read as text hold the same missing cells.
 NA_TEXT = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
            "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
-# The quote assets of the usual spot markets, longest first, and a market written as exchanges write it, base and quote
-# glued (BTCUSDT, ETHBTC): in CryptoDataDownload's and Binance's file names and symbol columns. Bitcoin is XBT at Kraken
-# and BitMEX.
+# The quote assets of the usual spot markets (longest first: a message names the first reading of a market), and a
+# market written as exchanges write it, base and quote glued (BTCUSDT, ETHBTC), as in CryptoDataDownload's and
+# Binance's file names and symbol columns. Bitcoin is XBT at Kraken and BitMEX.
 QUOTE_ASSETS = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USD", "EUR", "GBP", "JPY", "KRW", "TRY", "BTC", "ETH", "BNB")
 _MARKET = rf"[A-Z][A-Z0-9]{{1,9}}(?:{'|'.join(QUOTE_ASSETS)})"
 ASSET_ALIASES = {"XBT": "BTC"}
@@ -251,7 +251,8 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
                                        convert_options=pyarrow.csv.ConvertOptions(
                                            column_types={name: _TEXT for name in missing_numbers},
                                            include_columns=missing_numbers, null_values=[""], strings_can_be_null=True))
-        if any(pc.any(pc.and_(pc.is_null(table[name]), pc.is_valid(written[name]))).as_py() for name in missing_numbers):
+        if any(pc.any(pc.and_(pc.is_null(table[name]), pc.is_valid(written[name]))).as_py()
+               for name in missing_numbers):
             return None
     if "timestamp" in read_now and table["timestamp"].null_count == 0:
         try:
@@ -360,9 +361,9 @@ def read_prices(path: Path, currency: str, price_format: str = "auto") -> tuple[
     return table, layout
 
 
-def priced_assets(symbol: str) -> list[str]:
-    """The assets a market symbol can be read to price, the likeliest first: BTC of BTCUSDT, BTC/USDT, btc-usd,
-    XBT/USD or BTC-PERP (XBTUSD is XBT in USD, or XB in TUSD); a symbol of no known market as it is."""
+def _priced_assets(symbol: str) -> list[str]:
+    """The assets a market symbol can be read to price, one per quote asset it ends with: BTC of BTCUSDT, BTC/USDT,
+    btc-usd, XBT/USD or BTC-PERP; XBTUSD is XB in TUSD or BTC in USD. A symbol of no known market is itself."""
     first = re.split(r"[-/_:\s]", symbol.strip().upper())[0]
     bases = [first[:-len(quote)] for quote in QUOTE_ASSETS if first.endswith(quote) and len(first) > len(quote)]
     return [ASSET_ALIASES.get(base, base) for base in bases or [first]]
@@ -372,7 +373,7 @@ def _check_named_market(path: Path, currency: str) -> None:
     """Refuse a file named after another asset's market (`Binance_ETHUSDT_1h.csv` or `ETHUSDT-1h-2024-01.csv` among
     BTC's files). Only a glued market in capitals is taken for one: `KRAKEN_BTC` or `prices_usd` name none."""
     for market in re.findall(rf"(?<![A-Za-z0-9]){_MARKET}(?![A-Za-z0-9])", path.stem):
-        assets = priced_assets(market)
+        assets = _priced_assets(market)
         if currency.upper() not in assets:
             raise InputError(path, f"the file name says {market} ({assets[0]}), but the file is read as {currency}'s "
                                    "prices")
@@ -385,10 +386,11 @@ def _check_symbols(table: RawTable, currency: str) -> None:
     if symbols is None:
         return
     written = symbols.dropna().astype(str)
-    others = [symbol for symbol in written.unique() if symbol.strip() and currency.upper() not in priced_assets(symbol)]
+    others = [symbol for symbol in written.unique()
+              if symbol.strip() and currency.upper() not in _priced_assets(symbol)]
     if others:
         first = written[written.isin(others)].index[0]
-        raise table.fail(first, f"symbol '{written[first]}' says {priced_assets(written[first])[0]}, but the file is "
+        raise table.fail(first, f"symbol '{written[first]}' says {_priced_assets(written[first])[0]}, but the file is "
                                 f"read as {currency}'s prices")
 
 
