@@ -268,19 +268,20 @@ def test_a_single_price_file_is_read_on_its_own(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     paths.raw_prices("BTC").parent.mkdir(parents=True)
     paths.raw_prices("BTC").write_text(HEADER + "1709269200,1,2,1,2,7\n")
-    table, layout = readers.read_price_files("BTC", "generic")
-    assert layout == "generic" and table.frame.index.tolist() == [2] and table.source == "data/raw/prices/BTC.csv"
+    table, layouts = readers.read_price_files("BTC", "generic")
+    assert layouts == ["generic"] and table.frame.index.tolist() == [2] and table.source == "data/raw/prices/BTC.csv"
 
 
-def test_price_files_of_two_layouts_in_one_directory_are_one_mixed_table(tmp_path, monkeypatch):
+def test_price_files_of_two_layouts_in_one_directory_are_one_table(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     directory = paths.raw_prices_dir("BTC")
     directory.mkdir(parents=True)
     (directory / "a.csv").write_text("1709269200000,1,2,1,2,7,1709272799999,14,3,1,2,0\n")
     (directory / "b.csv").write_text(HEADER + "1709272800,2,3,1,3,6\n")
     (directory / "notes.txt").write_text("not a price file")
-    table, layout = readers.read_price_files("BTC")
-    assert layout == "mixed"
+    table, layouts = readers.read_price_files("BTC")
+    assert layouts == ["binance_kline", "generic"]
+    assert table.file_numbers(table.frame.index).tolist() == [0, 1]
     assert table.source == "data/raw/prices/BTC" and [table.row(label) for label in table.frame.index] == ["a.csv: line 1", "b.csv: line 2"]
     assert table.row(1) == "b.csv: line 2"
     bars = ingest.clean_prices(table, max_gap_hours=0)
@@ -533,17 +534,51 @@ def test_with_skip_a_local_time_file_is_still_refused(tmp_path):
                                  "clocks change in Europe/Berlin; export it in UTC, or with an offset (+01:00)")
 
 
-def test_the_newest_bar_is_dropped_unless_it_is_the_only_one(caplog):
-    bars = pd.DataFrame({"timestamp": pd.date_range("2024-03-01", periods=3, freq="h", tz="UTC"), "close": [1, 2, 3]})
+def test_the_newest_bar_is_dropped_unless_it_is_the_only_one(tmp_path, caplog):
+    # Written newest first, as CryptoDataDownload does: the newest bar is on line 2, not the last line.
+    path = write(tmp_path, HEADER + "2024-03-01T02:00:00Z,3,3,3,3,1\n2024-03-01T01:00:00Z,2,2,2,2,1\n"
+                                    "2024-03-01T00:00:00Z,1,1,1,1,1\n")
     with caplog.at_level("INFO", logger="whalecast"):
-        kept = ingest.drop_newest_bar(bars, "it may be partial", "data/raw/prices/BTC.csv")
+        kept = ingest.clean_prices(readers.read_csv(path), 72, drop_newest=[True], drop_reason="it may be partial")
     assert kept["close"].tolist() == [1, 2]
-    assert log_messages(caplog, "whalecast.ingest") == [
-        ("INFO", "prices: newest bar 2024-03-01 02:00 dropped: it may be partial")]
+    assert log_messages(caplog, "whalecast.ingest")[0] == (
+        "INFO", "prices: newest bar of 1 file dropped (2024-03-01 02:00, line 2): it may be partial")
+    assert ingest.clean_prices(readers.read_csv(path), 72, drop_newest=[False])["close"].tolist() == [1, 2, 3]
+    path = write(tmp_path, HEADER + "2024-03-01T00:00:00Z,1,1,1,1,1\n")
     with pytest.raises(InputError) as raised:
-        ingest.drop_newest_bar(kept.iloc[:1], "it may be partial", "data/raw/prices/BTC.csv")
-    assert str(raised.value) == ("data/raw/prices/BTC.csv: no price bars left: the only bar was dropped (it may be "
-                                 "partial)")
+        ingest.clean_prices(readers.read_csv(path), 72, drop_newest=[True], drop_reason="it may be partial")
+    assert str(raised.value) == f"{path}: no price bars left: the newest bar of each file was dropped (it may be partial)"
+
+
+@pytest.mark.parametrize("cell", ["NaN", "nan", "null", "N/A", "#N/A", "NULL", "None"])
+@pytest.mark.parametrize("layout", ["generic", "binance_kline"])
+def test_a_word_for_a_missing_value_in_a_price_is_quoted_as_written_not_called_empty(tmp_path, cell, layout):
+    # pandas reads these words as missing; the cell is not empty, and the message says what it holds.
+    rows = {"generic": HEADER + f"2024-03-01T00:00:00Z,1,2,1,2,3\n2024-03-01T01:00:00Z,1,2,1,{cell},3\n",
+            "binance_kline": f"1709251200000,1,2,1,2,3,1709254799999,6,1,1,3,0\n"
+                             f"1709254800000,1,2,1,{cell},3,1709258399999,6,1,1,3,0\n"}[layout]
+    path = write(tmp_path, rows)
+    with pytest.raises(InputError) as raised:
+        ingest.clean_prices(readers.read_prices(path, "BTC")[0], max_gap_hours=72)
+    line = {"generic": 3, "binance_kline": 2}[layout]
+    assert str(raised.value) == f"{path}: line {line}: close '{cell}' is not a number"
+
+
+def test_a_missing_value_word_in_a_whale_amount_is_quoted_and_an_empty_cell_is_empty(tmp_path, caplog):
+    path = write(tmp_path, WHALE_HEADER + "2024-03-01T05:10:00Z,btc,NaN,1,unknown,exchange,1,transfer\n"
+                                          "2024-03-01T05:20:00Z,btc,1,,unknown,exchange,2,transfer\n"
+                                          "2024-03-01T05:30:00Z,btc,1,null,unknown,exchange,3,transfer\n"
+                                          "2024-03-01T05:40:00Z,btc,1,1,unknown,exchange,NA,transfer\n")
+    read = readers.read_csv(path, numeric=readers.WHALE_NUMBERS, categorical=readers.WHALE_CATEGORICAL)
+    with caplog.at_level("INFO", logger="whalecast"):
+        whales = ingest.clean_whales(read, "BTC", skip_bad_rows=True)
+    assert whales["id"].isna().tolist() == [True]  # in a text column NA is still a missing id
+    assert log_messages(caplog, "whalecast.ingest")[0] == (
+        "WARNING", f"whales: 3 malformed rows of {path} skipped (data.bad_rows: skip): 1 non-numeric amount (first: line "
+                   "2: amount 'NaN' is not a number); 2 non-numeric amount_usd (first: line 3: amount_usd is empty)")
+    with pytest.raises(InputError) as raised:
+        ingest.clean_whales(readers.read_csv(path, numeric=readers.WHALE_NUMBERS), "BTC")
+    assert str(raised.value) == f"{path}: line 2: amount 'NaN' is not a number"
 
 
 WHALE_HEADER = "timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type,id,transaction_type\n"
@@ -712,23 +747,23 @@ def test_the_currency_names_the_volume_column_of_a_cryptodatadownload_file(tmp_p
     paths.raw_prices("BTC").parent.mkdir(parents=True)
     paths.raw_prices("BTC").write_text(CDD)
     with caplog.at_level("INFO", logger="whalecast"):
-        table, layout = readers.read_price_files("BTC", "cryptodatadownload")
-    assert layout == "cryptodatadownload"
+        table, layouts = readers.read_price_files("BTC", "cryptodatadownload")
+    assert layouts == ["cryptodatadownload"]
     assert table.frame["volume"].astype(float).tolist() == [10.0, 10.0]  # the second row swapped back
     assert log_messages(caplog, "whalecast.readers")[-1] == (
         "INFO", "prices: data/raw/prices/BTC.csv read as cryptodatadownload")
 
 
-def test_a_directory_of_files_of_one_layout_has_that_layout(tmp_path, monkeypatch, caplog):
+def test_each_file_of_a_directory_has_its_layout(tmp_path, monkeypatch, caplog):
     monkeypatch.chdir(tmp_path)
     directory = paths.raw_prices_dir("BTC")
     directory.mkdir(parents=True)
     (directory / "2024-03-a.csv").write_text(CDD)
     (directory / "2024-03-b.csv").write_text(CDD.replace("17092", "17093"))
-    assert readers.read_price_files("BTC")[1] == "cryptodatadownload"  # detected
+    assert readers.read_price_files("BTC")[1] == ["cryptodatadownload"] * 2  # detected
     with caplog.at_level("INFO", logger="whalecast"):
-        table, layout = readers.read_price_files("BTC", "cryptodatadownload")  # given
-    assert layout == "cryptodatadownload"
+        table, layouts = readers.read_price_files("BTC", "cryptodatadownload")  # given
+    assert layouts == ["cryptodatadownload"] * 2
     assert [message for level, message in log_messages(caplog, "whalecast.readers") if "read as" in message] == [
         f"prices: {directory / name} read as cryptodatadownload" for name in ("2024-03-a.csv", "2024-03-b.csv")]
     assert [table.row(label) for label in table.frame.index] == [f"2024-03-{part}.csv: line {line}" for part in "ab" for line in (3, 4)]

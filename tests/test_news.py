@@ -1,6 +1,8 @@
 """News items -> one currency's typed events: membership by tags, scores, votes, duplicates, bad rows; the
 sources section of params.yaml; and the sample market's news."""
 
+import csv
+import io
 import logging
 
 import numpy as np
@@ -42,7 +44,8 @@ def test_an_item_counts_for_the_currencies_it_is_tagged_with_and_untagged_ones_f
     assert str(btc["timestamp"].dtype) == "datetime64[ns, UTC]"
     assert messages(caplog) == [("INFO", f"news: 4 items from {tmp_path / 'news.csv'}, 1 of other currencies skipped, "
                                          "1 with no currency tag counted as market-wide, 0 duplicates dropped (0 with "
-                                         "an id seen before, 0 identical items without an id), 0 scored by "
+                                         "an id seen before, 0 identical items without an id), 0 titles with HTML markup read as text, 0 "
+                                         "scored by "
                                          "vaderSentiment==3.3.2, 0 with votes; 3 BTC items kept (ascending; 2 tagged "
                                          "BTC, 1 market-wide)")]
     own_only = clean(table, settings=news_settings(market_wide=False))
@@ -88,6 +91,37 @@ def test_unsorted_items_are_sorted_and_said_so(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="whalecast"):
         assert clean(table)["title"].tolist() == ["early", "late"]
     assert "(re-sorted;" in messages(caplog)[0][1]
+
+
+
+def test_html_markup_in_a_headline_is_read_as_the_text_it_shows_and_counted(tmp_path, caplog):
+    # As written by feeds that pass HTML through, and the text a reader of the page sees.
+    written_and_shown = [("<b>Great</b> day for Bitcoin", "Great day for Bitcoin"),
+                         ("Investors don&#39;t like Bitcoin", "Investors don't like Bitcoin"),
+                         ("Analysts call Bitcoin &quot;great&quot; again", 'Analysts call Bitcoin "great" again'),
+                         ("Bitcoin<br>good", "Bitcoin good"),
+                         ("Bitcoin&nbsp;good", "Bitcoin good"),
+                         ("BTC < 50k & falling", "BTC < 50k & falling")]  # no tag, no entity: as it is
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(
+        [f"2024-03-01T1{index}:00:00Z", written, "BTC", "", "", "", index]
+        for index, (written, _) in enumerate(written_and_shown))
+    with caplog.at_level(logging.INFO, logger="whalecast"):
+        btc = clean(items(tmp_path, buffer.getvalue()))
+    analyzer = SentimentIntensityAnalyzer()
+    shown = [text for _, text in written_and_shown]
+    assert btc["title"].tolist() == shown
+    assert btc["sentiment"].tolist() == [analyzer.polarity_scores(text)["compound"] for text in shown]
+    # The markup did change VADER's reading: the words behind it count now.
+    assert [analyzer.polarity_scores(written)["compound"] for written, _ in written_and_shown[:5]] != btc["sentiment"][:5].tolist()
+    assert "5 titles with HTML markup read as text, 6 scored by vaderSentiment==3.3.2" in messages(caplog)[0][1]
+
+
+def test_an_item_tagged_with_a_cashtag_or_hashtag_is_the_currencys(tmp_path):
+    table = items(tmp_path, "2024-03-01T10:00:00Z,a,$BTC,0.1,,,1\n2024-03-01T11:00:00Z,b,#btc|$ETH,0.1,,,2\n"
+                            "2024-03-01T12:00:00Z,c,$ETH,0.1,,,3\n")
+    btc = clean(table)
+    assert btc["id"].tolist() == ["1", "2"] and btc["tagged"].all()
 
 
 BAD_ITEMS = {

@@ -76,6 +76,15 @@ def test_junk_currency_tags_mean_none(tmp_path, cell):
     assert frame["currencies"].tolist() == [""]
 
 
+def test_cashtags_and_hashtags_are_the_currency_they_tag(tmp_path):
+    frame = read_csv_text(tmp_path, 'time,title,tickers\n1,a,"$BTC|#eth, $sol"\n2,b,$BTC|BTC|#\n3,c,#No currency\n')
+    assert frame["currencies"].tolist() == ["BTC|ETH|SOL", "BTC", ""]
+    posts = read_news(posts_file(tmp_path, [post(1, currencies=[{"code": "$BTC"}, {"code": "#ETH"}])])).frame
+    assert posts["currencies"].tolist() == ["BTC|ETH"]
+    scrape = {"/news/1/a": {"date": ACRE_DATE, "title": "a", "currencies": ["#BTC ", "$ETH", "$"]}}
+    assert read_news(write(tmp_path, json.dumps(scrape), "scrape.json")).frame["currencies"].tolist() == ["BTC|ETH"]
+
+
 def test_the_first_present_currency_alias_wins_and_a_repeated_tag_counts_once(tmp_path):
     frame = read_csv_text(tmp_path, "time,title,categories,tickers\n1,a,BTC|MARKET,eth|ETH|btc\n")
     assert frame["currencies"].tolist() == ["ETH|BTC"]

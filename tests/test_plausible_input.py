@@ -13,9 +13,9 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import clean_market, edit_params, run, run_stage, small_market
+from conftest import REPO, clean_market, edit_params, run, run_stage, small_market
 from test_bad_input import GOOD_PRICES, assert_clean_failure, files_project
-from whalecast import features, ingest, params, paths, readers, sample_files, scaling
+from whalecast import clean_data, features, ingest, params, paths, readers, sample_files, scaling
 from whalecast.errors import InputError
 
 # --- params ----------------------------------------------------------------------------------------------
@@ -493,3 +493,134 @@ def test_a_retry_after_that_is_not_a_finite_number_is_no_wait(retry_after):
     from whalecast import backoff
 
     assert backoff.wait_seconds({"Retry-After": retry_after}, 4, "page 1", "HTTP 429") == 4
+
+
+# --- input whose content contradicts where it was put (issue 25) -----------------------------------------
+
+PRICE_HEADER = "timestamp,open,high,low,close,volume\n"
+
+
+def hourly_prices(start: str, closes, header=PRICE_HEADER, columns=lambda time: "") -> str:
+    """A generic price file of one flat bar an hour from `start`; `columns` writes any cells before the bar's."""
+    times = pd.date_range(start, periods=len(closes), freq="h", tz="UTC")
+    return header + "".join(f"{columns(time)}{time.isoformat()},{close},{close},{close},{close},10\n"
+                            for time, close in zip(times, closes))
+
+
+def write_files(root, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def files_tables(tmp_path, monkeypatch, prices: dict[str, str], **data):
+    """clean_data.clean_tables for BTC, in process, in a scratch project of these files under data/raw/prices/ (no
+    whale records), with params.yaml's data section and `data` changes."""
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path / paths.RAW / "prices", prices)
+    write_files(tmp_path, {str(paths.raw_whales_json("BTC")): '{"result": "success", "count": 0}'})
+    settings = params.load(REPO / "params.yaml")
+    settings["data"] = {**settings["data"], "source": "files", **data}
+    return clean_data.clean_tables("BTC", settings)
+
+
+@pytest.mark.parametrize("name, says", [
+    ("Binance_ETHUSDT_1h.csv", "ETHUSDT (ETH)"),      # CryptoDataDownload's name
+    ("ETHUSDT-1h-2024-01.csv", "ETHUSDT (ETH)"),      # Binance's monthly dump
+    ("Bitstamp_ETHBTC_1h.csv", "ETHBTC (ETH)"),       # ETH priced in BTC is not BTC's price
+    ("SOLUSDC-1h-2024-01.csv", "SOLUSDC (SOL)"),
+])
+def test_a_price_file_named_after_another_assets_market_is_refused(tmp_path, monkeypatch, name, says):
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path / "data/raw/prices/BTC", {"BTCUSDT-1h-2023-12.csv": hourly_prices("2023-12-31", [1, 2]),
+                                                   name: hourly_prices("2024-01-01", [1, 2])})
+    with pytest.raises(InputError) as raised:
+        readers.read_price_files("BTC")
+    assert str(raised.value) == f"data/raw/prices/BTC/{name}: the file name says {says}, but the file is read as BTC's prices"
+
+
+@pytest.mark.parametrize("name", ["BTCUSDT-1h-2024-01.csv", "Binance_BTCUSDT_1h.csv", "Kraken_XBTUSD_1h.csv",
+                                  "KRAKEN_BTC.csv", "BTC-USD.csv", "btc_2024.csv", "2024-01.csv", "ETH.csv"])
+def test_a_price_file_named_after_its_own_asset_or_no_market_is_read(tmp_path, monkeypatch, name):
+    # ETH.csv names no market (the currencies are not a list the reader knows); the jump check below sees its prices.
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path / "data/raw/prices/BTC", {name: hourly_prices("2024-01-01", [3, 4, 5])})
+    table, _ = readers.read_price_files("BTC")
+    assert table.frame["close"].astype(float).tolist() == [3.0, 4.0, 5.0]
+
+
+@pytest.mark.parametrize("text, line, symbol", [
+    (hourly_prices("2024-01-01", [1, 2, 3], "symbol," + PRICE_HEADER, lambda time: "ETHUSDT,"), 2, "ETHUSDT"),
+    # Another asset's rows appended to BTC's: the first is named.
+    (hourly_prices("2024-01-01", [1, 2], "symbol," + PRICE_HEADER, lambda time: "BTCUSDT,")
+     + hourly_prices("2024-01-01 02:00", [3], "", lambda time: "ETHUSDT,"), 4, "ETHUSDT"),
+    # Its volume columns are ETH's too: the symbol is named, not a missing `Volume BTC`.
+    ("https://www.CryptoDataDownload.com\nunix,date,symbol,open,high,low,close,Volume ETH,Volume USDT\n"
+     "1704070800,2024-01-01 01:00:00,ETH/USDT,2305,2320,2300,2310,10,23100\n"
+     "1704067200,2024-01-01 00:00:00,ETH/USDT,2300,2310,2290,2305,10,23050\n", 3, "ETH/USDT"),
+])
+def test_a_price_file_whose_symbol_column_names_another_asset_is_refused(tmp_path, monkeypatch, text, line, symbol):
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path, {"data/raw/prices/BTC.csv": text})
+    with pytest.raises(InputError) as raised:
+        readers.read_price_files("BTC")
+    assert str(raised.value) == (f"data/raw/prices/BTC.csv: line {line}: symbol '{symbol}' says ETH, but the file is "
+                                 "read as BTC's prices")
+
+
+@pytest.mark.parametrize("symbol", ["BTCUSDT", "BTC/USDT", "btc-usd", "XBT/USD", "BTC", "BTC-PERP", "BTCUSD_PERP", ""])
+def test_a_price_file_whose_symbol_column_names_its_own_asset_is_read(tmp_path, monkeypatch, symbol):
+    monkeypatch.chdir(tmp_path)
+    write_files(tmp_path, {"data/raw/prices/BTC.csv": hourly_prices("2024-01-01", [3, 4], "symbol," + PRICE_HEADER,
+                                                                    lambda time: f"{symbol},")})
+    table, _ = readers.read_price_files("BTC")
+    assert table.frame["close"].astype(float).tolist() == [3.0, 4.0]
+
+
+def test_two_assets_prices_in_one_history_are_refused_naming_both_hours_prices_and_files(tmp_path, monkeypatch):
+    # BTC's January and, dropped in BTC's folder under a name without its symbol, ETH's February: 30x lower.
+    with pytest.raises(InputError) as raised:
+        files_tables(tmp_path, monkeypatch, {"BTC/2024-01.csv": hourly_prices("2024-01-31 20:00", [42000, 42100, 42050, 42080]),
+                                             "BTC/2024-02.csv": hourly_prices("2024-02-01", [2300, 2310, 2305])},
+                     partial_candle="keep")
+    assert str(raised.value) == (
+        "data/raw/prices/BTC: close 42080 at 2024-01-31 23:00 (2024-01.csv: line 5) and 2300 at 2024-02-01 00:00 "
+        "(2024-02.csv: line 2): a factor of 18.3 in 1 hour, more than data.max_price_jump (2) allows; two assets' "
+        "prices in one history, or a wrong price?")
+
+
+@pytest.mark.parametrize("hours, closes, named", [
+    ([0, 1], [100, 201], "close 100 at 2024-03-01 00:00 (line 2) and 201 at 2024-03-01 01:00 (line 3): a factor of 2.01 "
+                         "in 1 hour"),
+    ([0, 1, 2], [402, 201, 100], "close 201 at 2024-03-01 01:00 (line 3) and 100 at 2024-03-01 02:00 (line 4): a factor "
+                                 "of 2.01 in 1 hour"),
+    # Across missing hours, filled flat at the earlier close: the jump is between the bars on either side.
+    ([0, 1, 4], [100, 100, 300], "close 100 at 2024-03-01 01:00 (line 3) and 300 at 2024-03-01 04:00 (line 4): a "
+                                 "factor of 3 in 3 hours"),
+])
+def test_a_price_jump_beyond_the_factor_is_refused_up_or_down(tmp_path, monkeypatch, hours, closes, named):
+    times = pd.Timestamp("2024-03-01", tz="UTC") + pd.to_timedelta(hours, unit="h")
+    text = PRICE_HEADER + "".join(f"{time.isoformat()},{close},{close},{close},{close},10\n"
+                                  for time, close in zip(times, closes))
+    with pytest.raises(InputError) as raised:
+        files_tables(tmp_path, monkeypatch, {"BTC.csv": text}, partial_candle="keep", max_filled_share=1.0)
+    assert str(raised.value) == (f"data/raw/prices/BTC.csv: {named}, more than data.max_price_jump (2) allows; two "
+                                 "assets' prices in one history, or a wrong price?")
+
+
+@pytest.mark.parametrize("closes", [
+    [100, 200, 100],                 # a factor of 2 exactly, up and down
+    [167.97, 132.91],                # ETH on Binance, 2020-03-12 09:00 -> 10:00: its largest hourly move in 8 years
+    [4111.78, 5049.75],              # BTC on Bitstamp, 2020-03-13 01:00 -> 02:00: the largest in its 2018-2022 file
+])
+def test_a_price_doubling_or_halving_and_the_real_crash_hours_are_no_jump(tmp_path, monkeypatch, closes):
+    tables = files_tables(tmp_path, monkeypatch, {"BTC.csv": hourly_prices("2024-03-01", closes)}, partial_candle="keep")
+    assert tables.prices["close"].tolist() == closes
+
+
+def test_the_jump_factor_has_a_default_for_older_params_files_and_must_exceed_1():
+    data = {key: value for key, value in params.load(REPO / "params.yaml")["data"].items() if key != "max_price_jump"}
+    assert params.build(clean_data.DataSettings, data, "data").max_price_jump == 2
+    with pytest.raises(InputError) as raised:
+        params.build(clean_data.DataSettings, {**data, "max_price_jump": 1}, "data")
+    assert str(raised.value) == "params.yaml: data: max_price_jump must be a factor above 1, got 1"

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from conftest import edit_params, run_stage, small_market
-from whalecast import ingest, paths, readers
+from conftest import REPO, edit_params, run_stage, small_market
+from whalecast import clean_data, ingest, params, paths, readers
 from whalecast.errors import InputError
 
 HOUR_MS = 3_600_000
@@ -128,3 +128,77 @@ def test_a_directory_of_monthly_dumps_is_one_price_history(project, bars):
     result = run_stage(project, "ingest", check=False)
     assert result.returncode == 1
     assert "data/raw/prices/BTC: BTCUSDT-1h-2024-01.csv: line 3: open 'x" in result.stderr.splitlines()[-1]
+
+
+# --- the partial-candle rule, per file (issue 25) -------------------------------------------------------------
+
+def flat_bars(start: str, closes, kline=False) -> str:
+    """One flat bar an hour from `start`: a generic file (epoch seconds, as a kline dump's beside it must be
+    numbers too), or a Binance kline dump."""
+    times = pd.date_range(start, periods=len(closes), freq="h", tz="UTC")
+    if kline:
+        return "".join(kline_line(int(time.timestamp() * 1000), pd.Series(
+            {"open": close, "high": close, "low": close, "close": close, "volume": 10.0})) for time, close in zip(times, closes))
+    return "timestamp,open,high,low,close,volume\n" + "".join(
+        f"{int(time.timestamp())},{close},{close},{close},{close},10\n" for time, close in zip(times, closes))
+
+
+def prices_of_files(tmp_path, monkeypatch, files: dict[str, str], **data) -> pd.DataFrame:
+    """clean_data's prices of these files in data/raw/prices/BTC/, with params.yaml's data section and `data`."""
+    monkeypatch.chdir(tmp_path)
+    directory = paths.raw_prices_dir("BTC")
+    directory.mkdir(parents=True)
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    settings = {**params.load(REPO / "params.yaml")["data"], "source": "files", "max_filled_share": 0.5, **data}
+    return clean_data.clean_prices_from_files("BTC", params.build(clean_data.DataSettings, settings, "data"))
+
+
+def test_the_newest_bar_of_every_downloaded_file_is_dropped_not_only_the_historys(tmp_path, monkeypatch):
+    # Two exports, each saved while its last hour was open: 05:00 and 11:00 may be partial; 06:00 and 07:00 are in
+    # neither file. The hours between are filled flat (and counted) at 04:00's close, as any missing hours.
+    prices = prices_of_files(tmp_path, monkeypatch, {"a.csv": flat_bars("2024-03-01", [100, 101, 102, 103, 104, 105]),
+                                                     "b.csv": flat_bars("2024-03-01 08:00", [108, 109, 110, 111])})
+    assert prices["close"].tolist() == [100, 101, 102, 103, 104, 104, 104, 104, 108, 109, 110]
+    assert prices["filled"].tolist() == [False] * 5 + [True] * 3 + [False] * 3
+    assert prices["timestamp"].iloc[-1] == pd.Timestamp("2024-03-01 10:00", tz="UTC")
+
+
+def test_a_dropped_hour_that_a_later_file_holds_is_read_from_that_file(tmp_path, monkeypatch, caplog):
+    # a.csv was saved at 05:30: its 05:00 bar (105.5) was still open; b.csv, saved later, holds the closed 05:00 (105).
+    with caplog.at_level("INFO", logger="whalecast"):
+        prices = prices_of_files(tmp_path, monkeypatch, {"a.csv": flat_bars("2024-03-01", [100, 101, 102, 103, 104, 105.5]),
+                                                         "b.csv": flat_bars("2024-03-01 05:00", [105, 106, 107, 108, 109])})
+    assert prices["close"].tolist() == [100, 101, 102, 103, 104, 105, 106, 107, 108]
+    assert not prices["filled"].any()
+    assert ("prices: newest bar of 2 files dropped (2024-03-01 05:00, a.csv: line 7; 2024-03-01 09:00, b.csv: line 6): "
+            "it may have been still open when the file was saved (data.partial_candle: auto); 1 of these hours is read "
+            "from another file that holds it") in caplog.messages
+
+
+@pytest.mark.parametrize("setting, closes, filled", [
+    # The generic export's newest bar (02:00) is dropped and filled; the kline dump's (05:00) is a closed month's.
+    ("auto", [100, 101, 101, 103, 104, 105], [False, False, True, False, False, False]),
+    ("drop", [100, 101, 101, 103, 104], [False, False, True, False, False]),
+    ("keep", [100, 101, 102, 103, 104, 105], [False] * 6),
+])
+def test_the_partial_candle_setting_applies_to_each_file_by_its_layout(tmp_path, monkeypatch, setting, closes, filled):
+    prices = prices_of_files(tmp_path, monkeypatch, {"a.csv": flat_bars("2024-03-01", [100, 101, 102]),
+                                                     "b.csv": flat_bars("2024-03-01 03:00", [103, 104, 105], kline=True)},
+                             partial_candle=setting)
+    assert prices["close"].tolist() == closes
+    assert prices["filled"].tolist() == filled
+
+
+def test_files_of_one_bar_each_leave_no_price_bars(tmp_path, monkeypatch):
+    with pytest.raises(InputError) as raised:
+        prices_of_files(tmp_path, monkeypatch, {"a.csv": flat_bars("2024-03-01", [100]),
+                                                "b.csv": flat_bars("2024-03-01 01:00", [101])})
+    assert str(raised.value) == ("data/raw/prices/BTC: no price bars left: the newest bar of each file was dropped (it "
+                                 "may have been still open when the file was saved (data.partial_candle: auto))")
+
+
+def test_a_newest_bar_skipped_as_a_bad_row_takes_no_other_bar_with_it(tmp_path, monkeypatch):
+    text = flat_bars("2024-03-01", [100, 101, 102, 103, 104, 105]).replace(",105,105,105,105,", ",105,105,105,abc,")
+    prices = prices_of_files(tmp_path, monkeypatch, {"a.csv": text}, bad_rows="skip")
+    assert prices["close"].tolist() == [100, 101, 102, 103, 104]

@@ -8,8 +8,9 @@ event source in params.yaml `sources` from data/raw/events/<name>/.
 
 A downloaded price file often ends with the hour that was still open when it was saved, and nothing in
 the file tells a partial candle from a quiet hour (volume is no guide: complete hours fall below a third of
-the usual volume several percent of the time). So data.partial_candle: auto drops the newest bar of the price
-data unless all of it is Binance's monthly kline dumps, published after the month closed; drop and keep force it.
+the usual volume several percent of the time). So data.partial_candle: auto drops the newest bar of every price
+file but Binance's monthly kline dumps, published after the month closed; drop and keep force it for every file.
+A dropped hour that a later file holds is read from that file; one that no file holds is missing, as in an outage.
 """
 
 import logging
@@ -39,6 +40,7 @@ class DataSettings:
     warn_whales_outside_prices: float
     synthetic: dict
     max_filled_share: float = 0.05  # more missing hours than this share of a price file is an error
+    max_price_jump: float = 2.0  # adjacent closes further apart than this factor are an error
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -56,6 +58,8 @@ class DataSettings:
             raise ValueError(f"max_gap_hours cannot be negative, got {self.max_gap_hours}")
         if not 0 <= self.max_filled_share <= 1:
             raise ValueError(f"max_filled_share must be a share in 0..1, got {self.max_filled_share}")
+        if not self.max_price_jump > 1:
+            raise ValueError(f"max_price_jump must be a factor above 1, got {self.max_price_jump}")
 
     @property
     def skip_bad_rows(self) -> bool:
@@ -63,13 +67,14 @@ class DataSettings:
 
 
 def clean_prices_from_files(currency: str, settings: DataSettings):
-    table, layout = readers.read_price_files(currency, settings.price_format)
-    prices = ingest.clean_prices(table, settings.max_gap_hours, skip_bad_rows=settings.skip_bad_rows,
-                                 max_filled_share=settings.max_filled_share)
-    if settings.partial_candle == "drop" or (settings.partial_candle == "auto" and layout != "binance_kline"):
-        prices = ingest.drop_newest_bar(prices, f"it may have been still open when the file was saved "
-                                                f"(data.partial_candle: {settings.partial_candle})", table.source)
-    return prices
+    table, layouts = readers.read_price_files(currency, settings.price_format)
+    setting = settings.partial_candle
+    drop_newest = [setting == "drop" or (setting == "auto" and layout != "binance_kline") for layout in layouts]
+    return ingest.clean_prices(table, settings.max_gap_hours, skip_bad_rows=settings.skip_bad_rows,
+                               max_filled_share=settings.max_filled_share, max_price_jump=settings.max_price_jump,
+                               drop_newest=drop_newest,
+                               drop_reason=f"it may have been still open when the file was saved (data.partial_candle: "
+                                           f"{setting})")
 
 
 def source_events(currency: str, declared: dict, settings: DataSettings, market=None) -> pd.DataFrame:
@@ -132,7 +137,7 @@ def clean_tables(currency: str, all_params: dict) -> CleanTables:
         market = synthetic.generate_market(currency, market_settings)
         raw_prices, raw_whales, _ = market.raw_tables()
         prices = ingest.clean_prices(raw_prices, max_gap_hours=settings.max_gap_hours,
-                                     max_filled_share=settings.max_filled_share)
+                                     max_filled_share=settings.max_filled_share, max_price_jump=settings.max_price_jump)
         events = source_events(currency, declared, settings, market)
     whales = ingest.clean_whales(raw_whales, currency, skip_bad_rows=settings.skip_bad_rows)
     ingest.check_time_resolution(whales, raw_whales.source, report_delay)

@@ -3,12 +3,14 @@
 An item concerns a currency when tagged with it; an item tagged with no currency is market-wide and counts
 for every currency when the source says so (sources.<name>.market_wide). Each item gets
 - sentiment: the item's own score in -1..1, or else its headline scored by the source's scorer
-  (VADER's compound score, also in -1..1);
+  (VADER's compound score, also in -1..1); a headline's HTML tags and entities are read as the text they show;
 - votes: positive + negative votes (0 without votes), and vote_score: (positive - negative) / votes, 0 without.
 Every check raises InputError naming the source, the row and the problem (whalecast.ingest.BadRows).
 """
 
+import html
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,11 @@ from whalecast.readers import RawTable
 from whalecast.sources import EVENT_COLUMNS, SourceSettings
 
 log = logging.getLogger(__name__)
+
+# HTML that feeds pass through in headlines: a tag (<b>, </a>, <br/>) or an entity (&amp; &#39; &#x27; &quot;),
+# which VADER would read as words of the headline. A bare "<" or "&" ("BTC < 50k & falling") is text.
+_TAG = r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>"
+_MARKUP = rf"{_TAG}|&(?:#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);"
 
 
 def clean_news(table: RawTable, currency: str, name: str, settings: SourceSettings,
@@ -39,6 +46,8 @@ def clean_news(table: RawTable, currency: str, name: str, settings: SourceSettin
     items = pd.DataFrame({"timestamp": timestamps(mine, bad_rows), "tagged": tagged[ours]})
     for column in ("title", "id", "publisher"):
         items[column] = text(mine.frame, column)
+    marked_up = items["title"].str.contains(_MARKUP).fillna(False).astype(bool)
+    items.loc[marked_up, "title"] = items.loc[marked_up, "title"].map(_shown_text)
     given = text(mine.frame, "sentiment").fillna("") != ""
     items["sentiment"] = np.nan
     if given.any():
@@ -65,6 +74,7 @@ def clean_news(table: RawTable, currency: str, name: str, settings: SourceSettin
     for column in settings.values:  # the source's own numbers (sources.<name>.values)
         items[column] = numbers(mine, column, bad_rows)
     items = bad_rows.without(items)
+    marked_up_kept = int(marked_up[items.index].sum())
     bad_rows.log_skipped(f"{name}")
     positive, negative = bad_rows.without(votes["positive"]), bad_rows.without(votes["negative"])
     items["votes"] = positive + negative
@@ -79,11 +89,12 @@ def clean_news(table: RawTable, currency: str, name: str, settings: SourceSettin
     items.insert(0, "source", name)
     log.info(
         "%s: %d items from %s, %d of other currencies skipped, %d with no currency tag %s, %d duplicates dropped "
-        "(%d with an id seen before, %d identical items without an id), %d scored by %s, %d with votes; "
+        "(%d with an id seen before, %d identical items without an id), %d titles with HTML markup read as text, "
+        "%d scored by %s, %d with votes; "
         "%d %s items kept (%s; %d tagged %s, %d market-wide)",
         name, len(frame), table.source, int((~tagged & ~untagged).sum()), int(untagged.sum()),
         "counted as market-wide" if settings.market_wide else f"skipped (sources.{name}.market_wide: false)",
-        id_duplicates + identical, id_duplicates, identical, int(unscored.sum()), settings.scorer,
+        id_duplicates + identical, id_duplicates, identical, marked_up_kept, int(unscored.sum()), settings.scorer,
         int((items["votes"] > 0).sum()), len(items), currency, "ascending" if was_sorted else "re-sorted",
         int(items["tagged"].sum()), currency, int((~items["tagged"]).sum()),
     )
@@ -97,6 +108,12 @@ def _drop_duplicates(items: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
     seen_id = with_id & items["id"].duplicated(keep="first")
     identical = ~with_id & items.duplicated(subset=["timestamp", "title"], keep="first")
     return items[~(seen_id | identical)], int(seen_id.sum()), int(identical.sum())
+
+
+def _shown_text(title: str) -> str:
+    """A headline as a page shows it: a tag as a space (<br> parts words), an entity as its character (&nbsp; a
+    space), a run of spaces as one."""
+    return " ".join(html.unescape(re.sub(_TAG, " ", title)).split())
 
 
 def score(titles: pd.Series) -> np.ndarray:

@@ -96,8 +96,9 @@ def iso_time(value):
 
 
 def _tags(tags) -> str:
-    """Currency tags as "BTC|ETH": stripped (scrapes leave "BTC "), upper-cased, junk and repeats dropped."""
-    cleaned = (tag.strip().upper() for tag in tags)
+    """Currency tags as "BTC|ETH": stripped (scrapes leave "BTC "), a cashtag's $ and a hashtag's # dropped ($BTC and
+    #BTC, as posts tag a coin, are BTC), upper-cased, junk and repeats dropped."""
+    cleaned = (tag.strip().lstrip("$#").upper() for tag in tags)
     return "|".join(dict.fromkeys(tag for tag in cleaned if tag not in JUNK_TAGS))
 
 

@@ -63,6 +63,12 @@ _TEXT_READER = {"header": None, "dtype": str, "skipinitialspace": True, "skip_bl
 # and the same file read as text hold the same missing cells.
 NA_TEXT = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
            "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+# The quote assets of the usual spot markets (longest first: a message names the first reading of a market), and a
+# market written as exchanges write it, base and quote glued (BTCUSDT, ETHBTC), as in CryptoDataDownload's and
+# Binance's file names and symbol columns. Bitcoin is XBT at Kraken and BitMEX.
+QUOTE_ASSETS = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USD", "EUR", "GBP", "JPY", "KRW", "TRY", "BTC", "ETH", "BNB")
+_MARKET = rf"[A-Z][A-Z0-9]{{1,9}}(?:{'|'.join(QUOTE_ASSETS)})"
+ASSET_ALIASES = {"XBT": "BTC"}
 
 
 @dataclass
@@ -95,6 +101,10 @@ class RawTable:
     def fail(self, label, problem: str) -> InputError:
         return InputError(self.source, f"{self.row(label)}: {problem}")
 
+    def file_numbers(self, labels) -> np.ndarray:
+        """The file each of these rows comes from, by its place among the table's files (0 in a table of one file)."""
+        return self.row_names.part_numbers(labels) if self.row_names else np.zeros(len(labels), int)
+
     def subset(self, rows) -> "RawTable":
         """The rows selected by a boolean mask, named as before."""
         return replace(self, frame=self.frame[rows])
@@ -113,8 +123,11 @@ class PartRows:
         """The part of one file read as a table: its rows named as that table names them."""
         return name, len(table.frame), lambda i: table.row(table.frame.index[i])
 
+    def part_numbers(self, positions) -> np.ndarray:
+        return np.searchsorted(self.starts, positions, side="right") - 1
+
     def name(self, position) -> str:
-        part = int(np.searchsorted(self.starts, position, side="right")) - 1
+        part = int(self.part_numbers(position))
         file_name, _, row_name = self.parts[part]
         return f"{file_name}: {row_name(int(position - self.starts[part]))}"
 
@@ -138,8 +151,13 @@ def read_csv(path: Path, header_line: int = 1, names: list[str] | None = None, n
         if typed is not None:
             return typed
     skipped = 0 if names else header_line - 1
+    header = (names or _header(path, header_line)) if numeric else None
+    # In a number column pandas' words for a missing value ("NaN", "null") stay as written, for the checks to quote
+    # (the cell is not empty); other columns read them as missing, as the typed reader does.
+    missing = {"keep_default_na": False, "na_values": {position: [""] if name in numeric else NA_TEXT
+                                                       for position, name in enumerate(header)}} if header else {}
     try:
-        frame = pd.read_csv(path, skiprows=skipped, **_TEXT_READER)
+        frame = pd.read_csv(path, skiprows=skipped, **_TEXT_READER, **missing)
     except pd.errors.EmptyDataError:
         raise InputError(path, "file has no header line") from None
     except pd.errors.ParserError as error:
@@ -168,8 +186,8 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
     in them: see below).
 
     None when the file cannot be read so, one line per row: a malformed line, a value that is not a number (or
-    NaN or infinity in some spelling), a quoted line break, a blank line, a cell that starts with a space. The
-    text reader then reads it and the checks name the row.
+    NaN or infinity in some spelling, or a word for a missing value), a quoted line break, a blank line, a cell
+    that starts with a space. The text reader then reads it and the checks name the row.
     """
     header = names or _header(path, header_line)
     if not header or len(set(header)) < len(header):
@@ -225,6 +243,17 @@ def _typed_csv(path: Path, header_line: int, names: list[str] | None, numeric: t
     if any(pc.any(pc.or_(pc.is_nan(table[name]), pc.is_inf(table[name]))).as_py()
            for name in read_now if name in numeric):
         return None
+    # So too a word for a missing value ("NaN", "null"), read as missing here like an empty cell: told apart in those
+    # columns read again as text, with only an empty cell missing.
+    missing_numbers = [name for name in read_now if name in numeric and table[name].null_count]
+    if missing_numbers:
+        written = pyarrow.csv.read_csv(path, read_options=read_options, parse_options=parse_options,
+                                       convert_options=pyarrow.csv.ConvertOptions(
+                                           column_types={name: _TEXT for name in missing_numbers},
+                                           include_columns=missing_numbers, null_values=[""], strings_can_be_null=True))
+        if any(pc.any(pc.and_(pc.is_null(table[name]), pc.is_valid(written[name]))).as_py()
+               for name in missing_numbers):
+            return None
     if "timestamp" in read_now and table["timestamp"].null_count == 0:
         try:
             whole = pc.cast(table["timestamp"], pa.int64())
@@ -313,37 +342,75 @@ def detect_price_format(path: Path) -> str:
 
 
 def read_prices(path: Path, currency: str, price_format: str = "auto") -> tuple[RawTable, str]:
-    """A price file in one of PRICE_FORMATS, as a table with at least PRICE_COLUMNS, and its layout."""
+    """A price file in one of PRICE_FORMATS, as a table with at least PRICE_COLUMNS, and its layout. A file whose name
+    or `symbol` column names another asset's market is refused: it is in the wrong place."""
     path = Path(path)
     check_not_empty(path)
+    _check_named_market(path, currency)
     layout = detect_price_format(path) if price_format == "auto" else price_format
     if layout == "binance_kline":
         table = read_csv(path, names=BINANCE_KLINE_COLUMNS, numeric=PRICE_NUMBERS)
     elif layout == "cryptodatadownload":
-        table = _cryptodatadownload(read_csv(path, header_line=2, numeric=PRICE_NUMBERS), currency)
+        table = read_csv(path, header_line=2, numeric=PRICE_NUMBERS)
+        _check_symbols(table, currency)  # before its volume columns, which are named after the asset too
+        table = _cryptodatadownload(table, currency)
     else:
         table = read_csv(path, numeric=PRICE_NUMBERS)
+        _check_symbols(table, currency)
     log.info("prices: %s read as %s%s", path, layout, " (detected)" if price_format == "auto" else "")
     return table, layout
 
 
-def read_price_files(currency: str, price_format: str = "auto") -> tuple[RawTable, str]:
+def _priced_assets(symbol: str) -> list[str]:
+    """The assets a market symbol can be read to price, one per quote asset it ends with: BTC of BTCUSDT, BTC/USDT,
+    btc-usd, XBT/USD or BTC-PERP; XBTUSD is XB in TUSD or BTC in USD. A symbol of no known market is itself."""
+    first = re.split(r"[-/_:\s]", symbol.strip().upper())[0]
+    bases = [first[:-len(quote)] for quote in QUOTE_ASSETS if first.endswith(quote) and len(first) > len(quote)]
+    return [ASSET_ALIASES.get(base, base) for base in bases or [first]]
+
+
+def _check_named_market(path: Path, currency: str) -> None:
+    """Refuse a file named after another asset's market (`Binance_ETHUSDT_1h.csv` or `ETHUSDT-1h-2024-01.csv` among
+    BTC's files). Only a glued market in capitals is taken for one: `KRAKEN_BTC` or `prices_usd` name none."""
+    for market in re.findall(rf"(?<![A-Za-z0-9]){_MARKET}(?![A-Za-z0-9])", path.stem):
+        assets = _priced_assets(market)
+        if currency.upper() not in assets:
+            raise InputError(path, f"the file name says {market} ({assets[0]}), but the file is read as {currency}'s "
+                                   "prices")
+
+
+def _check_symbols(table: RawTable, currency: str) -> None:
+    """Refuse a price file whose `symbol` column (CryptoDataDownload's, or a generic file's) names another asset in
+    any row; the first such row is named."""
+    symbols = table.column("symbol")
+    if symbols is None:
+        return
+    written = symbols.dropna().astype(str)
+    others = [symbol for symbol in written.unique()
+              if symbol.strip() and currency.upper() not in _priced_assets(symbol)]
+    if others:
+        first = written[written.isin(others)].index[0]
+        raise table.fail(first, f"symbol '{written[first]}' says {_priced_assets(written[first])[0]}, but the file is "
+                                f"read as {currency}'s prices")
+
+
+def read_price_files(currency: str, price_format: str = "auto") -> tuple[RawTable, list[str]]:
     """data/raw/prices/{CUR}.csv, or every *.csv in a directory data/raw/prices/{CUR}/ (e.g. Binance's
-    monthly dumps as downloaded) as one table with rows named "file: line N"; and the layout ("mixed" when
-    the files differ)."""
+    monthly dumps as downloaded) as one table with rows named "file: line N"; and each file's layout, in the
+    table's order of files."""
     single, directory = paths.raw_prices(currency), paths.raw_prices_dir(currency)
     refuse_linked_folder(directory)
     if single.exists() and directory.exists():
         raise InputError(single, f"both {single} and the directory {directory}/ exist; keep one")
     if not directory.exists():
-        return read_prices(single, currency, price_format)
+        table, layout = read_prices(single, currency, price_format)
+        return table, [layout]
     files = sorted(directory.glob("*.csv"))
     if not files:
         raise InputError(directory, "no *.csv price files in the directory")
     read = {path.name: read_prices(path, currency, price_format) for path in files}
-    layouts = {layout for _, layout in read.values()}
     table = one_table(directory, {name: table for name, (table, _) in read.items()}, PRICE_COLUMNS)
-    return table, layouts.pop() if len(layouts) == 1 else "mixed"
+    return table, [layout for _, layout in read.values()]
 
 
 def one_table(directory: Path, tables: dict[str, RawTable], columns: list[str]) -> RawTable:
