@@ -7,9 +7,10 @@ reports/figures/{CUR}_{roc,calibration,equity,auc_per_fold}.png and headline.png
 rendered from these by `make docs`.
 """
 
-import pandas as pd
-
+# whalecast before pandas: it sets NumPy's environment, which NumPy reads once, when pandas imports it.
 from whalecast import backtest, figures, params, paths, predictions, report, stage, storage, uncertainty
+
+import pandas as pd
 
 
 def main() -> None:

@@ -6,10 +6,11 @@ features, `label` (1 = close(T + h) < close(T), missing when unknown), `last_mov
 there, else missing). The scaler, fit on the rows of training windows only, goes to models/{CUR}/ as JSON.
 """
 
-import pandas as pd
-
+# whalecast before pandas: it sets NumPy's environment, which NumPy reads once, when pandas imports it.
 from whalecast import feature_groups, params, paths, scaling, sequences, stage, storage
 from whalecast.errors import InputError
+
+import pandas as pd
 
 
 def read_features(currency: str) -> pd.DataFrame:

@@ -8,11 +8,12 @@ metrics/training/{CUR}/ (dvclive). The same model with the next `model.n_seeds -
 models/{CUR}/seeds/, so that evaluate can tell how much of a result is the luck of one seed.
 """
 
-from dvclive import Live
-from scmrepo.exceptions import SCMError
-
+# whalecast before dvclive: it sets NumPy's environment, which NumPy reads once, when dvclive imports it.
 from whalecast import lstm, params, paths, sequences, stage
 from whalecast.errors import InputError
+
+from dvclive import Live
+from scmrepo.exceptions import SCMError
 
 
 def training_log(currency: str) -> Live:

@@ -7,10 +7,11 @@ balanced_accuracy, and per fold its spans (UTC), sizes and metrics; and metrics/
 for the plot of AUC per fold per model. See whalecast.walk_forward for how folds are cut.
 """
 
-import pandas as pd
-
+# whalecast before pandas: it sets NumPy's environment, which NumPy reads once, when pandas imports it.
 from whalecast import evaluation, lstm, params, paths, scaling, sequences, stage, storage, walk_forward
 from whalecast.errors import InputError
+
+import pandas as pd
 
 
 def main(currency: str) -> None:

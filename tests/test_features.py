@@ -1,13 +1,15 @@
 """The feature table against slow, obviously-correct loops over the raw events, and causality."""
 
 import math
+import platform
 import statistics
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, clean_events, clean_market, small_market
+from conftest import REPO, clean_events, clean_market, run, small_market
 from whalecast import feature_groups, features, params
 from whalecast.errors import InputError
 
@@ -576,3 +578,28 @@ def test_news_specs_and_items_leave_every_other_column_as_it_was():
     quiet_market = small_market(hours=200, news_per_day=0, market_wide_news_per_day=0)
     pd.testing.assert_frame_equal(features.build_feature_table(*clean_market(quiet_market), others), without,
                                   check_exact=True)
+
+
+# A decayed sum of random events over 24-hour windows, as bytes (hex); argv: none.
+DECAYED_SUM_BYTES = """
+import numpy as np
+from whalecast import events
+rng = np.random.default_rng(7)
+hours, count = 2000, 6000
+buckets = events.EventBuckets(np.sort(rng.integers(0, hours * events.HOUR_NS, count)), events.HOUR_NS, hours)
+values = buckets.select(rng.normal(0.0, 0.5, count))
+selection = events.Selection(buckets, np.ones(buckets.in_range_count))
+print(events.aggregate(selection, "decayed_sum", 24, values, "sentiment", half_life_hours=3.0).tobytes().hex())
+"""
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="OpenBLAS's x86-64 kernel names")
+def test_a_decayed_sum_does_not_depend_on_the_blas_kernel(tmp_path, monkeypatch):
+    """The BLAS picks its dot-product kernel by the CPU (an AVX-512 one where it can), and kernels add in different
+    orders. OPENBLAS_CORETYPE, which whalecast never sets, stands in for another CPU here: Prescott's SSE3 kernel
+    runs on every x86-64 machine."""
+    sums = {}
+    for core in ("", "Prescott"):
+        monkeypatch.setenv("OPENBLAS_CORETYPE", core)
+        sums[core] = run([sys.executable, "-c", DECAYED_SUM_BYTES], tmp_path).stdout
+    assert sums[""] == sums["Prescott"]

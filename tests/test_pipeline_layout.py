@@ -1,6 +1,7 @@
 """dvc.yaml declares what each stage really uses, and agrees with whalecast.paths."""
 
 import dataclasses
+import functools
 import json
 import sys
 
@@ -22,12 +23,22 @@ PATHS_OF_OUTS = {"ingest": [paths.prices, paths.whales, paths.events], "featuriz
 # TensorFlow takes seconds to import; only the stages that run the model may load it.
 MODEL_STAGES = {"train", "evaluate", "walk_forward"}
 
-IMPORTED_MODULES = """
-import importlib.util, json, sys
+# What importing a stage script loads, and whether NumPy then saw whalecast's settings (whalecast/__init__.py), which
+# NumPy reads once, at its import: the pytest process set them already, so they are dropped before anything loads.
+STAGE_IMPORTS = """
+import importlib.util, json, os, sys
+os.environ.pop("NUMPY_MADVISE_HUGEPAGE", None)
+os.environ.pop("NPY_DISABLE_CPU_FEATURES", None)
 spec = importlib.util.spec_from_file_location("stage_script", sys.argv[1])
 spec.loader.exec_module(importlib.util.module_from_spec(spec))
-print(json.dumps(sorted(sys.modules)))
+from numpy._core.multiarray import _get_madvise_hugepage
+print(json.dumps({"modules": sorted(sys.modules), "numpy_advises_huge_pages": _get_madvise_hugepage()}))
 """
+
+
+@functools.cache
+def stage_imports(script: str) -> dict:
+    return json.loads(run([sys.executable, "-c", STAGE_IMPORTS, str(REPO / script)], REPO).stdout)
 
 
 @pytest.mark.parametrize("stage", sorted(DVC_YAML))
@@ -35,12 +46,21 @@ def test_stage_deps_list_every_package_module_it_imports_and_tensorflow_only_if_
     command = DVC_YAML[stage]["cmd"].split()
     assert command[:3] == ["PYTHONPATH=src", "python", f"stages/{stage}.py"]  # the workspace's own package
     script = command[2]
-    modules = json.loads(run([sys.executable, "-c", IMPORTED_MODULES, str(REPO / script)], REPO).stdout)
-    used = {f"src/{name.replace('.', '/')}.py" for name in modules if name.startswith("whalecast.")}
+    modules = stage_imports(script)["modules"]
+    # The package's own __init__ too: it sets how NumPy computes (see whalecast/__init__.py).
+    used = {f"src/{name.replace('.', '/')}{'/__init__' if name == 'whalecast' else ''}.py" for name in modules
+            if name.split(".")[0] == "whalecast"}
     declared = {dep for dep in DVC_YAML[stage]["deps"] if dep.startswith("src/")}
     assert used == declared
     assert script in DVC_YAML[stage]["deps"]
     assert ("tensorflow" in modules) == ("keras" in modules) == (stage in MODEL_STAGES)
+
+
+@pytest.mark.parametrize("stage", sorted(DVC_YAML))
+def test_every_stage_imports_whalecast_before_numpy(stage):
+    """A script that imports pandas (so NumPy) before whalecast runs without whalecast's NumPy settings. Seen here
+    by the huge-page advice, which NumPy reports on any machine; the CPU setting beside it shows only on AVX-512."""
+    assert stage_imports(f"stages/{stage}.py")["numpy_advises_huge_pages"] is False
 
 
 @pytest.mark.parametrize("stage", sorted(PATHS_OF_OUTS))

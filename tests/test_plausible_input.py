@@ -4,6 +4,7 @@ around it."""
 
 import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -86,6 +87,56 @@ def test_numpy_asks_for_no_huge_pages_in_a_whalecast_process_unless_the_user_say
         monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", user_setting)
     probe = "import whalecast, numpy._core.multiarray as arrays; print(arrays._get_madvise_hugepage())"
     assert run([sys.executable, "-c", probe], tmp_path).stdout.strip() == str(advised)
+
+
+X86_64 = platform.machine() in ("x86_64", "AMD64")
+# What a whalecast process asks of NumPy's CPU dispatch, and what NumPy then reports: its build's dispatch targets
+# (lowest first) and which of them it uses on this machine. argv[1], when given, is the machine whalecast sees.
+NUMPY_CPU_REPORT = """
+import json, os, platform, sys
+if len(sys.argv) > 1:
+    platform.machine = lambda: sys.argv[1]
+import whalecast
+from numpy._core import _multiarray_umath as numpy_build
+print(json.dumps({"asked": os.environ.get("NPY_DISABLE_CPU_FEATURES"), "dispatch": numpy_build.__cpu_dispatch__,
+                  "used": numpy_build.__cpu_features__}))
+"""
+
+
+def numpy_cpu_report(directory, monkeypatch, machine=None, **user_settings):
+    for name in ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in user_settings.items():
+        monkeypatch.setenv(name, value)
+    return json.loads(run([sys.executable, "-c", NUMPY_CPU_REPORT, *filter(None, [machine])], directory).stdout)
+
+
+@pytest.mark.skipif(not X86_64, reason="NumPy's x86-64 dispatch targets")
+def test_numpy_uses_no_kernel_above_avx2_in_a_whalecast_process(tmp_path, monkeypatch):
+    """whalecast turns off NumPy's dispatch targets above x86-64-v3 (AVX2, FMA3) before NumPy is imported (see
+    whalecast/__init__.py), so that an AVX-512 machine computes as an AVX2 one. On a machine without AVX-512 NumPy
+    reports those targets unused either way: there this sees only that whalecast asks for every one of them (a
+    NumPy with a new target fails it); that NumPy honours the request shows only on an AVX-512 machine."""
+    report = numpy_cpu_report(tmp_path, monkeypatch)
+    above_avx2 = report["dispatch"][report["dispatch"].index("X86_V3") + 1:]
+    assert sorted((report["asked"] or "").split()) == sorted(above_avx2)
+    assert not any(report["used"][target] for target in above_avx2)
+    assert report["used"]["X86_V3"] == report["used"]["AVX2"]  # the AVX2 kernels stay on
+
+
+@pytest.mark.skipif(not X86_64, reason="NumPy's x86-64 dispatch targets")
+@pytest.mark.parametrize("variable", ["NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES"])
+def test_the_users_own_numpy_cpu_setting_wins(tmp_path, monkeypatch, variable):
+    """A user's NPY_DISABLE_CPU_FEATURES replaces whalecast's; with NPY_ENABLE_CPU_FEATURES set whalecast sets
+    nothing (NumPy refuses to import with both)."""
+    report = numpy_cpu_report(tmp_path, monkeypatch, **{variable: "X86_V3"})
+    assert report["used"]["X86_V3"] == (variable == "NPY_ENABLE_CPU_FEATURES")
+
+
+def test_whalecast_leaves_numpys_cpu_dispatch_alone_off_x86_64(tmp_path, monkeypatch):
+    """Elsewhere the x86 names would only earn an ImportWarning (an error under -W error)."""
+    assert numpy_cpu_report(tmp_path, monkeypatch, machine="aarch64")["asked"] is None
+
 
 def test_python_warnings_are_logged_as_warnings_and_counted_before_an_error(project):
     script = ("import warnings, sys; sys.argv = ['stages/check.py', 'BTC']\n"

@@ -109,7 +109,12 @@ def aggregate(selection: Selection, agg: str, window: int, values: np.ndarray | 
     if agg == "decayed_sum":
         decay = 0.5 ** (np.arange(window) / half_life_hours)
         per_bucket = buckets.decayed(weight * values, half_life_hours)
-        return _nan_warmup(np.convolve(per_bucket, decay)[:buckets.hours], window)
+        # Lag by lag, not np.convolve: that sums with the BLAS dot product, whose kernel (so its order of adding,
+        # and rounding) the BLAS picks by the CPU. Elementwise products and sums round alike on every machine.
+        decayed = np.zeros(buckets.hours)
+        for lag, factor in enumerate(decay):
+            decayed[lag:] += factor * per_bucket[:buckets.hours - lag]
+        return _nan_warmup(decayed, window)
     # A running sum leaves float dust where all events have left the window; counts are exact.
     if agg == "weighted_mean":
         # Events of weight 0 (an item nobody voted on) count as absent: a window of only those takes the fill.
