@@ -24,9 +24,10 @@ def test_a_seq_len_experiment_skips_the_feature_stages_and_shows_in_metrics_diff
     assert "lstm.roc_auc_mean" in diff["metrics/BTC_walk_forward.json"]
     assert "lstm.annualised_sharpe" in diff["metrics/BTC_backtest.json"]
     assert "n_test" not in changed and "base_rate" not in changed  # the same test hours, whatever seq_len
-    # Every name says what it is: dotted words, no list indices.
+    assert {"BTC.lstm_roc_auc", "BTC.p_value"} <= set(diff["reports/headline.json"])  # the review's short list
+    # Every name says what it is: dotted words (the headline file's first one its currency), no list indices.
     names = [name for changes in diff.values() for name in changes]
-    assert all(re.fullmatch(r"[a-z][a-z_0-9]*(\.[a-z][a-z_0-9]*)*", name) for name in names), names
+    assert all(re.fullmatch(r"([A-Z][A-Z0-9]*\.)?[a-z][a-z_0-9]*(\.[a-z][a-z_0-9]*)*", name) for name in names), names
     params_diff = json.loads(run(["dvc", "params", "diff", "HEAD", "--json"], repo).stdout)
     seq_len_diff = params_diff["params.yaml"]["seq_len"]
     assert (seq_len_diff["old"], seq_len_diff["new"]) == (TINY_MODEL["seq_len"], 18)
