@@ -32,7 +32,7 @@ benchmark: install
 # The README's results digest from the committed metrics, its two commands' times and benchmarks/README.md's figures
 # from benchmarks/results (tests check both copies).
 docs: install
-	PYTHONPATH=src $(BIN)/python -m whalecast.report README.md
+	PYTHONPATH=src $(BIN)/python -m whalecast.reporting.report README.md
 	$(BIN)/python benchmarks/figures.py README.md benchmarks/README.md
 
 # The console output in docs/ (experiments, metrics diff, exp show, predict, error lines), run for real in a clone of
@@ -48,7 +48,11 @@ examples: install
 # must exist before mutmut starts, or its in-process test run never looks there (Python caches a missing path entry).
 # OMP_NUM_THREADS=1: mutmut forks each mutant from a process whose tests already started scikit-learn's OpenMP
 # threads; without it a forked HistGradientBoosting fit hangs until mutmut's timeout (a false "timeout").
-MUTANTS ?= whalecast.readers.* whalecast.ingest.* whalecast.events.* whalecast.features.* whalecast.sequences.* whalecast.scaling.* whalecast.evaluation.*
+MUTANTS ?= whalecast.data.raw_files.* whalecast.data.cells.* whalecast.data.price_bars.* whalecast.data.whale_transfers.* \
+	whalecast.data.news_items.* whalecast.data.event_sources.* whalecast.data.delays.* whalecast.data.clean.* \
+	whalecast.features.* whalecast.modeling.sequences.* whalecast.modeling.scaling.* whalecast.modeling.baselines.* \
+	whalecast.evaluation.scoring.* whalecast.evaluation.holdout.* whalecast.evaluation.walk_forward.* \
+	whalecast.evaluation.backtest.*
 mutation: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-mutation.lock
 	mkdir -p mutation mutants/src

@@ -55,11 +55,13 @@ def generate(hours: int, transfers: int) -> None:
     """The raw files, and the clone's params (run in the clone)."""
     import numpy as np
     import yaml
-    from whalecast import params, sample_files, synthetic
+    from whalecast import settings
+    from whalecast.acquire import sample_files
+    from whalecast.data import sample_market
 
-    all_params = params.load()
+    all_params = settings.read()
     data = all_params["data"]
-    market = synthetic.generate_market(CURRENCY, synthetic.MarketSettings(
+    market = sample_market.generate_market(CURRENCY, sample_market.MarketSettings(
         seed=data["synthetic"]["seed"], start="2015-01-01", hours=hours,
         whale_transfers_per_day=transfers / (hours / 24), whale_effect=data["synthetic"]["whale_effect"]))
     whales = market.whales.sort_values("timestamp", kind="stable").reset_index(drop=True)
@@ -83,9 +85,10 @@ def baseline(whale_format: str) -> None:
 
     import numpy as np
     import pandas as pd
-    from whalecast import features, params
+    from whalecast import settings
+    from whalecast.features import feature_specs
 
-    specs = features.parse_specs(params.load()["features"])
+    specs = feature_specs.parse_specs(settings.read()["features"])
     prices = pd.read_csv(f"data/raw/prices/{CURRENCY}.csv")
     prices["timestamp"] = pd.to_datetime(prices["timestamp"], utc=True)
     if whale_format == "csv":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from common import RESULTS, MiB, verdict
 
-from whalecast import report
+from whalecast.reporting import report
 
 START, END = "<!-- benchmarks: generated from benchmarks/results by make docs -->", "<!-- end of benchmarks -->"
 COMMANDS_START, COMMANDS_END = ("<!-- commands: generated from benchmarks/results/fresh_clone.json by make docs -->",

@@ -33,9 +33,9 @@ SAMPLED_ENDS = 200  # window ends checked per part
 
 
 def set_params(**changes) -> None:
-    from whalecast import params
+    from whalecast import settings
 
-    params.update_file(SCRATCH / "params.yaml", changes)
+    settings.update_file(SCRATCH / "params.yaml", changes)
 
 
 def stage(name: str) -> tuple[float, int]:
@@ -50,22 +50,27 @@ def child_json(*options: str) -> dict:
 
 def check(seq_len: int) -> None:
     """In a child: whether the artifact reads back as computed and the lazy windows are right; one JSON line."""
+    import dataclasses
+
     import numpy as np
     import pandas as pd
-    from whalecast import lstm, paths, scaling, sequences, storage
+    from whalecast import paths, storage
+    from whalecast.modeling import lstm, scaling, sequences
 
-    samples = sequences.Samples.read(CURRENCY, seq_len)
+    samples = sequences.Samples.read(paths.sequences(CURRENCY))
     features = storage.read_parquet(paths.features(CURRENCY))
     scaler = scaling.Scaler.load(paths.scaler(CURRENCY))
     scaled = scaler.transform(features)
-    reads_back = (scaler.columns == samples.columns and samples.timestamps.equals(features["timestamp"])
+    reads_back = (samples.seq_len == seq_len and scaler.columns == samples.columns
+                  and samples.timestamps.equals(features["timestamp"])
                   and np.array_equal(samples.features, scaled))
 
     ends = np.concatenate([part[np.linspace(0, len(part) - 1, SAMPLED_ENDS).astype(int)]
                            for part in samples.ends.values()])
 
     def lazy(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        batches = list(lstm.window_dataset(rows, samples.labels, ends, seq_len, batch_size=256))
+        checked = dataclasses.replace(samples, features=rows, ends={"checked": ends})
+        batches = list(lstm.window_dataset(checked, "checked", batch_size=256))
         return tuple(np.concatenate([tensor.numpy() for tensor in parts]) for parts in zip(*batches))
 
     lazy_windows, lazy_labels = lazy(samples.features)
@@ -83,23 +88,21 @@ def throughput(repeats: int) -> None:
     """In a child: seconds per training epoch, lazy windows and materialised array in turn; one JSON line."""
     import time
 
-    from whalecast import lstm, params, sequences
+    from whalecast import paths, settings
+    from whalecast.modeling import lstm, sequences
 
-    all_params = params.load()
-    seq_len = all_params["seq_len"]
-    settings = params.build(lstm.ModelSettings, all_params["model"], "model")
-    samples = sequences.Samples.read(CURRENCY, seq_len)
+    model = settings.load(lstm.ModelSettings, settings.read())
+    samples = sequences.Samples.read(paths.sequences(CURRENCY))
     ends = samples.ends["train"]
-    materialised, labels = lstm.windows_of(samples, "train", seq_len), samples.labels[ends]
+    materialised, labels = samples.windows("train"), samples.labels[ends]
 
-    lstm.make_deterministic(settings.seed)
-    lazy_model = lstm.build_model(seq_len, samples.features.shape[1], settings)
-    lazy = lstm.window_dataset(samples.features, samples.labels, ends, seq_len, settings.batch_size,
-                               shuffle_seed=settings.seed)
-    array_model = lstm.build_model(seq_len, samples.features.shape[1], settings)
+    lstm.make_deterministic(model.seed)
+    lazy_model = lstm.build_model(samples.seq_len, samples.features.shape[1], model)
+    lazy = lstm.window_dataset(samples, "train", model.batch_size, shuffle_seed=model.seed)
+    array_model = lstm.build_model(samples.seq_len, samples.features.shape[1], model)
     fits = {
         "lazy": lambda: lazy_model.fit(lazy, epochs=1, shuffle=False, verbose=0),
-        "materialised": lambda: array_model.fit(materialised, labels, batch_size=settings.batch_size, epochs=1,
+        "materialised": lambda: array_model.fit(materialised, labels, batch_size=model.batch_size, epochs=1,
                                                 shuffle=True, verbose=0),
     }
     for fit in fits.values():

@@ -41,9 +41,9 @@ def trimmed_repro_output(output: str) -> str:
 
 
 def set_params(clone: Path, changes: dict[str, object]) -> None:
-    from whalecast import params  # the package of the clone's commit is the one installed in the venv
+    from whalecast import settings  # the package of the clone's commit is the one installed in the venv
 
-    params.update_file(clone / "params.yaml", changes)
+    settings.update_file(clone / "params.yaml", changes)
 
 
 def stage_error(clone: Path, stage: str, changes: dict[str, object]) -> str:

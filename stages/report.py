@@ -7,33 +7,23 @@ reports/figures/{CUR}_{roc,calibration,equity,auc_per_fold}.png and headline.png
 rendered from these by `make docs`.
 """
 
-# whalecast before pandas: it sets NumPy's environment, which NumPy reads once, when pandas imports it.
-from whalecast import backtest, figures, params, paths, predictions, report, stage, storage, uncertainty
-
-import pandas as pd
+from whalecast import paths, settings, stage, storage
+from whalecast.evaluation.backtest import BacktestSettings
+from whalecast.evaluation.uncertainty import BootstrapSettings
+from whalecast.reporting import figures, report
 
 
 def main() -> None:
-    all_params = params.load()
-    currencies = params.section(all_params, "currencies")
-    rules = params.build(backtest.BacktestSettings, params.section(all_params, "backtest"), "backtest")
-    bootstrap = params.build(uncertainty.BootstrapSettings, params.section(all_params, "bootstrap"), "bootstrap")
-
-    results = []
-    for currency in currencies:
-        result = report.Results.read(currency)
-        frame, probabilities = predictions.read(paths.predictions(currency))
-        labels = frame["label"].to_numpy()
-        figures.roc(currency, labels, probabilities, result.test, paths.figure(currency, "roc"))
-        figures.calibration_curves(currency, labels, probabilities, paths.figure(currency, "calibration"))
-        figures.equity(currency, pd.read_csv(paths.equity_plot(currency)), rules.fee_bps, paths.figure(currency, "equity"))
-        figures.auc_per_fold(currency, pd.read_csv(paths.walk_forward_plot(currency)),
-                             paths.figure(currency, "auc_per_fold"))
-        results.append(result)
+    params = settings.read()
+    rules = settings.load(BacktestSettings, params)
+    results = [report.Results.read(currency) for currency in settings.value(params, "currencies")]
+    for result in results:
+        figures.draw_currency(result.currency, result.test, rules.fee_bps)
     figures.headline({result.currency: result.test for result in results},
                      {result.currency: result.walk_forward for result in results}, paths.headline_figure())
-    text = report.summary(results, report.data_source(params.section(all_params, "data")), rules, bootstrap)
-    storage.write_text(text, paths.summary())
+    summary = report.summary(results, report.data_source(settings.value(params, "data")), rules,
+                             settings.load(BootstrapSettings, params))
+    storage.write_text(summary, paths.summary())
     storage.write_metrics({result.currency: report.headline_metrics(result) for result in results},
                           paths.headline_metrics())
 

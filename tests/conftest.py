@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from whalecast import ingest, news, params, sources, synthetic
+from whalecast import settings
+from whalecast.data import event_sources, news_items, price_bars, sample_market, whale_transfers
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -35,30 +36,30 @@ PROJECT_FILES = [".dvc/config", ".dvcignore", "dvc.yaml", "params.yaml", "stages
 
 def small_market(hours=400, seed=11, whale_transfers_per_day=60, whale_effect=0.15, currency="BTC", news_per_day=24,
                  market_wide_news_per_day=12, news_effect=0.0):
-    return synthetic.generate_market(currency, synthetic.MarketSettings(
+    return sample_market.generate_market(currency, sample_market.MarketSettings(
         seed=seed, start="2024-01-01", hours=hours,
         whale_transfers_per_day=whale_transfers_per_day, whale_effect=whale_effect, news_per_day=news_per_day,
         market_wide_news_per_day=market_wide_news_per_day, news_effect=news_effect,
     ))
 
 
-def news_settings(**changes) -> sources.SourceSettings:
+def news_settings(**changes) -> event_sources.SourceSettings:
     """The news source of the tests, with `changes`. Built when a test asks, not at import: mutmut's setup check
     makes every package call fail, and one at import would stop the collection instead of failing the tests."""
-    return sources.SourceSettings(**{"format": "auto", "market_wide": True, "scorer": "vaderSentiment==3.3.2",
+    return event_sources.SourceSettings(**{"format": "auto", "market_wide": True, "scorer": "vaderSentiment==3.3.2",
                                      "delay_seconds": 0, **changes})
 
 
 def clean_events(market, settings=None):
     """The market's news through ingest's cleaning, as source `news` (as the featurize stage sees it)."""
-    return news.clean_news(market.raw_tables()[2], market.currency, "news", settings or news_settings())
+    return news_items.clean_news(market.raw_tables()[2], market.currency, "news", settings or news_settings())
 
 
 def clean_market(market):
     """The generated market through ingest's cleaning, as the featurize stage sees it."""
     raw_prices, raw_whales, _ = market.raw_tables()
-    prices = ingest.clean_prices(raw_prices, max_gap_hours=72)
-    whales = ingest.clean_whales(raw_whales, market.currency)
+    prices = price_bars.clean_prices(raw_prices, max_gap_hours=72)
+    whales = whale_transfers.clean_whales(raw_whales, market.currency)
     return prices, whales
 
 
@@ -75,7 +76,7 @@ def copy_project(destination: Path) -> Path:
 
 def edit_params(project: Path, **changes) -> dict:
     """Set params.yaml keys; a dotted key such as data.source reaches into sections."""
-    return params.update_file(project / "params.yaml", changes)
+    return settings.update_file(project / "params.yaml", changes)
 
 
 def run(args, cwd: Path, check=True) -> subprocess.CompletedProcess:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from whalecast import backtest, uncertainty
+from whalecast.evaluation import backtest, uncertainty
 
 RULES = backtest.BacktestSettings(upper=0.55, lower=0.45, long_only=False, fee_bps=10)
 START = pd.Timestamp("2024-03-01 22:00", tz="UTC")
@@ -92,9 +92,11 @@ def test_run_adds_buy_and_hold_and_daily_equity():
 
 
 @pytest.mark.parametrize("settings,message", [
-    (dict(upper=0.4, lower=0.6, long_only=False, fee_bps=10), "needs 0 <= lower <= upper <= 1"),
-    (dict(upper=1.2, lower=0.4, long_only=False, fee_bps=10), "needs 0 <= lower <= upper <= 1"),
-    (dict(upper=0.6, lower=0.4, long_only=False, fee_bps=-1), "fee_bps must be >= 0"),
+    (dict(upper=0.4, lower=0.6, long_only=False, fee_bps=10), r"needs lower <= upper \(P\(down\) thresholds\), got "
+                                                              r"lower 0.6 and upper 0.4"),
+    (dict(upper=1.2, lower=0.4, long_only=False, fee_bps=10), r"upper must be a share in 0..1, got 1.2"),
+    (dict(upper=0.6, lower=-0.1, long_only=False, fee_bps=10), r"lower must be a share in 0..1, got -0.1"),
+    (dict(upper=0.6, lower=0.4, long_only=False, fee_bps=-1), "fee_bps must be at least 0, got -1"),
 ])
 def test_settings_are_checked(settings, message):
     with pytest.raises(ValueError, match=message):

@@ -26,7 +26,7 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))  # the benchmarks are scripts, not a package
 import figures  # noqa: E402
-from whalecast import report  # noqa: E402
+from whalecast.reporting import report  # noqa: E402
 
 DOCUMENTS = [REPO / "README.md", REPO / "benchmarks" / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 # The blocks a generator writes, checked against a fresh rendering below rather than number by number.

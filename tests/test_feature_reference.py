@@ -1,6 +1,6 @@
 """Every feature the specs allow, against an independent, deliberately naive reference.
 
-features.build_feature_table puts each whale transfer into an hour bucket once and then runs online
+feature_table.build_feature_table puts each whale transfer into an hour bucket once and then runs online
 rolling windows over hourly values (fast, and easy to get subtly wrong at an edge). The reference below
 is written straight from the definition in docs/features.md ("semantics") instead: for every decision
 time T it loops over every event and every bar, compares timestamps directly and aggregates with exact
@@ -25,13 +25,16 @@ from itertools import product
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from conftest import REPO, clean_events, clean_market, news_settings, small_market
-from whalecast import features, ingest, news, params, sources
+from whalecast import settings
+from whalecast.data import event_sources, news_items, price_bars, whale_transfers
+from whalecast.features import feature_specs, feature_table
 from whalecast.errors import InputError
-from whalecast.readers import RawTable
+from whalecast.data.raw_files import RawTable
 
 HOUR = pd.Timedelta(hours=1)
 SECOND = pd.Timedelta(seconds=1)
@@ -76,8 +79,8 @@ def whale_spec_combinations():
     each aggregation reads (a fill other than the default 0, a half-life, the other column as the weight)."""
     accepted, refused = [], []
     for event_filter, agg, transaction_type, window in product(
-            features.WHALE_FILTERS, features.WHALE_AGGS, TRANSACTION_TYPES, WHALE_WINDOWS):
-        for column in [None] if agg in ("count", "hours_since") else features.WHALE_VALUE_COLUMNS:
+            feature_specs.WHALE_FILTERS, feature_specs.WHALE_AGGS, TRANSACTION_TYPES, WHALE_WINDOWS):
+        for column in [None] if agg in ("count", "hours_since") else feature_specs.WHALE_VALUE_COLUMNS:
             raw = {"source": "whales", "filter": event_filter, "agg": agg, "window": window}
             if column is not None:
                 raw["column"] = column
@@ -85,7 +88,7 @@ def whale_spec_combinations():
                 raw["transaction_type"] = transaction_type
             raw.update(EVENT_OPTIONS.get(agg, {}))
             if agg == "weighted_mean":
-                raw["weight"] = next(other for other in features.WHALE_VALUE_COLUMNS if other != column)
+                raw["weight"] = next(other for other in feature_specs.WHALE_VALUE_COLUMNS if other != column)
             # docs/features.md: net_inflow (inflow minus outflow) is `sum` and `decayed_sum` only
             (refused if event_filter == "net_inflow" and agg not in ("sum", "decayed_sum") else accepted).append(raw)
     return accepted, refused
@@ -94,8 +97,8 @@ def whale_spec_combinations():
 def news_spec_combinations():
     """Raw news specs: filter x agg x column x window, with the options each aggregation reads."""
     accepted = []
-    for event_filter, agg, window in product(sources.FILTERS, features.WHALE_AGGS, WHALE_WINDOWS):
-        for column in [None] if agg in ("count", "hours_since") else sources.VALUE_COLUMNS:
+    for event_filter, agg, window in product(event_sources.FILTERS, feature_specs.WHALE_AGGS, WHALE_WINDOWS):
+        for column in [None] if agg in ("count", "hours_since") else event_sources.VALUE_COLUMNS:
             raw = {"source": "news", "filter": event_filter, "agg": agg, "window": window, **EVENT_OPTIONS.get(agg, {})}
             if column is not None:
                 raw["column"] = column
@@ -108,7 +111,7 @@ def news_spec_combinations():
 def price_spec_combinations():
     """(accepted, refused) raw price specs: agg x column x window; std needs 2 bars, so 1 becomes 2 for it."""
     accepted, refused = [], []
-    for agg, column, window in product(features.PRICE_AGGS, features.PRICE_SERIES_LAG, PRICE_WINDOWS):
+    for agg, column, window in product(feature_specs.PRICE_AGGS, feature_specs.PRICE_SERIES_LAG, PRICE_WINDOWS):
         raw = {"source": "prices", "agg": agg, "column": column, "window": window}
         if agg == "std" and window < 2:  # docs/features.md: std (ddof 1) needs a window >= 2
             refused.append(raw)
@@ -127,7 +130,7 @@ def price_specs_of(column):
 
 
 def default_specs():
-    return params.load(REPO / "params.yaml")["features"]
+    return settings.read(REPO / "params.yaml")["features"]
 
 
 # --- the reference -----------------------------------------------------------------------------------------
@@ -310,10 +313,10 @@ class Reference:
 
 def assert_matches_reference(prices, whales, raw_specs, report_delay_seconds=0, items=None, news_delay_seconds=0):
     """build_feature_table on raw_specs equals the reference, row for row and column for column."""
-    specs = features.parse_specs(raw_specs, event_sources=["news"])
+    specs = feature_specs.parse_specs(raw_specs, event_sources=["news"])
     names = [spec.name for spec in specs]
-    actual = features.build_feature_table(prices, whales, specs,
-                                          report_delay=features.parse_report_delay(report_delay_seconds),
+    actual = feature_table.build_feature_table(prices, whales, specs,
+                                          report_delay=pd.Timedelta(seconds=report_delay_seconds),
                                           events_table=items,
                                           event_delays={"news": pd.Timedelta(seconds=news_delay_seconds)})
     times, expected, scales = Reference(prices, whales, report_delay_seconds, items,
@@ -367,7 +370,7 @@ def edge_prices():
         if hour not in MISSING_HOURS:
             rows.append({"timestamp": (START + hour * HOUR).isoformat(), "open": open_, "high": high, "low": low,
                          "close": close, "volume": volume})
-    prices = ingest.clean_prices(RawTable(pd.DataFrame(rows), "edge prices"), max_gap_hours=72)
+    prices = price_bars.clean_prices(RawTable(pd.DataFrame(rows), "edge prices"), max_gap_hours=72)
     assert prices["filled"].sum() == len(MISSING_HOURS) and (prices["volume"] == 0).sum() == len(MISSING_HOURS) + 1
     return prices
 
@@ -393,8 +396,8 @@ def edge_whales(report_delay_seconds):
         {"timestamp": (START + (EDGE_HOURS + 2) * HOUR - delay).isoformat(), "symbol": "BTC", "amount_usd": 6e6,
          "amount": 98.0, "from_owner_type": "exchange", "to_owner_type": "unknown", "transaction_type": "transfer"},
     ]
-    whales = ingest.clean_whales(RawTable(pd.DataFrame(rows), "edge whales"), "BTC")
-    return whales[features.WHALE_INPUT_COLUMNS]
+    whales = whale_transfers.clean_whales(RawTable(pd.DataFrame(rows), "edge whales"), "BTC")
+    return whales[feature_table.WHALE_INPUT_COLUMNS]
 
 
 def edge_news(news_delay_seconds):
@@ -414,7 +417,7 @@ def edge_news(news_delay_seconds):
         {"timestamp": (START + (EDGE_HOURS + 2) * HOUR - delay).isoformat(), "title": "late", "currencies": "",
          "sentiment": "-0.9", "positive": "0", "negative": "4", "id": "late", "publisher": "edge"},
     ]
-    return news.clean_news(RawTable(pd.DataFrame(rows), "edge news"), "BTC", "news", news_settings())
+    return news_items.clean_news(RawTable(pd.DataFrame(rows), "edge news"), "BTC", "news", news_settings())
 
 
 def test_edge_data_has_every_flow_type_and_owner_pair_on_and_beside_the_hour():
@@ -476,11 +479,11 @@ def test_the_reference_agrees_with_values_worked_out_by_hand():
 def test_the_parser_refuses_what_the_readme_rules_out(spec):
     problem = "net_inflow.*only supports agg: sum" if spec["source"] == "whales" else "std needs a window of at least 2"
     with pytest.raises(InputError, match=problem):
-        features.parse_specs([spec])
+        feature_specs.parse_specs([spec])
 
 
 def test_the_parser_accepts_every_other_combination_with_its_fields():
-    specs = features.parse_specs(WHALE_SPECS + PRICE_SPECS)
+    specs = feature_specs.parse_specs(WHALE_SPECS + PRICE_SPECS)
     assert len({spec.name for spec in specs}) == len(WHALE_SPECS) + len(PRICE_SPECS)
     for raw, spec in zip(WHALE_SPECS + PRICE_SPECS, specs):
         assert (spec.source, spec.agg, spec.window, spec.column) == (raw["source"], raw["agg"], raw["window"],
@@ -496,7 +499,7 @@ def test_every_whale_combination_matches_the_reference_on_the_window_edges(repor
     assert_matches_reference(edge_prices(), edge_whales(report_delay_seconds), WHALE_SPECS, report_delay_seconds)
 
 
-@pytest.mark.parametrize("column", features.PRICE_SERIES_LAG)
+@pytest.mark.parametrize("column", feature_specs.PRICE_SERIES_LAG)
 def test_every_price_combination_matches_the_reference_with_filled_bars(column):
     # One column at a time, so the warm-up is that column's own: its first row is the first whose longest
     # window has the bars it needs (and, for a change, the bar before them).
@@ -525,7 +528,7 @@ def test_the_default_specs_match_the_reference_on_the_window_edges(report_delay_
 def test_the_default_specs_match_the_reference_on_the_sample_market(report_delay_seconds, news_delay_seconds):
     market = small_market(hours=120, seed=3)
     prices, whales = clean_market(market)
-    whales = whales[features.WHALE_INPUT_COLUMNS]
+    whales = whales[feature_table.WHALE_INPUT_COLUMNS]
     items = clean_events(market)
     assert len(whales) > 200 and len(items) > 100
     assert {raw["source"] for raw in default_specs()} == {"prices", "whales", "news"}
@@ -534,7 +537,7 @@ def test_the_default_specs_match_the_reference_on_the_sample_market(report_delay
 
 # --- property-based: random bars, random events --------------------------------------------------------------
 
-PROPERTY_SETTINGS = settings(deadline=None, derandomize=True, database=None, max_examples=100,
+PROPERTY_SETTINGS = hypothesis_settings(deadline=None, derandomize=True, database=None, max_examples=100,
                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -581,11 +584,11 @@ def whale_events(draw, hours, report_delay_seconds):
     for column in ("from_owner_type", "to_owner_type"):
         whales[column] = whales[column].astype("category")
     whales["transaction_type"] = whales["transaction_type"].astype("string")
-    return whales[features.WHALE_INPUT_COLUMNS]
+    return whales[feature_table.WHALE_INPUT_COLUMNS]
 
 
 def no_whales():
-    return pd.DataFrame(columns=features.WHALE_INPUT_COLUMNS).astype(
+    return pd.DataFrame(columns=feature_table.WHALE_INPUT_COLUMNS).astype(
         {"timestamp": "datetime64[ns, UTC]", "amount": float, "amount_usd": float})
 
 
@@ -604,7 +607,7 @@ def test_random_whale_events_match_the_reference_for_every_whale_combination(dat
 @PROPERTY_SETTINGS
 @given(prices=hourly_bars(8, 30))
 def test_random_bars_match_the_reference_for_every_price_combination(prices):
-    for column in features.PRICE_SERIES_LAG:  # one table per column: each with its own warm-up
+    for column in feature_specs.PRICE_SERIES_LAG:  # one table per column: each with its own warm-up
         assert_matches_reference(prices, no_whales(), price_specs_of(column))
 
 
@@ -616,6 +619,6 @@ def test_std_is_exactly_0_over_flat_filled_bars_after_a_volume_spike():
     prices = pd.DataFrame({"timestamp": pd.date_range(START, periods=len(volume), freq="h"), "open": 1.0,
                            "high": 1.0, "low": 1.0, "close": 1.0, "volume": volume,
                            "filled": [False, True, False, True, True, True, True, True]})
-    specs = features.parse_specs([{"source": "prices", "agg": "std", "column": "log_volume_change", "window": 3}])
-    table = features.build_feature_table(prices, no_whales(), specs)
+    specs = feature_specs.parse_specs([{"source": "prices", "agg": "std", "column": "log_volume_change", "window": 3}])
+    table = feature_table.build_feature_table(prices, no_whales(), specs)
     assert table["log_volume_change_std_3h"].tolist()[-2:] == [0.0, 0.0]

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from conftest import BIN
-from whalecast import fetch_prices, ingest, readers
+from whalecast.acquire import fetch_prices
+from whalecast.data import price_bars
 from whalecast.errors import InputError
 
 START_MS = 1735689600000  # 2025-01-01 00:00 UTC
@@ -61,8 +62,8 @@ def test_hours_are_paged_through_a_rate_limit_into_the_generic_layout(tmp_path, 
                                START_MS + 40 * HOUR_MS, out, page_size=15, sleep=waits.append)
     assert added == 40 and waits == [2]
     assert api.klines_requests == [START_MS, START_MS] + [START_MS + n * HOUR_MS for n in (15, 30)]
-    table, layout = readers.read_prices(out, "BTC")
-    bars = ingest.clean_prices(table, max_gap_hours=0)
+    table, layout = price_bars.read_prices(out, "BTC")
+    bars = price_bars.clean_prices(table, max_gap_hours=0)
     assert layout == "generic" and len(bars) == 40
     assert bars["timestamp"].iloc[0] == pd.Timestamp(START_MS, unit="ms", tz="UTC")
     assert bars["close"].tolist() == [101.0 + index for index in range(40)]

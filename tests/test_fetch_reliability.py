@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from conftest import LocalServer
-from whalecast import fetch_prices, fetch_whales, ingest, readers
+from whalecast.acquire import fetch_prices, fetch_whales
+from whalecast.data import price_bars, whale_transfers
 from whalecast.errors import InputError
 
 START_MS = 1735689600000  # 2025-01-01 00:00 UTC
@@ -141,8 +142,8 @@ def test_the_still_open_hour_is_not_saved_and_the_next_run_saves_it_complete(tmp
     api.now_ms = START_MS + 33 * HOUR_MS + 59 * MINUTE_MS  # only the open hour 33 is new
     assert fetch_prices_from(api, out) == 0
     assert saved_hours(out)[0] == list(range(33)) and len(api.klines_requests) == requests
-    table, _ = readers.read_prices(out, "BTC")
-    assert len(ingest.clean_prices(table, max_gap_hours=0)) == 33
+    table, _ = price_bars.read_prices(out, "BTC")
+    assert len(price_bars.clean_prices(table, max_gap_hours=0)) == 33
 
 
 @pytest.mark.parametrize("now_offset_ms,closed_hours", [(0, 20), (-1, 19), (1, 20), (HOUR_MS - 1, 20)])
@@ -259,7 +260,7 @@ def test_a_429_waits_as_long_as_retry_after_says(tmp_path, whale_alert, retry_af
     assert fetch_whales_from(api, tmp_path / "BTC", sleeps) == 3
     assert sleeps == waits
     assert api.cursors == [None, "c1", "c1", "c1", "c1", "c2"]
-    assert len(ingest.clean_whales(readers.read_whale_pages(tmp_path / "BTC"), "BTC")) == 230
+    assert len(whale_transfers.clean_whales(whale_transfers.read_whale_pages(tmp_path / "BTC"), "BTC")) == 230
 
 
 def test_a_429_without_retry_after_backs_off_exponentially(tmp_path, whale_alert):

@@ -6,7 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from conftest import BIN
-from whalecast import fetch_whales, ingest, readers
+from whalecast.acquire import fetch_whales
+from whalecast.data import whale_transfers
 from whalecast.errors import InputError
 
 KEY = "test-key-5f3a9c"
@@ -56,7 +57,7 @@ def test_pages_are_fetched_by_cursor_through_a_rate_limit(tmp_path, serve):
     assert [request.get("cursor") for request in api.requests] == [None, "c1", "c1", "c2"]
     assert all(request["path"] == "/v1/transactions" and request["currency"] == "btc" for request in api.requests)
     assert all("api_key" not in request for request in api.requests)  # the key travels in a header only
-    whales = ingest.clean_whales(readers.read_whale_pages(tmp_path / "BTC"), "BTC")
+    whales = whale_transfers.clean_whales(whale_transfers.read_whale_pages(tmp_path / "BTC"), "BTC")
     assert len(whales) == 230
 
 
@@ -68,7 +69,7 @@ def test_a_malformed_page_stops_cleanly_and_a_rerun_resumes_from_the_last_cursor
     healthy = serve()
     assert fetch_whales.fetch("BTC", 1740787200, 1740873600, 500000, tmp_path / "BTC", KEY, healthy.url) == 1
     assert [request.get("cursor") for request in healthy.requests] == ["c2"]
-    assert len(readers.read_whale_pages(tmp_path / "BTC").frame) == 230
+    assert len(whale_transfers.read_whale_pages(tmp_path / "BTC").frame) == 230
 
 
 def test_the_command_reads_the_key_from_the_environment_and_never_writes_it(tmp_path, serve):

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from conftest import REPORTED_MODELS, TINY_MODEL, copy_project, edit_params, run_stage_in_process
-from whalecast import backtest, paths, predictions, uncertainty
+from whalecast import paths
+from whalecast.evaluation import backtest, predictions, uncertainty
 
 # Enough hours for a test part of ~1000 windows (AUC standard error ~0.018) while training in seconds.
 HONESTY_MARKET = {"currencies": ["BTC"], "data.synthetic.hours": 7000, **TINY_MODEL, "model.units": 8,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from whalecast import importance
+from whalecast.evaluation import importance
 
 IMPORTANCE = importance.ImportanceSettings(seed=1, repeats=5)
 

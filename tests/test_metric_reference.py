@@ -20,8 +20,10 @@ from sklearn import calibration, metrics
 from sklearn.exceptions import UndefinedMetricWarning
 
 from conftest import REPO, REPORTED_MODELS
-from whalecast import evaluation, importance, storage
-from whalecast.sequences import Samples
+from whalecast import storage
+from whalecast.evaluation import importance, scoring
+from whalecast.modeling.baselines import Baselines, BaselineSettings
+from whalecast.modeling.sequences import Samples
 
 # One test part of 30 hours, 10 of them down. Ties within and across classes (0.35, 0.5, ...), four values
 # exactly at the threshold (two of each class: ">=" and ">" give other counts), and precision != recall.
@@ -29,7 +31,7 @@ LABELS = np.array([0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0
 P_LSTM = np.array([0.20, 0.65, 0.35, 0.50, 0.50, 0.10, 0.45, 0.60, 0.35, 0.25,
                    0.55, 0.30, 0.80, 0.35, 0.15, 0.60, 0.40, 0.20, 0.70, 0.45,
                    0.30, 0.05, 0.90, 0.50, 0.55, 0.25, 0.40, 0.75, 0.65, 0.50])
-# P(down) >= 0.5 is "down" (evaluation.THRESHOLD, written out: the rule the classification report states).
+# P(down) >= 0.5 is "down" (scoring.THRESHOLD, written out: the rule the classification report states).
 PREDICTED = (P_LSTM >= 0.5).astype(int)
 CLASS_NAMES = {0: "up_or_flat", 1: "down"}  # as the confusion-matrix file and the report name the classes
 # The committed metrics file of the real pipeline: the names are an interface (report, dvc metrics diff).
@@ -75,7 +77,7 @@ def scored_hours():
 def written_document(scored_hours, tmp_path_factory):
     """metrics_document as the stage writes it (storage.write_metrics: floats rounded to 6 digits), read back."""
     probabilities, weights, times = scored_hours
-    document = evaluation.metrics_document(LABELS, probabilities, weights, "last_move_repeats", times)
+    document = scoring.metrics_document(LABELS, probabilities, weights, "last_move_repeats", times)
     path = tmp_path_factory.mktemp("metrics") / "BTC.json"
     storage.write_metrics(document, path)
     return json.loads(path.read_text())
@@ -127,7 +129,7 @@ def test_the_seed_spread_is_the_mean_and_sample_std_of_scikit_learns_auc_and_log
     by_seed = [P_LSTM, probabilities["logistic_regression"], probabilities["gradient_boosting"]]
     auc = [metrics.roc_auc_score(LABELS, p) for p in by_seed]
     loss = [metrics.log_loss(LABELS, p) for p in by_seed]
-    spread = evaluation.seed_spread(LABELS, by_seed)
+    spread = scoring.seed_spread(LABELS, by_seed)
     assert list(spread) == list(COMMITTED["lstm_seeds"])
     assert spread == pytest.approx({"n_seeds": 3, "roc_auc_mean": np.mean(auc), "roc_auc_std": np.std(auc, ddof=1),
                                     "log_loss_mean": np.mean(loss), "log_loss_std": np.std(loss, ddof=1)}, abs=1e-12)
@@ -157,7 +159,7 @@ def test_importance_is_the_unshuffled_auc_minus_each_shuffled_auc():
 
 
 def test_the_classification_report_rows_are_scikit_learns_per_class_scores():
-    text = evaluation.report_text(LABELS, P_LSTM, "LSTM")
+    text = scoring.report_text(LABELS, P_LSTM, "LSTM")
     rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.split()[:1] in (["down"],
                                                                                                      ["up_or_flat"])}
     for label, name in CLASS_NAMES.items():
@@ -170,7 +172,7 @@ def test_the_classification_report_rows_are_scikit_learns_per_class_scores():
 
 @pytest.fixture  # per test: mutmut runs, for a mutant, only the tests whose own run reached it
 def plots():
-    return evaluation.plot_tables(LABELS, P_LSTM)
+    return scoring.plot_tables(LABELS, P_LSTM)
 
 
 def point_at(threshold, curve_thresholds):
@@ -234,9 +236,9 @@ PARTS = {"train": np.arange(0, 180), "validation": np.arange(180, 240), "test": 
 BASE_RATES = {"train": 0.25, "validation": 0.5, "test": 0.75}
 
 
-def baseline_settings(**changes) -> evaluation.BaselineSettings:
+def baseline_settings(**changes) -> BaselineSettings:
     """Built when a test asks, not at import (see conftest.news_settings)."""
-    return evaluation.BaselineSettings(**{"seed": 0, "logistic_regression_c": 1.0, "boosting_max_iter": 20,
+    return BaselineSettings(**{"seed": 0, "logistic_regression_c": 1.0, "boosting_max_iter": 20,
                                           "boosting_learning_rate": 0.1, "boosting_max_leaf_nodes": 7, **changes})
 
 
@@ -249,14 +251,14 @@ def baseline_samples(**changes) -> Samples:
     features = np.stack([labels + random.normal(0, 0.8, 300), random.normal(0, 1, 300)], axis=1).astype(np.float32)
     fields = dict(features=features, labels=labels, last_move_down=random.random(300) < 0.5, ends=PARTS,
                   columns=["a", "b"], groups={"all": np.array([0, 1])},
-                  timestamps=pd.Series(pd.date_range("2024-01-01", periods=300, freq="h", tz="UTC")))
+                  timestamps=pd.Series(pd.date_range("2024-01-01", periods=300, freq="h", tz="UTC")), seq_len=1)
     return Samples(**{**fields, **changes})
 
 
 def test_the_majority_class_baseline_predicts_the_training_base_rate_everywhere():
     samples = baseline_samples()
     assert samples.labels_of("train").mean() == 0.25 != samples.labels_of("test").mean()
-    baselines = evaluation.Baselines.fit(samples, baseline_settings())
+    baselines = Baselines.fit(samples, baseline_settings())
     for part in PARTS:  # not the test part's 0.75 nor the validation part's 0.5
         np.testing.assert_array_equal(baselines.probabilities(samples, part)["majority_class"],
                                       np.full(len(PARTS[part]), 0.25))
@@ -269,15 +271,15 @@ def test_no_baseline_sees_the_validation_or_test_rows_when_fit():
     labels, features = samples.labels.copy(), samples.features.copy()
     labels[later] = 1 - labels[later]
     features[later] = np.random.default_rng(9).normal(0, 3, (len(later), 2))
-    changed_later = evaluation.Baselines.fit(baseline_samples(labels=labels, features=features), baseline_settings())
-    fitted = evaluation.Baselines.fit(samples, baseline_settings())
+    changed_later = Baselines.fit(baseline_samples(labels=labels, features=features), baseline_settings())
+    fitted = Baselines.fit(samples, baseline_settings())
     for part in ("validation", "test"):
         for name, probability in fitted.probabilities(samples, part).items():
             np.testing.assert_array_equal(changed_later.probabilities(samples, part)[name], probability, err_msg=name)
     # ...while other training labels do change every fitted baseline: the check above is not vacuous.
     labels = samples.labels.copy()
     labels[:60] = 1 - labels[:60]
-    changed_train = evaluation.Baselines.fit(baseline_samples(labels=labels), baseline_settings())
+    changed_train = Baselines.fit(baseline_samples(labels=labels), baseline_settings())
     for name in ("majority_class", "logistic_regression", "gradient_boosting"):
         assert not np.array_equal(changed_train.probabilities(samples, "test")[name],
                                   fitted.probabilities(samples, "test")[name]), name
@@ -285,7 +287,7 @@ def test_no_baseline_sees_the_validation_or_test_rows_when_fit():
 
 def test_last_move_repeats_predicts_down_exactly_when_the_last_move_was_down():
     samples = baseline_samples()
-    probability = evaluation.Baselines.fit(samples, baseline_settings()).probabilities(samples, "test")
+    probability = Baselines.fit(samples, baseline_settings()).probabilities(samples, "test")
     np.testing.assert_array_equal(probability["last_move_repeats"], samples.last_move_down[PARTS["test"]].astype(float))
 
 
@@ -296,11 +298,11 @@ def test_the_best_baseline_is_the_best_on_the_validation_part_not_the_test_part(
     last_move_down[PARTS["validation"]] = samples.labels[PARTS["validation"]] == 1
     last_move_down[PARTS["test"]] = samples.labels[PARTS["test"]] == 0
     samples = baseline_samples(last_move_down=last_move_down)
-    baselines = evaluation.Baselines.fit(samples, baseline_settings())
+    baselines = Baselines.fit(samples, baseline_settings())
     test_auc = {name: metrics.roc_auc_score(samples.labels_of("test"), p)
                 for name, p in baselines.probabilities(samples, "test").items()}
     assert max(test_auc, key=test_auc.get) != "last_move_repeats"  # chosen on the test part, another would win
-    assert evaluation.best_baseline(samples, baselines) == "last_move_repeats"
+    assert scoring.best_baseline(samples, baselines) == "last_move_repeats"
 
 
 # --- edges, in-process (mutation testing counts only tests that call the package in this process) -----------
@@ -315,11 +317,11 @@ def test_baseline_settings_at_their_bounds_are_accepted(changes):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"logistic_regression_c": 0.0}, "logistic_regression_c and boosting_learning_rate must be positive"),
-    ({"boosting_learning_rate": 0.0}, "logistic_regression_c and boosting_learning_rate must be positive"),
-    ({"boosting_learning_rate": -0.1}, "logistic_regression_c and boosting_learning_rate must be positive"),
-    ({"boosting_max_iter": 0}, "boosting_max_iter must be >= 1 and boosting_max_leaf_nodes >= 2"),
-    ({"boosting_max_leaf_nodes": 1}, "boosting_max_iter must be >= 1 and boosting_max_leaf_nodes >= 2"),
+    ({"logistic_regression_c": 0.0}, "logistic_regression_c must be positive, got 0"),
+    ({"boosting_learning_rate": 0.0}, "boosting_learning_rate must be positive, got 0"),
+    ({"boosting_learning_rate": -0.1}, "boosting_learning_rate must be positive, got -0.1"),
+    ({"boosting_max_iter": 0}, "boosting_max_iter must be at least 1, got 0"),
+    ({"boosting_max_leaf_nodes": 1}, "boosting_max_leaf_nodes must be at least 2, got 1"),
 ])
 def test_baseline_settings_beyond_their_bounds_are_refused(changes, message):
     with pytest.raises(ValueError) as raised:
@@ -328,9 +330,9 @@ def test_baseline_settings_beyond_their_bounds_are_refused(changes, message):
 
 
 def test_the_baseline_settings_reach_the_scikit_learn_estimators():
-    settings = evaluation.BaselineSettings(seed=7, logistic_regression_c=0.25, boosting_max_iter=3,
+    settings = BaselineSettings(seed=7, logistic_regression_c=0.25, boosting_max_iter=3,
                                            boosting_learning_rate=0.3, boosting_max_leaf_nodes=5)
-    baselines = evaluation.Baselines.fit(baseline_samples(), settings)
+    baselines = Baselines.fit(baseline_samples(), settings)
     assert list(baselines.last_row_models) == ["logistic_regression", "gradient_boosting"]
     logistic = baselines.last_row_models["logistic_regression"].get_params()
     assert (logistic["C"], logistic["max_iter"]) == (0.25, 1000)
@@ -344,7 +346,7 @@ def test_the_baseline_settings_reach_the_scikit_learn_estimators():
 
 def test_the_baseline_probabilities_are_per_window_of_the_part():
     samples = baseline_samples()
-    baselines = evaluation.Baselines.fit(samples, baseline_settings())
+    baselines = Baselines.fit(samples, baseline_settings())
     probabilities = baselines.probabilities(samples, "validation")
     assert list(probabilities) == REPORTED_MODELS[1:]
     rows = samples.features[PARTS["validation"]]
@@ -356,11 +358,11 @@ def test_the_baseline_probabilities_are_per_window_of_the_part():
 @pytest.mark.filterwarnings("ignore")  # scikit-learn warns that AUC is undefined for one class
 def test_with_no_window_predicted_down_precision_recall_and_f1_are_zero_not_undefined():
     # Nothing at or above 0.5: no predicted positive (precision 0/0); only "up" hours (recall 0/0).
-    scores = evaluation.classification_metrics(np.array([0, 0, 0, 0]), np.array([0.1, 0.4, 0.3, 0.2]))
+    scores = scoring.classification_metrics(np.array([0, 0, 0, 0]), np.array([0.1, 0.4, 0.3, 0.2]))
     assert (scores["precision"], scores["recall"], scores["f1"]) == (0.0, 0.0, 0.0)
     assert (scores["accuracy"], scores["balanced_accuracy"]) == (1.0, 1.0)
     # Both classes, still nothing predicted down: the down hours are all missed.
-    scores = evaluation.classification_metrics(np.array([0, 1, 0, 1]), np.array([0.1, 0.4, 0.3, 0.2]))
+    scores = scoring.classification_metrics(np.array([0, 1, 0, 1]), np.array([0.1, 0.4, 0.3, 0.2]))
     assert (scores["precision"], scores["recall"], scores["f1"]) == (0.0, 0.0, 0.0)
     assert scores["roc_auc"] == 0.75 and scores["accuracy"] == 0.5
 
@@ -371,7 +373,7 @@ def test_a_test_part_of_one_class_has_no_auc_but_a_log_loss_over_both_classes():
     # scikit-learn says AUC and average precision are undefined
     with (pytest.warns(UndefinedMetricWarning, match="ROC AUC score is not defined"),
           pytest.warns(UserWarning, match="No positive class found in y_true, recall is set to one")):
-        scores = evaluation.classification_metrics(labels, probability)
+        scores = scoring.classification_metrics(labels, probability)
     assert list(scores) == ["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc",
                             "log_loss", "brier"]
     assert math.isnan(scores["roc_auc"])
@@ -384,13 +386,13 @@ def test_the_classification_report_is_scikit_learns_with_four_digits_and_zero_fo
     labels, probability = np.array([0, 1, 0, 0, 1]), np.array([0.2, 0.3, 0.4, 0.1, 0.45])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "down" is never predicted: its precision is 0 by choice, not a warning
-        text = evaluation.report_text(labels, probability, "LSTM")
+        text = scoring.report_text(labels, probability, "LSTM")
     header = "LSTM on the test part, predicting down when P(down) >= 0.5\n\n"
     assert text == header + metrics.classification_report(labels, np.zeros(5, int), target_names=["up_or_flat", "down"],
                                                            digits=4, zero_division=0)
     assert down_row(text) == ["down", "0.0000", "0.0000", "0.0000", "2"]
     # A probability of exactly 0.5 is "down"
-    assert down_row(evaluation.report_text(np.array([0, 1]), np.array([0.2, 0.5]), "m")) == [
+    assert down_row(scoring.report_text(np.array([0, 1]), np.array([0.2, 0.5]), "m")) == [
         "down", "1.0000", "1.0000", "1.0000", "1"]
 
 
@@ -402,15 +404,15 @@ def test_the_roc_table_starts_at_the_origin_and_has_one_row_per_quantile_thresho
     random = np.random.default_rng(5)
     probability = random.random(400)
     labels = (random.random(400) < probability).astype(int)
-    roc = evaluation.plot_tables(labels, probability)["roc"]
-    assert roc.index.tolist() == list(range(evaluation.CURVE_POINTS + 1))  # 101 distinct quantiles, then (0, 0)
+    roc = scoring.plot_tables(labels, probability)["roc"]
+    assert roc.index.tolist() == list(range(scoring.CURVE_POINTS + 1))  # 101 distinct quantiles, then (0, 0)
     assert roc.iloc[0].tolist() == [np.inf, 0.0, 0.0]
     assert roc["threshold"].iloc[1] == probability.max() and roc["threshold"].iloc[-1] == probability.min()
     assert roc.iloc[-1][["fpr", "tpr"]].tolist() == [1.0, 1.0]
 
 
 def test_a_constant_prediction_gives_a_roc_table_of_two_points():
-    roc = evaluation.plot_tables(np.array([0, 1, 1, 0]), np.full(4, 0.4))["roc"]
+    roc = scoring.plot_tables(np.array([0, 1, 1, 0]), np.full(4, 0.4))["roc"]
     assert roc.to_numpy().tolist() == [[np.inf, 0.0, 0.0], [0.4, 1.0, 1.0]]
 
 
@@ -418,7 +420,7 @@ def test_with_101_distinct_predictions_the_roc_table_is_scikit_learns_whole_curv
     random = np.random.default_rng(3)
     probability = np.round(random.permutation(np.arange(101)) / 100 * 0.98 + 0.01, 4)
     labels = (random.random(101) < 0.3 + 0.4 * probability).astype(int)
-    roc = evaluation.plot_tables(labels, probability)["roc"]
+    roc = scoring.plot_tables(labels, probability)["roc"]
     fpr, tpr, _ = metrics.roc_curve(labels, probability, drop_intermediate=False)
     assert len(roc) == len(fpr)
     np.testing.assert_array_equal(roc["fpr"], fpr)
@@ -434,7 +436,7 @@ def test_the_headline_log_lines_show_each_number_of_the_document(caplog):
                                "roc_auc_difference_ci_low": -0.01, "roc_auc_difference_ci_high": 0.2,
                                "p_value": 0.0456}}
     with caplog.at_level("INFO", logger="whalecast"):
-        evaluation.log_headline(document, ["lstm", "majority_class"])
+        scoring.log_headline(document, ["lstm", "majority_class"])
     assert [record.getMessage() for record in caplog.records] == [
         "test part: 30 hours, base rate (down) 0.3333",
         "lstm                roc_auc 0.6123 [0.5500, 0.6750]  accuracy 0.6000  log_loss 0.6800  brier 0.2400",
@@ -447,8 +449,8 @@ def test_undefined_precision_recall_and_f1_are_set_to_zero_without_a_warning():
     """The stages count Python warnings in their log: a 0/0 set to 0 on purpose must not add one."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        evaluation.classification_metrics(np.array([0, 1, 0, 1]), np.array([0.1, 0.4, 0.3, 0.2]))  # 0/0 precision
-        evaluation.classification_metrics(np.array([0, 0, 0]), np.array([0.1, 0.2, 0.3]))  # 0/0 recall and f1
+        scoring.classification_metrics(np.array([0, 1, 0, 1]), np.array([0.1, 0.4, 0.3, 0.2]))  # 0/0 precision
+        scoring.classification_metrics(np.array([0, 0, 0]), np.array([0.1, 0.2, 0.3]))  # 0/0 recall and f1
     assert not [str(warning.message) for warning in caught if "zero_division" in str(warning.message)]
     assert "Only one class is present in y_true. ROC AUC score is not defined in that case." in [
         str(warning.message) for warning in caught]  # the warnings were recorded: the check above is not vacuous
@@ -460,7 +462,7 @@ def test_a_resample_of_one_class_is_left_out_of_the_auc_interval_and_said_so(cap
     weights = np.array([[1, 1, 1, 1, 1, 1], [2, 0, 2, 0, 2, 0], [0, 2, 1, 1, 1, 1]], dtype=np.int32)  # 2nd: no down
     times = pd.Series(pd.date_range("2024-07-20 19:00", periods=6, freq="h", tz="UTC"))
     with caplog.at_level("INFO", logger="whalecast"):
-        document = evaluation.metrics_document(labels, probabilities, weights, "majority_class", times)
+        document = scoring.metrics_document(labels, probabilities, weights, "majority_class", times)
     assert (document["lstm"]["roc_auc_ci_low"], document["lstm"]["roc_auc_ci_high"]) == (1.0, 1.0)
     assert [record.getMessage() for record in caplog.records] == [
         "bootstrap: roc_auc is undefined on 1 of 3 resamples, left out of its interval",
@@ -471,7 +473,7 @@ def test_a_resample_of_one_class_is_left_out_of_the_auc_interval_and_said_so(cap
 
 @pytest.mark.filterwarnings("ignore")  # AUC is undefined for one class
 def test_the_seed_spread_of_a_one_class_part_keeps_the_log_loss():
-    spread = evaluation.seed_spread(np.array([0, 0, 0]), [np.array([0.2, 0.3, 0.4]), np.array([0.1, 0.1, 0.6])])
+    spread = scoring.seed_spread(np.array([0, 0, 0]), [np.array([0.2, 0.3, 0.4]), np.array([0.1, 0.1, 0.6])])
     assert math.isnan(spread["roc_auc_mean"]) and spread["n_seeds"] == 2
     losses = [-np.mean(np.log([0.8, 0.7, 0.6])), -np.mean(np.log([0.9, 0.9, 0.4]))]
     assert spread["log_loss_mean"] == pytest.approx(np.mean(losses), rel=1e-12)

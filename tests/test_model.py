@@ -6,18 +6,22 @@ import time
 import numpy as np
 
 def test_windows_are_gathered_lazily_and_exactly():
-    from whalecast import lstm
+    from whalecast.modeling import lstm
+
+    from whalecast.modeling.sequences import Samples
 
     rows = np.arange(50 * 3, dtype=np.float32).reshape(50, 3)
     labels = np.arange(50, dtype=np.float32) % 2
     ends = np.array([4, 9, 10, 30, 49])
-    batches = list(lstm.window_dataset(rows, labels, ends, seq_len=5, batch_size=2))
+    samples = Samples(features=rows, labels=labels, last_move_down=np.zeros(50, bool), ends={"test": ends},
+                      columns=["a", "b", "c"], groups={}, timestamps=None, seq_len=5)
+    batches = list(lstm.window_dataset(samples, "test", batch_size=2))
     windows = np.concatenate([batch[0].numpy() for batch in batches])
     targets = np.concatenate([batch[1].numpy() for batch in batches])
     assert [len(batch[0]) for batch in batches] == [2, 2, 1]
     np.testing.assert_array_equal(windows, np.stack([rows[end - 4: end + 1] for end in ends]))
     np.testing.assert_array_equal(targets, labels[ends])
-    shuffled = lstm.window_dataset(rows, labels, ends, seq_len=5, batch_size=5, shuffle_seed=3)
+    shuffled = lstm.window_dataset(samples, "test", batch_size=5, shuffle_seed=3)
     windows, targets = (tensor.numpy() for tensor in next(iter(shuffled)))
     order = [int(window[-1, 0]) // 3 for window in windows]  # the end row of each shuffled window
     assert sorted(order) == ends.tolist() and order != ends.tolist()
@@ -27,7 +31,7 @@ def test_windows_are_gathered_lazily_and_exactly():
 def test_the_same_weights_give_the_same_file_and_it_loads(tmp_path):
     import zipfile
 
-    from whalecast import lstm
+    from whalecast.modeling import lstm
 
     settings = lstm.ModelSettings(seed=1, units=3, dropout=0.1, learning_rate=0.01, epochs=1, batch_size=4,
                                   patience=0, class_weight="none", n_seeds=2)
@@ -55,7 +59,7 @@ def test_the_lstm_keeps_the_configuration_that_runs_on_cudnn():
     # Keras' own rule (cudnn_ok is this rule and "a GPU is present", which a CPU machine is not).
     from keras.src.backend.tensorflow.rnn import _do_lstm_arguments_support_cudnn
 
-    from whalecast import lstm
+    from whalecast.modeling import lstm
 
     settings = lstm.ModelSettings(seed=1, n_seeds=2, units=8, dropout=0.2, learning_rate=0.001, epochs=1,
                                   batch_size=32, patience=1, class_weight="none")

@@ -11,9 +11,10 @@ import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from conftest import news_settings, small_market
-from whalecast import news, news_readers, params, sources, synthetic
+from whalecast import settings
+from whalecast.data import event_sources, news_items, sample_market
 from whalecast.errors import InputError
-from whalecast.readers import RawTable
+from whalecast.data.raw_files import RawTable
 
 HEADER = "published_at,title,currencies,sentiment,positive,negative,id\n"
 
@@ -21,14 +22,14 @@ HEADER = "published_at,title,currencies,sentiment,positive,negative,id\n"
 def items(tmp_path, body, header=HEADER):
     path = tmp_path / "news.csv"
     path.write_text(header + body)
-    return news_readers.read_news(path)
+    return news_items.read_news(path)
 
 
 def clean(table, currency="BTC", settings=None, skip=False):
-    return news.clean_news(table, currency, "news", settings or news_settings(), skip_bad_rows=skip)
+    return news_items.clean_news(table, currency, "news", settings or news_settings(), skip_bad_rows=skip)
 
 
-def messages(caplog, logger="whalecast.news"):
+def messages(caplog, logger="whalecast.data.news_items"):
     return [(record.levelname, record.getMessage()) for record in caplog.records if record.name == logger]
 
 
@@ -40,7 +41,7 @@ def test_an_item_counts_for_the_currencies_it_is_tagged_with_and_untagged_ones_f
     with caplog.at_level(logging.INFO, logger="whalecast"):
         btc = clean(table)
     assert btc["id"].tolist() == ["1", "2", "4"] and btc["tagged"].tolist() == [True, True, False]
-    assert list(btc.columns) == sources.EVENT_COLUMNS and (btc["source"] == "news").all()
+    assert list(btc.columns) == event_sources.EVENT_COLUMNS and (btc["source"] == "news").all()
     assert str(btc["timestamp"].dtype) == "datetime64[ns, UTC]"
     assert messages(caplog) == [("INFO", f"news: 4 items from {tmp_path / 'news.csv'}, 1 of other currencies skipped, "
                                          "1 with no currency tag counted as market-wide, 0 duplicates dropped (0 with "
@@ -114,7 +115,7 @@ def test_html_markup_in_a_headline_is_read_as_the_text_it_shows_and_counted(tmp_
     assert btc["sentiment"].tolist() == [analyzer.polarity_scores(text)["compound"] for text in shown]
     # The markup did change VADER's reading: the words behind it count now.
     assert [analyzer.polarity_scores(written)["compound"] for written, _ in written_and_shown[:5]] != btc["sentiment"][:5].tolist()
-    assert "5 titles with HTML markup read as text, 6 scored by vaderSentiment==3.3.2" in messages(caplog)[0][1]
+    assert "5 titles with HTML markup read as text, 6 scored by vaderSentiment==3.3.2" in messages(caplog)[-1][1]
 
 
 def test_an_item_tagged_with_a_cashtag_or_hashtag_is_the_currencys(tmp_path):
@@ -152,7 +153,7 @@ def test_with_skip_every_bad_item_is_dropped_and_counted_in_one_line(tmp_path, c
     with caplog.at_level(logging.INFO, logger="whalecast"):
         btc = clean(items(tmp_path, body), skip=True)
     assert btc["title"].tolist() == ["fine"]
-    [(level, skipped)] = messages(caplog, "whalecast.ingest")  # the bad-row counter of every table
+    [(level, skipped)] = messages(caplog, "whalecast.data.cells")  # the bad-row counter of every table
     assert skipped.startswith(f"news: {len(BAD_ITEMS)} malformed rows of {tmp_path / 'news.csv'} skipped "
                               "(data.bad_rows: skip): ")
 
@@ -182,17 +183,17 @@ GOOD_SOURCE = {"format": "auto", "market_wide": True, "scorer": "vaderSentiment=
 
 
 def test_sources_are_read_into_settings_and_may_be_empty():
-    declared = sources.parse({"news": GOOD_SOURCE, "tweets_2": {**GOOD_SOURCE, "delay_seconds": 90}})
+    declared = event_sources.parse({"news": GOOD_SOURCE, "tweets_2": {**GOOD_SOURCE, "delay_seconds": 90}})
     assert list(declared) == ["news", "tweets_2"]
     assert declared["tweets_2"].delay == pd.Timedelta(seconds=90)
-    assert sources.parse({}) == {} and sources.parse(None) == {}
+    assert event_sources.parse({}) == {} and event_sources.parse(None) == {}
 
 
 @pytest.mark.parametrize("raw, problem", [
     ([GOOD_SOURCE], "sources must map each source name to its settings, got"),
     ({"whales": GOOD_SOURCE}, "sources: 'whales' is not a usable source name"),
     ({"News Feed": GOOD_SOURCE}, "sources: 'News Feed' is not a usable source name"),
-    ({"news": {**GOOD_SOURCE, "format": "xml"}}, "sources.news: format must be one of auto, headlines_csv, "
+    ({"news": {**GOOD_SOURCE, "format": "xml"}}, "sources.news.format must be one of auto, headlines_csv, "
                                                  "cryptopanic, whale_alert, got 'xml'"),
     ({"news": {**GOOD_SOURCE, "format": "whale_alert"}}, "sources.news: scorer applies to headlines, not to "
                                                          "whale_alert transfers (set scorer: none)"),
@@ -205,13 +206,14 @@ def test_sources_are_read_into_settings_and_may_be_empty():
      "sources.news: scorer vaderSentiment==3.3.1 is not what is installed (vaderSentiment 3.3.2)"),
     ({"news": {**GOOD_SOURCE, "scorer": "vader"}}, "sources.news: scorer must be none or one of vaderSentiment "
                                                   "pinned as <package>==<version>, got 'vader'"),
-    ({"news": {**GOOD_SOURCE, "delay_seconds": -1}}, "sources.news: delay_seconds must be in 0..2592000"),
+    ({"news": {**GOOD_SOURCE, "delay_seconds": -1}}, "sources.news.delay_seconds must be in 0..2592000 (30 days), "
+                                                      "got -1"),
     ({"news": {**GOOD_SOURCE, "market_wide": "yes"}}, "sources.news.market_wide must be bool, got 'yes'"),
     ({"news": {**GOOD_SOURCE, "path": "x"}}, "sources.news.path is not a setting"),
 ])
 def test_a_bad_source_is_named(raw, problem):
     with pytest.raises(InputError) as raised:
-        sources.parse(raw)
+        event_sources.parse(raw)
     assert str(raised.value).startswith(f"params.yaml: {problem}")
 
 
@@ -242,7 +244,7 @@ def test_own_items_cluster_in_volatile_hours_and_headlines_follow_the_score():
     per_hour = own.groupby(own["timestamp"].dt.floor("h")).size().reindex(market.prices["timestamp"], fill_value=0)
     abs_return = np.abs(np.log(market.prices["close"] / market.prices["open"])).to_numpy()
     assert np.corrcoef(per_hour.to_numpy(), abs_return)[0, 1] > 0.1
-    bullish = own["title"].str.contains("|".join(synthetic.POSITIVE_WORDS))
+    bullish = own["title"].str.contains("|".join(sample_market.POSITIVE_WORDS))
     assert (own.loc[bullish, "sentiment"] > 0.2).all() and (own.loc[~bullish, "sentiment"] <= 0.2).all()
 
 
@@ -263,7 +265,7 @@ def test_the_planted_news_effect_is_there_only_when_asked_for():
 
 # --- a source of another kind: its own column names and numbers ------------------------------------------------
 
-ANNOUNCEMENTS = sources.SourceSettings(format="headlines_csv", market_wide=False, scorer="none", delay_seconds=0,
+ANNOUNCEMENTS = event_sources.SourceSettings(format="headlines_csv", market_wide=False, scorer="none", delay_seconds=0,
                                        fields={"timestamp": "When", "title": "text", "currencies": "symbol",
                                                "sentiment": "tone"},
                                        values=["importance"])
@@ -275,23 +277,23 @@ def test_a_source_names_its_own_columns_and_keeps_its_numbers(tmp_path):
     path.write_text("when,date,title,text,symbol,tone,importance\n"
                     "2024-03-01T10:00:00Z,2020-01-01,ignored,BTC listed on a new exchange,BTC,0.4,3\n"
                     "2024-03-01T11:00:00Z,2020-01-01,ignored,ETH delisted,ETH,-0.6,5\n")
-    table = news_readers.read_news(path, "headlines_csv", fields=ANNOUNCEMENTS.fields, values=ANNOUNCEMENTS.values)
-    btc = news.clean_news(table, "BTC", "listings", ANNOUNCEMENTS)
+    table = news_items.read_news(path, "headlines_csv", fields=ANNOUNCEMENTS.fields, values=ANNOUNCEMENTS.values)
+    btc = news_items.clean_news(table, "BTC", "listings", ANNOUNCEMENTS)
     assert btc[["title", "sentiment", "importance"]].to_dict("records") == [
         {"title": "BTC listed on a new exchange", "sentiment": 0.4, "importance": 3.0}]
     assert btc["timestamp"].tolist() == [pd.Timestamp("2024-03-01 10:00", tz="UTC")]
-    assert list(btc.columns) == [*sources.EVENT_COLUMNS, "importance"]
+    assert list(btc.columns) == [*event_sources.EVENT_COLUMNS, "importance"]
 
 
 def test_a_value_that_is_not_a_number_is_a_bad_row_and_a_named_column_must_exist(tmp_path):
     path = tmp_path / "listings.csv"
     path.write_text("when,text,symbol,tone,importance\n2024-03-01T10:00:00Z,a,BTC,0.1,high\n")
-    table = news_readers.read_news(path, fields=ANNOUNCEMENTS.fields, values=ANNOUNCEMENTS.values)
+    table = news_items.read_news(path, fields=ANNOUNCEMENTS.fields, values=ANNOUNCEMENTS.values)
     with pytest.raises(InputError, match=r"line 2: importance 'high' is not a number$"):
-        news.clean_news(table, "BTC", "listings", ANNOUNCEMENTS)
+        news_items.clean_news(table, "BTC", "listings", ANNOUNCEMENTS)
     path.write_text("when,text,symbol,tone\n2024-03-01T10:00:00Z,a,BTC,0.1\n")
     with pytest.raises(InputError) as raised:
-        news_readers.read_news(path, fields=ANNOUNCEMENTS.fields, values=ANNOUNCEMENTS.values)
+        news_items.read_news(path, fields=ANNOUNCEMENTS.fields, values=ANNOUNCEMENTS.values)
     assert str(raised.value) == (f"{path}: no column 'importance', which the source's fields or values name (have: "
                                  "when, text, symbol, tone)")
 
@@ -306,15 +308,15 @@ def test_a_value_that_is_not_a_number_is_a_bad_row_and_a_named_column_must_exist
 ])
 def test_bad_fields_and_values_are_named(raw, problem):
     with pytest.raises(InputError) as raised:
-        sources.parse({"news": raw})
+        event_sources.parse({"news": raw})
     assert problem in str(raised.value)
 
 
 def test_settings_added_later_may_be_left_out_of_params_and_others_may_not():
-    assert sources.parse({"news": GOOD_SOURCE})["news"].values == []
+    assert event_sources.parse({"news": GOOD_SOURCE})["news"].values == []
     without_news_rates = {"seed": 1, "start": "2024-01-01", "hours": 10, "whale_transfers_per_day": 1,
                           "whale_effect": 0}
-    assert params.build(synthetic.MarketSettings, without_news_rates, "data.synthetic").news_effect == 0.0
+    assert settings.build(sample_market.MarketSettings, without_news_rates, "data.synthetic").news_effect == 0.0
     no_effect = {key: value for key, value in without_news_rates.items() if key != "whale_effect"}
     with pytest.raises(InputError, match=r"^params.yaml: data.synthetic.whale_effect is missing$"):
-        params.build(synthetic.MarketSettings, no_effect, "data.synthetic")
+        settings.build(sample_market.MarketSettings, no_effect, "data.synthetic")

@@ -5,9 +5,9 @@ import logging
 
 import pytest
 
-from whalecast import news_readers
+from whalecast.data import news_items
 from whalecast.errors import InputError
-from whalecast.news_readers import NEWS_COLUMNS, read_news
+from whalecast.data.news_items import NEWS_COLUMNS, read_news
 
 CET_DATE = "Fri Feb 07 2025 08:29:27 GMT+0100 (heure normale d’Europe centrale)"
 ACRE_DATE = "Mon Nov 17 2025 13:40:00 GMT-0500 (Horário Padrão do Acre)"
@@ -25,7 +25,7 @@ def read_csv_text(tmp_path, text):
 
 def log_messages(caplog):
     return [(record.levelname, record.getMessage()) for record in caplog.records
-            if record.name == "whalecast.news_readers"]
+            if record.name == "whalecast.data.news_items"]
 
 
 def failure(path, **options):
@@ -294,7 +294,7 @@ def test_auto_refuses_other_suffixes_but_a_named_format_reads_them(tmp_path):
     assert read_news(path, news_format="headlines_csv").frame["title"].tolist() == ["a"]
     assert failure(path, news_format="rss") == (f"{path}: unknown news format 'rss' "
                                                 "(one of auto, headlines_csv, cryptopanic)")
-    assert news_readers.NEWS_FORMATS == ("auto", "headlines_csv", "cryptopanic")
+    assert news_items.NEWS_FORMATS == ("auto", "headlines_csv", "cryptopanic")
 
 
 def test_a_directory_of_mixed_pages_is_one_table_in_name_order(tmp_path, caplog):

@@ -10,7 +10,9 @@ from sklearn import metrics
 
 from conftest import (HOURS, REPORTED_MODELS, TINY_MODEL, UP_TO_DATE, copy_project, edit_params, run,
                       stages_run)
-from whalecast import params, paths, predictions, report
+from whalecast import paths, settings
+from whalecast.evaluation import predictions
+from whalecast.reporting import report
 
 STAGES = ["ingest", "featurize", "sequence", "train", "evaluate", "walk_forward", "backtest"]
 METRIC_NAMES = ["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier",
@@ -91,7 +93,7 @@ def test_every_metric_and_the_backtest_can_be_recomputed_from_the_predictions_fi
     for model, probability_down in probabilities.items():
         assert metrics.roc_auc_score(frame["label"], probability_down) == pytest.approx(test[model]["roc_auc"], abs=1e-6)
     # The LSTM's backtest by hand from the file: positions from its P(down) and the thresholds, fees on changes.
-    rules = params.load(repo / "params.yaml")["backtest"]
+    rules = settings.read(repo / "params.yaml")["backtest"]
     p_down = probabilities["lstm"]
     position = np.where(p_down >= rules["upper"], -1.0, np.where(p_down <= rules["lower"], 1.0, 0.0))
     changes = np.abs(np.diff(np.r_[0.0, position]))

@@ -4,6 +4,7 @@ import dataclasses
 import functools
 import json
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -47,9 +48,9 @@ def test_stage_deps_list_every_package_module_it_imports_and_tensorflow_only_if_
     assert command[:3] == ["PYTHONPATH=src", "python", f"stages/{stage}.py"]  # the workspace's own package
     script = command[2]
     modules = stage_imports(script)["modules"]
-    # The package's own __init__ too: it sets how NumPy computes (see whalecast/__init__.py).
-    used = {f"src/{name.replace('.', '/')}{'/__init__' if name == 'whalecast' else ''}.py" for name in modules
-            if name.split(".")[0] == "whalecast"}
+    # A package's __init__.py too: whalecast's sets how NumPy and TensorFlow compute (see whalecast/__init__.py).
+    files = {Path("src", *name.split(".")) for name in modules if name.split(".")[0] == "whalecast"}
+    used = {str(path / "__init__.py" if (REPO / path).is_dir() else path.with_suffix(".py")) for path in files}
     declared = {dep for dep in DVC_YAML[stage]["deps"] if dep.startswith("src/")}
     assert used == declared
     assert script in DVC_YAML[stage]["deps"]
@@ -94,7 +95,7 @@ def test_the_top_level_plots_draw_a_line_for_every_model():
 
 
 def test_walk_forward_reads_every_model_setting_but_the_number_of_seeds():
-    from whalecast import lstm  # noqa: PLC0415 (TensorFlow only here)
+    from whalecast.modeling import lstm  # noqa: PLC0415 (TensorFlow only here)
 
     model_params = [name for name in DVC_YAML["walk_forward"]["params"] if name.startswith("model.")]
     assert model_params == [f"model.{field.name}" for field in dataclasses.fields(lstm.ModelSettings)

@@ -16,7 +16,11 @@ import pytest
 
 from conftest import REPO, clean_market, edit_params, run, run_stage, small_market
 from test_bad_input import GOOD_PRICES, assert_clean_failure, files_project
-from whalecast import clean_data, features, ingest, params, paths, readers, sample_files, scaling
+from whalecast import paths, settings
+from whalecast.acquire import sample_files
+from whalecast.data import clean, price_bars, raw_files, whale_transfers
+from whalecast.features import feature_specs, feature_table
+from whalecast.modeling import scaling
 from whalecast.errors import InputError
 
 # --- params ----------------------------------------------------------------------------------------------
@@ -26,26 +30,25 @@ def test_numbers_in_exponent_notation_are_numbers(tmp_path):
     # YAML 1.2 (and DVC, which writes params with ruamel.yaml) reads 1e-3 as a number; PyYAML's YAML 1.1 did not.
     path = tmp_path / "params.yaml"
     path.write_text("model:\n  learning_rate: 1e-3\n  big: 2E+6\n  text: 1e-3x\n  version: '1e3'\n")
-    loaded = params.load(path)
+    loaded = settings.read(path)
     assert loaded["model"] == {"learning_rate": 0.001, "big": 2e6, "text": "1e-3x", "version": "1e3"}
 
 
 def test_a_learning_rate_in_exponent_notation_reaches_the_optimizer(project):
-    from whalecast import lstm
+    from whalecast.modeling import lstm
 
     # Not 1e-3: that is also Adam's default, which a model ignoring the setting would have too.
     text = (project / "params.yaml").read_text().replace("learning_rate: 0.001", "learning_rate: 5e-4")
     assert "\n  learning_rate: 5e-4\n" in text
     (project / "params.yaml").write_text(text)
-    settings = params.build(lstm.ModelSettings, params.load(project / "params.yaml")["model"], "model")
-    model = lstm.build_model(6, 2, settings)
+    model = lstm.build_model(6, 2, settings.load(lstm.ModelSettings, settings.read(project / "params.yaml")))
     assert float(model.optimizer.learning_rate) == pytest.approx(5e-4)
 
 
 def test_a_huge_report_delay_is_named_with_its_range(project):
     edit_params(project, whale_report_delay_seconds=1.0e12)
     assert_clean_failure(run_stage(project, "ingest", check=False), project,
-                         "params.yaml: whale_report_delay_seconds must be", "0..2592000", "1e+12")
+                         "params.yaml: whale_report_delay_seconds must be in 0..2592000 (30 days), got 1e+12")
 
 
 def test_a_price_path_that_is_a_directory_is_named(project):
@@ -234,7 +237,7 @@ def write_json(path, transactions):
 def test_two_transfers_of_one_transaction_with_equal_amounts_are_two_records(tmp_path, caplog):
     path = write_json(tmp_path / "ETH.json", [whale_record("1"), whale_record("2")])
     with caplog.at_level("INFO"):
-        whales = ingest.clean_whales(readers.read_whales_json(path), "ETH")
+        whales = whale_transfers.clean_whales(whale_transfers.read_whales_json(path), "ETH")
     assert len(whales) == 2 and whales["id"].tolist() == ["1", "2"]
     assert "0 duplicates dropped" in caplog.text
 
@@ -242,7 +245,7 @@ def test_two_transfers_of_one_transaction_with_equal_amounts_are_two_records(tmp
 def test_a_record_seen_again_is_dropped_by_id_and_counted(tmp_path, caplog):
     path = write_json(tmp_path / "ETH.json", [whale_record("1"), whale_record("1"), whale_record("2", amount=5)])
     with caplog.at_level("INFO"):
-        whales = ingest.clean_whales(readers.read_whales_json(path), "ETH")
+        whales = whale_transfers.clean_whales(whale_transfers.read_whales_json(path), "ETH")
     assert whales["id"].tolist() == ["1", "2"]
     assert "1 duplicates dropped (1 with an id seen before, 0 identical records without an id)" in caplog.text
 
@@ -250,7 +253,7 @@ def test_a_record_seen_again_is_dropped_by_id_and_counted(tmp_path, caplog):
 def test_without_ids_only_identical_records_are_duplicates(tmp_path, caplog):
     path = write_json(tmp_path / "ETH.json", [whale_record(), whale_record(), whale_record(amount=5)])
     with caplog.at_level("INFO"):
-        whales = ingest.clean_whales(readers.read_whales_json(path), "ETH")
+        whales = whale_transfers.clean_whales(whale_transfers.read_whales_json(path), "ETH")
     assert whales["amount"].tolist() == [100, 5]
     assert "1 duplicates dropped (0 with an id seen before, 1 identical records without an id)" in caplog.text
 
@@ -261,7 +264,7 @@ def test_pages_keep_a_transfer_whose_transaction_also_carries_another_symbol(tmp
     write_json(tmp_path / "ETH" / "00002.json", [whale_record("9", symbol="usdt"), whale_record("8"),
                                                  whale_record("10", hash_="0xdef")])
     with caplog.at_level("INFO"):
-        whales = ingest.clean_whales(readers.read_whale_pages(tmp_path / "ETH"), "ETH")
+        whales = whale_transfers.clean_whales(whale_transfers.read_whale_pages(tmp_path / "ETH"), "ETH")
     assert whales["id"].tolist() == ["7", "8", "10"]
     assert "1 duplicates dropped (1 with an id seen before" in caplog.text
 
@@ -293,7 +296,7 @@ def test_whale_timestamps_rounded_to_a_minute_or_more_need_a_report_delay(projec
 def test_a_few_whole_minute_timestamps_are_not_taken_for_rounding(tmp_path):
     path = write_json(tmp_path / "BTC.json", [whale_record("1", symbol="btc", timestamp=1709254800),
                                               whale_record("2", symbol="btc", timestamp=1709254860)])
-    assert len(ingest.clean_whales(readers.read_whales_json(path), "BTC")) == 2
+    assert len(whale_transfers.clean_whales(whale_transfers.read_whales_json(path), "BTC")) == 2
 
 
 # --- parse errors that name the real problem (1g) --------------------------------------------------------
@@ -325,7 +328,7 @@ def test_a_quoted_field_spanning_lines_keeps_row_numbers_as_an_editor_shows_them
                     + '2024-03-01T05:10:07Z,BTC,10,600000,exchange,unknown,"a note\nover\nthree lines"\n'
                     + "2024-03-01T05:20:07Z,btc,12,lots,unknown,exchange,x\n")
     with pytest.raises(InputError, match="line 5: amount_usd 'lots' is not a number"):
-        ingest.clean_whales(readers.read_csv(path), "BTC")
+        whale_transfers.clean_whales(raw_files.read_csv(path), "BTC")
 
 
 @pytest.mark.parametrize("owner_type", [None, ""])
@@ -333,9 +336,9 @@ def test_a_null_owner_type_is_a_bad_row(tmp_path, caplog, owner_type):
     records = [whale_record("1", symbol="btc"), whale_record("2", symbol="btc", target=owner_type)]
     path = write_json(tmp_path / "BTC.json", records)
     with pytest.raises(InputError, match=r"BTC.json: transactions\[1\]: to_owner_type is empty"):
-        ingest.clean_whales(readers.read_whales_json(path), "BTC")
+        whale_transfers.clean_whales(whale_transfers.read_whales_json(path), "BTC")
     with caplog.at_level("INFO"):
-        whales = ingest.clean_whales(readers.read_whales_json(path), "BTC", skip_bad_rows=True)
+        whales = whale_transfers.clean_whales(whale_transfers.read_whales_json(path), "BTC", skip_bad_rows=True)
     assert whales["id"].tolist() == ["1"]
     assert "1 malformed rows" in caplog.text and "1 empty to_owner_type" in caplog.text
 
@@ -354,7 +357,7 @@ def price_csv(timestamps) -> str:
 def test_a_timestamp_with_an_offset_or_zone_name_is_converted_to_utc(tmp_path, written):
     path = tmp_path / "BTC.csv"
     path.write_text(price_csv([written]))
-    bars = ingest.clean_prices(readers.read_csv(path), max_gap_hours=0)
+    bars = price_bars.clean_prices(raw_files.read_csv(path), max_gap_hours=0)
     assert bars["timestamp"].tolist() == [pd.Timestamp("2024-03-01 12:00", tz="UTC")]
 
 
@@ -363,7 +366,7 @@ def test_an_unknown_zone_name_is_named(tmp_path):
     path.write_text(price_csv(["2024-03-01 13:00:00 Mars/Olympus"]))
     with pytest.raises(InputError, match="line 2: timestamp '2024-03-01 13:00:00 Mars/Olympus' names an unknown "
                                          "time zone 'Mars/Olympus'"):
-        ingest.clean_prices(readers.read_csv(path), max_gap_hours=0)
+        price_bars.clean_prices(raw_files.read_csv(path), max_gap_hours=0)
 
 
 def local_clock(zone: str, start: str, hours: int) -> list[str]:
@@ -388,7 +391,7 @@ def test_a_utc_file_with_an_outage_is_not_taken_for_local_time(tmp_path):
     utc = pd.date_range("2024-03-30", periods=48, freq="h")
     path = tmp_path / "BTC.csv"
     path.write_text(price_csv([f"{time:%Y-%m-%d %H:%M:%S}" for time in utc if time != pd.Timestamp("2024-03-31 05:00")]))
-    assert ingest.clean_prices(readers.read_csv(path), max_gap_hours=2)["filled"].sum() == 1
+    assert price_bars.clean_prices(raw_files.read_csv(path), max_gap_hours=2)["filled"].sum() == 1
 
 
 # --- feature specs that match nothing (1b) ---------------------------------------------------------------
@@ -397,14 +400,14 @@ def test_a_transaction_type_no_record_has_is_refused_listing_the_types_present()
     prices, whales = clean_market(small_market(hours=100))
     whales["transaction_type"] = whales["transaction_type"].cat.add_categories(["mint"])  # categorical, as ingest writes
     whales.loc[whales.index[:3], "transaction_type"] = "mint"
-    specs = features.parse_specs([{"source": "whales", "agg": "count", "window": 2, "transaction_type": "transfers"}])
+    specs = feature_specs.parse_specs([{"source": "whales", "agg": "count", "window": 2, "transaction_type": "transfers"}])
     with pytest.raises(InputError, match=r"params.yaml: feature whale_transfers_all_count_2h: transaction_type "
                                          r"'transfers' matches no whale record and is no Whale Alert type \(types in "
                                          r"the data: transfer \d+, mint 3\)"):
-        features.build_feature_table(prices, whales, specs)
+        feature_table.build_feature_table(prices, whales, specs)
     for present in ("mint", "any"):
-        specs = features.parse_specs([{"source": "whales", "agg": "count", "window": 2, "transaction_type": present}])
-        assert features.build_feature_table(prices, whales, specs).iloc[:, 1].sum() > 0
+        specs = feature_specs.parse_specs([{"source": "whales", "agg": "count", "window": 2, "transaction_type": present}])
+        assert feature_table.build_feature_table(prices, whales, specs).iloc[:, 1].sum() > 0
 
 
 def test_a_feature_constant_over_the_training_rows_is_warned_about_by_name(caplog):
@@ -425,9 +428,9 @@ def test_whales_mostly_outside_the_price_range_are_warned_about_naming_both_rang
     later = whales.assign(timestamp=whales["timestamp"] + pd.Timedelta(days=30))
     mostly_later = pd.concat([whales.iloc[:1], later.iloc[1:]])
     with caplog.at_level("INFO", logger="whalecast"):
-        ingest.check_overlap(prices, whales, "data/raw/whales/BTC.json", warn_share=0.9)
+        clean.check_overlap(prices, whales, "data/raw/whales/BTC.json", warn_share=0.9)
         assert not [record for record in caplog.records if record.levelname == "WARNING"]
-        ingest.check_overlap(prices, mostly_later, "data/raw/whales/BTC.json", warn_share=0.9)
+        clean.check_overlap(prices, mostly_later, "data/raw/whales/BTC.json", warn_share=0.9)
     warned = [record.message for record in caplog.records if record.levelname == "WARNING"]
     assert len(warned) == 1 and f"{len(whales) - 1} of {len(whales)} whale records" in warned[0]
     assert "data/raw/whales/BTC.json" in warned[0]
@@ -438,7 +441,7 @@ def test_whales_mostly_outside_the_price_range_are_warned_about_naming_both_rang
 def test_a_whale_file_of_another_currency_is_warned_about(tmp_path, caplog):
     path = write_json(tmp_path / "BTC.json", [whale_record("1"), whale_record("2")])  # ETH records
     with caplog.at_level("INFO", logger="whalecast"):
-        assert ingest.clean_whales(readers.read_whales_json(path), "BTC").empty
+        assert whale_transfers.clean_whales(whale_transfers.read_whales_json(path), "BTC").empty
     warned = [record.message for record in caplog.records if record.levelname == "WARNING"]
     assert warned == [f"whales: none of the 2 records of {path} is BTC (symbols: ETH 2); is it another currency's file?"]
 
@@ -448,7 +451,7 @@ def test_a_whale_file_of_another_currency_is_warned_about(tmp_path, caplog):
 def test_the_shares_are_checked_params(project, key, value):
     edit_params(project, **{f"data.{key}": value})
     assert_clean_failure(run_stage(project, "ingest", check=False), project,
-                         f"params.yaml: data: {key} must be a share in 0..1, got {value}")
+                         f"params.yaml: data.{key} must be a share in 0..1, got {value}")
 
 
 # --- linked data folders (1d) ----------------------------------------------------------------------------
@@ -505,29 +508,29 @@ def test_an_appended_copy_of_a_utc_file_is_not_taken_for_local_time(tmp_path):
     path = tmp_path / "BTC.csv"
     rows = price_csv(times).splitlines(keepends=True)
     path.write_text("".join(rows + rows[21:31]))  # the same rows again
-    assert len(ingest.clean_prices(readers.read_csv(path), max_gap_hours=0)) == 48
+    assert len(price_bars.clean_prices(raw_files.read_csv(path), max_gap_hours=0)) == 48
 
 
 def test_a_file_of_only_bad_rows_without_zones_is_still_a_one_line_error(tmp_path):
     path = tmp_path / "BTC.csv"
     path.write_text(price_csv(["2024-03-01 00:00:00", "2024-03-01 01:00:00"]).replace(",99,", ",-99,"))
     with pytest.raises(InputError, match="no valid data rows"):
-        ingest.clean_prices(readers.read_csv(path), max_gap_hours=0, skip_bad_rows=True)
+        price_bars.clean_prices(raw_files.read_csv(path), max_gap_hours=0, skip_bad_rows=True)
 
 
 def test_a_z_after_a_space_is_utc(tmp_path):
     path = tmp_path / "BTC.csv"
     path.write_text(price_csv(["2024-03-01 12:00:00 Z"]))
-    assert ingest.clean_prices(readers.read_csv(path), max_gap_hours=0)["timestamp"].tolist() == [
+    assert price_bars.clean_prices(raw_files.read_csv(path), max_gap_hours=0)["timestamp"].tolist() == [
         pd.Timestamp("2024-03-01 12:00", tz="UTC")]
 
 
 def test_a_known_type_one_currency_lacks_is_a_warning_not_an_error(caplog):
     # One features list serves every currency: mints are ETH's and USDT's, not BTC's.
     prices, whales = clean_market(small_market(hours=100))
-    specs = features.parse_specs([{"source": "whales", "agg": "count", "window": 2, "transaction_type": "mint"}])
+    specs = feature_specs.parse_specs([{"source": "whales", "agg": "count", "window": 2, "transaction_type": "mint"}])
     with caplog.at_level("INFO", logger="whalecast"):
-        table = features.build_feature_table(prices, whales, specs)
+        table = feature_table.build_feature_table(prices, whales, specs)
     assert (table["whale_mint_all_count_2h"] == 0).all()
     warned = [record.message for record in caplog.records if record.levelname == "WARNING"]
     assert any("feature whale_mint_all_count_2h: no whale record is a mint" in message for message in warned)
@@ -541,7 +544,7 @@ def test_a_price_file_of_one_bar_is_a_one_line_error(project):
 
 @pytest.mark.parametrize("retry_after", ["nan", "inf"])
 def test_a_retry_after_that_is_not_a_finite_number_is_no_wait(retry_after):
-    from whalecast import backoff
+    from whalecast.acquire import backoff
 
     assert backoff.wait_seconds({"Retry-After": retry_after}, 4, "page 1", "HTTP 429") == 4
 
@@ -565,14 +568,14 @@ def write_files(root, files: dict[str, str]) -> None:
 
 
 def files_tables(tmp_path, monkeypatch, prices: dict[str, str], **data):
-    """clean_data.clean_tables for BTC, in process, in a scratch project of these files under data/raw/prices/ (no
+    """clean.clean_tables for BTC, in process, in a scratch project of these files under data/raw/prices/ (no
     whale records), with params.yaml's data section and `data` changes."""
     monkeypatch.chdir(tmp_path)
     write_files(tmp_path / paths.RAW / "prices", prices)
     write_files(tmp_path, {str(paths.raw_whales_json("BTC")): '{"result": "success", "count": 0}'})
-    settings = params.load(REPO / "params.yaml")
-    settings["data"] = {**settings["data"], "source": "files", **data}
-    return clean_data.clean_tables("BTC", settings)
+    params = settings.read(REPO / "params.yaml")
+    params["data"] = {**params["data"], "source": "files", **data}
+    return clean.clean_tables("BTC", params)
 
 
 @pytest.mark.parametrize("name, says", [
@@ -586,7 +589,7 @@ def test_a_price_file_named_after_another_assets_market_is_refused(tmp_path, mon
     write_files(tmp_path / "data/raw/prices/BTC", {"BTCUSDT-1h-2023-12.csv": hourly_prices("2023-12-31", [1, 2]),
                                                    name: hourly_prices("2024-01-01", [1, 2])})
     with pytest.raises(InputError) as raised:
-        readers.read_price_files("BTC")
+        price_bars.read_price_files("BTC")
     assert str(raised.value) == f"data/raw/prices/BTC/{name}: the file name says {says}, but the file is read as BTC's prices"
 
 
@@ -596,7 +599,7 @@ def test_a_price_file_named_after_its_own_asset_or_no_market_is_read(tmp_path, m
     # ETH.csv names no market (the currencies are not a list the reader knows); the jump check below sees its prices.
     monkeypatch.chdir(tmp_path)
     write_files(tmp_path / "data/raw/prices/BTC", {name: hourly_prices("2024-01-01", [3, 4, 5])})
-    table, _ = readers.read_price_files("BTC")
+    table, _ = price_bars.read_price_files("BTC")
     assert table.frame["close"].astype(float).tolist() == [3.0, 4.0, 5.0]
 
 
@@ -614,7 +617,7 @@ def test_a_price_file_whose_symbol_column_names_another_asset_is_refused(tmp_pat
     monkeypatch.chdir(tmp_path)
     write_files(tmp_path, {"data/raw/prices/BTC.csv": text})
     with pytest.raises(InputError) as raised:
-        readers.read_price_files("BTC")
+        price_bars.read_price_files("BTC")
     assert str(raised.value) == (f"data/raw/prices/BTC.csv: line {line}: symbol '{symbol}' says ETH, but the file is "
                                  "read as BTC's prices")
 
@@ -624,7 +627,7 @@ def test_a_price_file_whose_symbol_column_names_its_own_asset_is_read(tmp_path, 
     monkeypatch.chdir(tmp_path)
     write_files(tmp_path, {"data/raw/prices/BTC.csv": hourly_prices("2024-01-01", [3, 4], "symbol," + PRICE_HEADER,
                                                                     lambda time: f"{symbol},")})
-    table, _ = readers.read_price_files("BTC")
+    table, _ = price_bars.read_price_files("BTC")
     assert table.frame["close"].astype(float).tolist() == [3.0, 4.0]
 
 
@@ -670,8 +673,8 @@ def test_a_price_doubling_or_halving_and_the_real_crash_hours_are_no_jump(tmp_pa
 
 
 def test_the_jump_factor_has_a_default_for_older_params_files_and_must_exceed_1():
-    data = {key: value for key, value in params.load(REPO / "params.yaml")["data"].items() if key != "max_price_jump"}
-    assert params.build(clean_data.DataSettings, data, "data").max_price_jump == 2
+    data = {key: value for key, value in settings.read(REPO / "params.yaml")["data"].items() if key != "max_price_jump"}
+    assert settings.build(clean.DataSettings, data, "data").max_price_jump == 2
     with pytest.raises(InputError) as raised:
-        params.build(clean_data.DataSettings, {**data, "max_price_jump": 1}, "data")
-    assert str(raised.value) == "params.yaml: data: max_price_jump must be a factor above 1, got 1"
+        settings.build(clean.DataSettings, {**data, "max_price_jump": 1}, "data")
+    assert str(raised.value) == "params.yaml: data.max_price_jump must be above 1, got 1"

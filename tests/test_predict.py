@@ -11,7 +11,8 @@ import yaml
 
 from conftest import edit_params, run
 from test_fetch_prices import MARKET  # Binance's description of BTC/USDT, as ccxt loads it
-from whalecast import paths, predict
+from whalecast import paths
+from whalecast.serve import predict
 
 PARITY_HOURS = 50
 HOUR_MS = 3_600_000
@@ -93,13 +94,13 @@ def test_params_changed_since_training_are_refused_before_predicting(repo, train
         edit_params(repo, seq_len=12)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip() == ("predict: error: dvc.lock: the model was trained with other settings or code "
-                                     "than the workspace has (sequence@BTC: params seq_len modified, and 2 more); run "
+                                     "than the workspace has (sequence@BTC: params seq_len modified); run "
                                      "dvc repro first, or check out the commit the model belongs to")
 
 
 def test_cleaning_code_changed_since_training_is_refused_before_predicting(repo, trained):
     # Ingest's code cleans the data as the model saw it; only its data (and the params naming it) may differ.
-    cleaning = repo / "src" / "whalecast" / "clean_data.py"
+    cleaning = repo / "src" / "whalecast" / "data" / "clean.py"
     original = cleaning.read_text()
     cleaning.write_text(original + "\n# a change to how raw data is cleaned\n")
     try:
@@ -108,7 +109,7 @@ def test_cleaning_code_changed_since_training_is_refused_before_predicting(repo,
         cleaning.write_text(original)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip() == ("predict: error: dvc.lock: the model was trained with other settings or code "
-                                     "than the workspace has (ingest@BTC: src/whalecast/clean_data.py modified); run "
+                                     "than the workspace has (ingest@BTC: src/whalecast/data/clean.py modified); run "
                                      "dvc repro first, or check out the commit the model belongs to")
 
 

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, edit_params, run_stage, small_market
-from whalecast import clean_data, ingest, params, paths, readers
+from whalecast import paths, settings
+from whalecast.data import clean, price_bars
 from whalecast.errors import InputError
 
 HOUR_MS = 3_600_000
@@ -37,8 +38,8 @@ def bars():
 
 
 def read_clean(path, currency="BTC", price_format="auto"):
-    table, layout = readers.read_prices(path, currency, price_format)
-    return ingest.clean_prices(table, max_gap_hours=72), layout
+    table, layout = price_bars.read_prices(path, currency, price_format)
+    return price_bars.clean_prices(table, max_gap_hours=72), layout
 
 
 def test_binance_kline_dumps_switching_from_milliseconds_to_microseconds(tmp_path, bars):
@@ -77,7 +78,7 @@ def test_a_forced_layout_that_does_not_fit_is_named(tmp_path, bars):
     path = tmp_path / "BTC.csv"
     path.write_text("timestamp,open,high,low,close,volume\n2024-03-01T00:00:00Z,1,2,1,2,3\n")
     with pytest.raises(InputError, match="BTC.csv: line 1 has 6 columns; this layout has 12"):
-        readers.read_prices(path, "BTC", "binance_kline")
+        price_bars.read_prices(path, "BTC", "binance_kline")
 
 
 @pytest.mark.parametrize("setting,layout,kept", [
@@ -150,8 +151,8 @@ def prices_of_files(tmp_path, monkeypatch, files: dict[str, str], **data) -> pd.
     directory.mkdir(parents=True)
     for name, text in files.items():
         (directory / name).write_text(text)
-    settings = {**params.load(REPO / "params.yaml")["data"], "source": "files", "max_filled_share": 0.5, **data}
-    return clean_data.clean_prices_from_files("BTC", params.build(clean_data.DataSettings, settings, "data"))
+    data = {**settings.read(REPO / "params.yaml")["data"], "source": "files", "max_filled_share": 0.5, **data}
+    return clean.clean_prices_from_files("BTC", settings.build(clean.DataSettings, data, "data"))
 
 
 def test_the_newest_bar_of_every_downloaded_file_is_dropped_not_only_the_historys(tmp_path, monkeypatch):

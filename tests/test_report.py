@@ -5,16 +5,18 @@ import json
 import pytest
 
 from conftest import REPO
-from whalecast import backtest, params, report, storage, uncertainty
+from whalecast import settings, storage
+from whalecast.evaluation import backtest, uncertainty
+from whalecast.reporting import report
 
 
 def test_the_committed_summary_and_headline_metrics_are_what_the_committed_metrics_make(monkeypatch):
     monkeypatch.chdir(REPO)  # the metrics paths are relative to the repository root, as in a stage
-    all_params = params.load()
+    all_params = settings.read()
     regenerated = report.summary([report.Results.read(currency) for currency in all_params["currencies"]],
                                  report.data_source(all_params["data"]),
-                                 params.build(backtest.BacktestSettings, all_params["backtest"], "backtest"),
-                                 params.build(uncertainty.BootstrapSettings, all_params["bootstrap"], "bootstrap"))
+                                 settings.build(backtest.BacktestSettings, all_params["backtest"], "backtest"),
+                                 settings.build(uncertainty.BootstrapSettings, all_params["bootstrap"], "bootstrap"))
     summary = (REPO / "reports" / "summary.md").read_text(encoding="utf-8")
     assert summary == regenerated, "run `dvc repro` (the report stage)"
     headline = report.marked_block(summary)

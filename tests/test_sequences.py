@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 from conftest import TINY_MODEL, edit_params, run_stage
-from whalecast import feature_groups, params, paths, scaling, sequences, storage
+from whalecast import paths, settings, storage
+from whalecast.features import feature_groups
+from whalecast.modeling import scaling, sequences
 from whalecast.errors import InputError
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
@@ -193,7 +195,7 @@ def test_a_group_switched_off_leaves_the_sequence_table_and_nothing_else_changes
 # --- edges, in-process (mutation testing counts only tests that call the package in this process) -----------
 
 def messages(caplog, logger):
-    return [record.getMessage() for record in caplog.records if record.name == logger]
+    return [record.getMessage() for record in caplog.records if record.name.startswith(logger)]
 
 
 def test_labels_are_int8_on_every_row_and_unknown_where_no_real_close_follows(caplog):
@@ -207,7 +209,7 @@ def test_labels_are_int8_on_every_row_and_unknown_where_no_real_close_follows(ca
     assert labels["label"].tolist() == [0, 1, pd.NA, 0, pd.NA, pd.NA, pd.NA, pd.NA]
     # 02:00 fell 0.5% (less than min_move: not down), 03:00 fell 1.5%
     assert labels["last_move_down"].tolist() == [False, False, True, False, False, False, False, False]
-    assert messages(caplog, "whalecast.sequences") == [
+    assert messages(caplog, "whalecast.modeling.sequences") == [
         "label: close(T+1h) < close(T) * (1 - 0.01); 4 rows at the end have no close(T+h) yet, 1 more fall on a "
         "filled (no-trade) bar; all 5 are unlabelled"]
 
@@ -227,13 +229,13 @@ def test_target_settings_at_their_bounds_are_accepted(horizon_hours, min_move):
 
 @pytest.mark.parametrize("horizon_hours, min_move, message", [
     (0, 0.0, "horizon_hours must be at least 1, got 0"),
-    (1, -0.001, "min_move is a fraction of the price in [0, 1), got -0.001"),
-    (1, 1.0, "min_move is a fraction of the price in [0, 1), got 1.0"),
+    (1, -0.001, "min_move must be in 0..1 (a fraction of the price), 1 excluded, got -0.001"),
+    (1, 1.0, "min_move must be in 0..1 (a fraction of the price), 1 excluded, got 1"),
 ])
 def test_target_settings_beyond_their_bounds_are_refused_by_name(horizon_hours, min_move, message):
     with pytest.raises(InputError) as raised:
-        params.build(sequences.TargetSettings, {"horizon_hours": horizon_hours, "min_move": min_move}, "target")
-    assert str(raised.value) == f"params.yaml: target: {message}"
+        settings.build(sequences.TargetSettings, {"horizon_hours": horizon_hours, "min_move": min_move}, "target")
+    assert str(raised.value) == f"params.yaml: target.{message}"
 
 
 @pytest.mark.parametrize("fractions", [(0.98, 0.01, 0.01), (0.7, 0.2, 0.1), (0.5, 0.3, 0.2 + 5e-10)])
@@ -243,16 +245,16 @@ def test_split_fractions_inside_their_bounds_are_accepted(fractions):
 
 
 @pytest.mark.parametrize("fractions, message", [
-    ((0.0, 0.5, 0.5), "train must be a fraction between 0 and 1 (exclusive), got 0.0"),
-    ((0.5, 1.0, 0.5), "validation must be a fraction between 0 and 1 (exclusive), got 1.0"),
-    ((0.5, 0.5, -0.0001), "test must be a fraction between 0 and 1 (exclusive), got -0.0001"),
-    ((0.5, 0.3, 0.2 + 2e-9), "train + validation + test must sum to 1, got 1"),
-    ((0.5, 0.3, 0.1), "train + validation + test must sum to 1, got 0.9"),
+    ((0.0, 0.5, 0.5), ".train must be a fraction between 0 and 1 (exclusive), got 0"),
+    ((0.5, 1.0, 0.5), ".validation must be a fraction between 0 and 1 (exclusive), got 1"),
+    ((0.5, 0.5, -0.0001), ".test must be a fraction between 0 and 1 (exclusive), got -0.0001"),
+    ((0.5, 0.3, 0.2 + 2e-9), ": train + validation + test must sum to 1, got 1"),
+    ((0.5, 0.3, 0.1), ": train + validation + test must sum to 1, got 0.9"),
 ])
 def test_split_fractions_beyond_their_bounds_are_refused_by_name(fractions, message):
     with pytest.raises(InputError) as raised:
-        params.build(sequences.SplitSettings, dict(zip(sequences.PARTS, fractions)), "split")
-    assert str(raised.value) == f"params.yaml: split: {message}"
+        settings.build(sequences.SplitSettings, dict(zip(sequences.PARTS, fractions)), "split")
+    assert str(raised.value) == f"params.yaml: split{message}"
 
 
 def test_windows_of_one_hour_end_on_every_labelled_row(caplog):
@@ -265,7 +267,7 @@ def test_windows_of_one_hour_end_on_every_labelled_row(caplog):
     assert ends.tolist() == [0, 1, 2, 3, 5, 6, 7, 8, 9]
     assert {name: part.tolist() for name, part in parts.items()} == {"train": [0, 1, 2, 3], "validation": [6],
                                                                       "test": [8, 9]}
-    assert messages(caplog, "whalecast.sequences") == [
+    assert messages(caplog, "whalecast.modeling.sequences") == [
         "9 rows end a labelled window of 1 consecutive hours (0 windows span a gap, 0 rows are warm-up)",
         "split in time: train 4 (2024-01-01 01:00 to 2024-01-01 04:00), validation 1 (2024-01-01 07:00 to "
         "2024-01-01 07:00), test 2 (2024-01-01 09:00 to 2024-01-01 10:00); 2 windows purged for the 2-hour embargoes",
@@ -278,7 +280,7 @@ def test_the_window_count_log_tells_gaps_warm_up_and_unlabelled_rows_apart(caplo
     with caplog.at_level("INFO", logger="whalecast"):
         ends = sequences.usable_window_ends(times, labels, seq_len=2)
     assert ends.tolist() == [1, 3, 5, 6]
-    assert messages(caplog, "whalecast.sequences") == [
+    assert messages(caplog, "whalecast.modeling.sequences") == [
         "4 rows end a labelled window of 2 consecutive hours (1 windows span a gap, 1 rows are warm-up)"]
 
 
@@ -336,18 +338,21 @@ def test_a_part_with_one_class_is_named_with_its_counts(rows, fold, counts):
 
 @pytest.mark.parametrize("seq_len", [1, 24, 10_000])
 def test_a_whole_positive_seq_len_is_accepted(seq_len):
-    assert sequences.check_seq_len(seq_len) == seq_len
+    assert settings.load(sequences.WindowSettings, {"seq_len": seq_len, "other": "keys"}).seq_len == seq_len
 
 
-@pytest.mark.parametrize("seq_len", [0, -3, True, 24.0, "24", None])
-def test_any_other_seq_len_is_refused(seq_len):
+@pytest.mark.parametrize("seq_len, problem", [(0, "must be at least 1, got 0"), (-3, "must be at least 1, got -3"),
+                                              (True, "must be int, got True"), (24.0, "must be int, got 24.0"),
+                                              ("24", "must be int, got '24'"), (None, "must be int, got None")])
+def test_any_other_seq_len_is_refused(seq_len, problem):
     with pytest.raises(InputError) as raised:
-        sequences.check_seq_len(seq_len)
-    assert str(raised.value) == f"params.yaml: seq_len must be a whole number of hours >= 1, got {seq_len!r}"
+        settings.load(sequences.WindowSettings, {"seq_len": seq_len})
+    assert str(raised.value) == f"params.yaml: seq_len {problem}"
 
 
 def write_sequence_table(currency="BTC"):
-    """A small sequence table as the sequence stage writes it: its first training window ends at row 2."""
+    """A small sequence table as the sequence stage writes it for windows of 3 rows: the first training window
+    ends at row 2."""
     table = pd.DataFrame({
         "timestamp": close_times(8),
         "price_a": np.arange(8, dtype=float) / 4,
@@ -358,6 +363,7 @@ def write_sequence_table(currency="BTC"):
                                categories=list(sequences.PARTS)),
     })
     feature_groups.record(table, {"whales": ["whale_b"], "prices": ["price_a"]})
+    table.attrs[sequences.SEQ_LEN_ATTRIBUTE] = 3
     storage.write_parquet(table, paths.sequences(currency))
     return table
 
@@ -365,7 +371,8 @@ def write_sequence_table(currency="BTC"):
 def test_samples_read_the_sequence_table_as_arrays(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     table = write_sequence_table()
-    samples = sequences.Samples.read("BTC", seq_len=3)  # row 2 ends the first window of 3 rows
+    samples = sequences.Samples.read(paths.sequences("BTC"))
+    assert samples.seq_len == 3
     assert samples.columns == ["price_a", "whale_b"]
     assert samples.features.dtype == np.float32 and samples.features.shape == (8, 2)
     np.testing.assert_array_equal(samples.features, table[["price_a", "whale_b"]].to_numpy(np.float32))
@@ -380,13 +387,24 @@ def test_samples_read_the_sequence_table_as_arrays(tmp_path, monkeypatch):
     assert samples.labels_of("train").tolist() == [1, 0] and samples.labels_of("train").dtype.kind == "i"
 
 
-def test_samples_refuse_a_table_made_for_a_shorter_window(tmp_path, monkeypatch):
+def test_samples_refuse_a_table_that_does_not_say_its_window_length(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    table = write_sequence_table()
+    del table.attrs[sequences.SEQ_LEN_ATTRIBUTE]
+    storage.write_parquet(table, paths.sequences("BTC"))
+    with pytest.raises(InputError) as raised:
+        sequences.Samples.read(paths.sequences("BTC"))
+    assert str(raised.value) == ("data/sequences/BTC.parquet: no seq_len recorded in the file: run the sequence stage "
+                                 "again (dvc repro)")
+
+
+def test_a_part_s_windows_are_the_seq_len_rows_ending_at_each_of_its_ends(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_sequence_table()
-    with pytest.raises(InputError) as raised:
-        sequences.Samples.read("BTC", seq_len=4)
-    assert str(raised.value) == ("data/sequences/BTC.parquet: its first training window ends at row 2, too early for "
-                                 "seq_len=4: run the sequence stage again (dvc repro)")
+    samples = sequences.Samples.read(paths.sequences("BTC"))
+    assert samples.window_rows("train").tolist() == [[0, 1, 2], [1, 2, 3]]  # ends 2 and 3, three rows each
+    assert samples.window_rows("test").tolist() == [[4, 5, 6]]
+    np.testing.assert_array_equal(samples.windows("validation"), samples.features[[3, 4, 5]][None])
 
 
 def test_the_scaler_output_is_float32_standardised_with_the_training_rows():
@@ -411,7 +429,7 @@ def test_one_constant_feature_is_warned_about_in_the_singular_and_a_quiet_fit_sa
         scaling.Scaler.fit(frame, list(frame.columns), settings)
         scaling.Scaler.fit(frame, list(frame.columns), settings, warn_constant=False)
         scaling.Scaler.fit(frame[["moves"]], ["moves"], settings)
-    assert messages(caplog, "whalecast.scaling") == [
+    assert messages(caplog, "whalecast.modeling.scaling") == [
         "1 feature constant over the training part (no information for the models; a spec that matches no data?): "
         "flat (2.5)"]
 
@@ -426,10 +444,10 @@ def test_signed_log_column_patterns_must_be_text():
 def test_samples_refuse_a_sequence_table_without_its_feature_groups(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     table = write_sequence_table()
-    table.attrs.clear()
+    del table.attrs[feature_groups.ATTRIBUTE]
     storage.write_parquet(table, paths.sequences("BTC"))
     with pytest.raises(InputError) as raised:
-        sequences.Samples.read("BTC", seq_len=1)
+        sequences.Samples.read(paths.sequences("BTC"))
     assert str(raised.value) == ("data/sequences/BTC.parquet: no feature groups recorded in the file: run featurize "
                                  "again (dvc repro)")
 
@@ -439,7 +457,7 @@ def test_the_constant_features_are_listed_with_their_value_and_a_spread_of_one_i
     with caplog.at_level("INFO", logger="whalecast"):
         scaler = scaling.Scaler.fit(frame, list(frame.columns), scaling.ScalingSettings([]))
     assert scaler.std == [1.0, 1.0, 1.0]
-    assert messages(caplog, "whalecast.scaling") == [
+    assert messages(caplog, "whalecast.modeling.scaling") == [
         "2 features constant over the training part (no information for the models; a spec that matches no data?): "
         "flat (2.5), zero (0)"]
 
@@ -448,7 +466,7 @@ def test_a_single_training_row_makes_every_feature_constant(caplog):
     frame = pd.DataFrame({"a": [3.0, 5.0], "b": [-1.0, 1.0]})
     with caplog.at_level("INFO", logger="whalecast"):
         scaler = scaling.Scaler.fit(frame.iloc[:1], ["a", "b"], scaling.ScalingSettings([]))
-    assert messages(caplog, "whalecast.scaling")[0].endswith("data?): a (3), b (-1)")
+    assert messages(caplog, "whalecast.modeling.scaling")[0].endswith("data?): a (3), b (-1)")
     np.testing.assert_array_equal(scaler.transform(frame), np.array([[0, 0], [2, 2]], np.float32))
 
 

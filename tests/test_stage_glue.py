@@ -23,8 +23,10 @@ from threadpoolctl import threadpool_limits
 
 from conftest import (REPORTED_MODELS, TINY_MODEL, commit, copy_project, edit_params, run, run_stage_in_process,
                       stages_run)
-from whalecast import evaluation, paths, synthetic
-from whalecast.sequences import Samples
+from whalecast import paths
+from whalecast.data import sample_market
+from whalecast.modeling.baselines import Baselines, BaselineSettings
+from whalecast.modeling.sequences import Samples
 
 CURRENCIES = ["ETH", "SOL"]
 MARKET_HOURS = 800
@@ -99,7 +101,7 @@ def generated_market(project: Path, currency: str) -> pd.DataFrame:
     """The raw bars of the sample market as the project's data.synthetic makes them (bar open times)."""
     settings = yaml.safe_load((project / "params.yaml").read_text())["data"]["synthetic"]
     assert settings["hours"] == MARKET_HOURS
-    return synthetic.generate_market(currency, synthetic.MarketSettings(**settings)).prices
+    return sample_market.generate_market(currency, sample_market.MarketSettings(**settings)).prices
 
 
 def read(project: Path, currency: str):
@@ -171,7 +173,7 @@ def test_repro_runs_every_stage_for_every_currency_and_their_outputs_are_distinc
     for currency in CURRENCIES:
         assert len(list((project / paths.seed_models(currency)).glob("*.keras"))) == TINY_MODEL["model.n_seeds"] - 1
         whales = pd.read_parquet(project / paths.whales(currency))
-        assert len(whales) > 0 and set(whales["blockchain"]) == {synthetic.profile_for(currency).blockchain}
+        assert len(whales) > 0 and set(whales["blockchain"]) == {sample_market.profile_for(currency).blockchain}
         test = json.loads((project / paths.metrics(currency)).read_text())
         assert all(model in test for model in REPORTED_MODELS)
         assert test["n_test"] == len(expected_parts(MARKET_HOURS - 24, HORIZON)["test"])
@@ -259,12 +261,13 @@ def test_the_test_part_in_the_metrics_is_the_test_part_of_the_table(pipeline):
 
 
 def test_every_window_the_model_reads_ends_at_its_decision_time_and_spans_seq_len_hours(pipeline, monkeypatch):
-    from whalecast import lstm
+    from whalecast.modeling import lstm
 
     project = pipeline[0]
     monkeypatch.chdir(project)
     for currency in CURRENCIES:
-        samples = Samples.read(currency, SEQ_LEN)
+        samples = Samples.read(paths.sequences(currency))
+        assert samples.seq_len == SEQ_LEN
         table = pd.read_parquet(paths.sequences(currency))
         hours = ((samples.timestamps - samples.timestamps.iloc[0]) // ONE_HOUR).to_numpy(np.float32)
         # Feature "row r" = the hour of row r, so a window shows which hours it read.
@@ -272,8 +275,8 @@ def test_every_window_the_model_reads_ends_at_its_decision_time_and_spans_seq_le
         for part in FRACTIONS:
             ends = samples.ends[part]
             expected = hours[ends][:, None] + np.arange(-SEQ_LEN + 1, 1)  # seq_len consecutive hours ending at T
-            np.testing.assert_array_equal(lstm.windows_of(marked, part, SEQ_LEN)[:, :, 0], expected)
-            batches = list(lstm.window_dataset(marked.features, marked.labels, ends, SEQ_LEN, batch_size=64))
+            np.testing.assert_array_equal(marked.windows(part)[:, :, 0], expected)
+            batches = list(lstm.window_dataset(marked, part, batch_size=64))
             np.testing.assert_array_equal(np.concatenate([b[0].numpy() for b in batches])[:, :, 0], expected)
             np.testing.assert_array_equal(np.concatenate([b[1].numpy() for b in batches]),
                                           table["label"].to_numpy()[ends].astype(np.float32))
@@ -332,19 +335,21 @@ def test_the_scaler_is_the_training_windows_statistics_and_scales_every_row(pipe
 
 
 def test_walk_forward_fold_scalers_are_fit_on_their_own_training_windows(pipeline, monkeypatch):
-    from whalecast import params, scaling, sequences, walk_forward
+    from whalecast import settings
+    from whalecast.evaluation import walk_forward
+    from whalecast.modeling import scaling, sequences
 
     monkeypatch.chdir(pipeline[0])
-    all_params = params.load()
-    settings = params.build(walk_forward.WalkForwardSettings, all_params["walk_forward"], "walk_forward")
-    scaling_settings = params.build(scaling.ScalingSettings, all_params["scaling"], "scaling")
-    rows = Samples.read("ETH", SEQ_LEN)
+    params = settings.read()
+    folds = settings.load(walk_forward.WalkForwardSettings, params)
+    scaling_settings = settings.load(scaling.ScalingSettings, params)
+    rows = Samples.read(paths.sequences("ETH"))
     features = pd.read_parquet(paths.features("ETH"))[rows.columns]
     # The folds as the walk_forward stage cuts them (their bounds are tested elsewhere); the fit on each is checked.
     labelled = sequences.usable_window_ends(rows.timestamps, pd.Series(rows.labels), SEQ_LEN)
-    for bounds in walk_forward.fold_bounds(len(features), settings, SEQ_LEN):
+    for bounds in walk_forward.fold_bounds(len(features), folds, SEQ_LEN):
         parts = sequences.split_by_rows(rows.timestamps, labelled, bounds, SEQ_LEN + HORIZON)
-        fold = walk_forward.fold_samples(features, rows, parts, SEQ_LEN, scaling_settings)
+        fold = walk_forward.fold_samples(features, rows, parts, scaling_settings)
         expected = scaling_of(features, training_rows(parts["train"], len(features)), rows.columns)
         scaled = np.column_stack([expected[column]["scaled"] for column in rows.columns])
         np.testing.assert_allclose(fold.features, scaled, rtol=1e-4, atol=1e-4)
@@ -429,13 +434,12 @@ def test_training_never_sees_the_test_part(poisoned_training):
 
 def baseline_fits(project: Path, monkeypatch) -> dict[str, np.ndarray]:
     """What evaluate fits on the training part, and its predictions for fixed probe inputs."""
-    from whalecast import params
+    from whalecast import settings
 
     monkeypatch.chdir(project)
-    samples = Samples.read("ETH", SEQ_LEN)
-    settings = params.build(evaluation.BaselineSettings, params.load()["baselines"], "baselines")
+    samples = Samples.read(paths.sequences("ETH"))
     with threadpool_limits(limits=1, user_api="openmp"):  # no OpenMP spinning against TensorFlow's idle threads
-        baselines = evaluation.Baselines.fit(samples, settings)
+        baselines = Baselines.fit(samples, settings.load(BaselineSettings, settings.read()))
     probe = np.random.default_rng(2).normal(0, 1.5, (500, samples.features.shape[1])).astype(np.float32)
     logistic = baselines.last_row_models["logistic_regression"]
     return {"base_rate": np.array([baselines.base_rate]), "logistic": np.r_[logistic.coef_.ravel(), logistic.intercept_],

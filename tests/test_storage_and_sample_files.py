@@ -5,7 +5,9 @@ import pyarrow.parquet
 import pytest
 
 from conftest import clean_events, clean_market, news_settings, small_market
-from whalecast import ingest, news, news_readers, readers, sample_files, storage
+from whalecast import storage
+from whalecast.acquire import sample_files
+from whalecast.data import news_items, price_bars, raw_files, whale_transfers
 
 
 def test_a_failed_write_leaves_neither_the_file_nor_a_temporary(tmp_path, monkeypatch):
@@ -50,9 +52,9 @@ def test_sample_files_read_back_to_the_same_clean_tables(tmp_path, writer, name)
     expected_prices, expected_whales = clean_market(market)
     sample_files.write_prices_csv(market.prices, tmp_path / "BTC.csv.prices")
     writer(market.whales, tmp_path / name)
-    read_whales = readers.read_whales_json if name.endswith(".json") else readers.read_csv
-    prices = ingest.clean_prices(readers.read_csv(tmp_path / "BTC.csv.prices"), max_gap_hours=72)
-    whales = ingest.clean_whales(read_whales(tmp_path / name), "BTC")
+    read_whales = whale_transfers.read_whales_json if name.endswith(".json") else raw_files.read_csv
+    prices = price_bars.clean_prices(raw_files.read_csv(tmp_path / "BTC.csv.prices"), max_gap_hours=72)
+    whales = whale_transfers.clean_whales(read_whales(tmp_path / name), "BTC")
     pd.testing.assert_frame_equal(prices, expected_prices)
     pd.testing.assert_frame_equal(whales, expected_whales, check_dtype=False, check_categorical=False)
 
@@ -62,7 +64,7 @@ def test_sample_news_files_read_back_to_the_same_events_and_market_wide_repeats_
     for market in (btc, eth):
         sample_files.write_news_csv(market.news, tmp_path / "news" / f"{market.currency}.csv")
     with caplog.at_level("INFO", logger="whalecast"):
-        events = news.clean_news(news_readers.read_news(tmp_path / "news"), "BTC", "news", news_settings())
+        events = news_items.clean_news(news_items.read_news(tmp_path / "news"), "BTC", "news", news_settings())
     pd.testing.assert_frame_equal(events, clean_events(btc))
     market_wide = int((btc.news["currencies"] == "").sum())
     assert market_wide > 20

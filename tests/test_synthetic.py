@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from conftest import small_market
-from whalecast import synthetic
+from whalecast.data import sample_market
 
 
 def test_same_seed_same_market_and_other_seed_other_market():
@@ -43,7 +43,7 @@ def test_bars_are_consistent_hourly_ohlc(year):
 
 def test_whale_transfers_look_like_whale_alert(year):
     whales = year.whales
-    assert whales["amount_usd"].min() >= synthetic.MIN_TRANSFER_USD
+    assert whales["amount_usd"].min() >= sample_market.MIN_TRANSFER_USD
     assert whales["amount_usd"].max() > 50 * whales["amount_usd"].median()  # heavy tail
     seconds = whales["timestamp"].dt.second + 60 * whales["timestamp"].dt.minute
     assert (seconds != 0).mean() > 0.99  # second resolution, not on a grid

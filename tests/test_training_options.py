@@ -12,8 +12,8 @@ import pytest
 from dvclive import Live
 from sklearn import metrics
 
-from whalecast import lstm
-from whalecast.sequences import Samples
+from whalecast.modeling import lstm
+from whalecast.modeling.sequences import Samples
 
 SEQ_LEN = 3
 # Window ends of a hand-made table of 457 rows: 300 training, 150 validation and 5 test windows, in time order.
@@ -26,13 +26,14 @@ def hand_made_samples(features: np.ndarray, labels: np.ndarray) -> Samples:
     return Samples(features=features.astype(np.float32), labels=labels.astype(np.float32),
                    last_move_down=np.zeros(ROWS, bool), ends=ENDS, columns=["a", "b"],
                    groups={"all": np.array([0, 1])},
-                   timestamps=pd.Series(pd.date_range("2024-01-01", periods=ROWS, freq="h", tz="UTC")))
+                   timestamps=pd.Series(pd.date_range("2024-01-01", periods=ROWS, freq="h", tz="UTC")),
+                   seq_len=SEQ_LEN)
 
 
 def train_logged(samples, settings, log_dir):
     """lstm.train with a dvclive log, as the train stage calls it; the model and its per-epoch losses."""
     live = Live(str(log_dir), dvcyaml=None, save_dvc_exp=False, report=None)
-    model = lstm.train(samples, SEQ_LEN, settings, seed=1, live=live)
+    model = lstm.train(samples, settings, seed=1, live=live)
     losses = {part: pd.read_csv(log_dir / "plots" / "metrics" / part / "loss.tsv", sep="\t")["loss"].to_numpy()
               for part in ("train", "eval")}  # dvclive's names for Keras's loss and val_loss
     return model, losses
@@ -70,7 +71,7 @@ def test_training_stops_patience_epochs_after_the_best_validation_loss(overfitti
 def test_the_returned_weights_are_those_of_the_best_validation_epoch(overfitting_run):
     samples, _, model, losses = overfitting_run
     # The validation loss of the returned model, recomputed from its predictions: the best epoch's...
-    recomputed = metrics.log_loss(samples.labels_of("validation"), lstm.predict(model, samples, "validation", SEQ_LEN))
+    recomputed = metrics.log_loss(samples.labels_of("validation"), lstm.predict(model, samples, "validation"))
     assert recomputed == pytest.approx(losses["eval"].min(), abs=1e-5)
     # ...not the last epoch's, which training went on to.
     assert recomputed < losses["eval"][-1] - 0.02
@@ -94,7 +95,7 @@ def first_epoch_losses(tmp_path_factory):
     for setting in lstm.CLASS_WEIGHTS:
         settings = lstm.ModelSettings(seed=1, learning_rate=1e-10, epochs=1, patience=1, class_weight=setting, **TINY)
         model, losses = train_logged(samples, settings, tmp_path_factory.mktemp(setting))
-        train_labels, p_down = samples.labels_of("train"), lstm.predict(model, samples, "train", SEQ_LEN)
+        train_labels, p_down = samples.labels_of("train"), lstm.predict(model, samples, "train")
         cross_entropy = -(train_labels * np.log(p_down) + (1 - train_labels) * np.log(1 - p_down))
         result[setting] = losses["train"][0], train_labels, cross_entropy
     return result

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from whalecast import ingest, readers
+from whalecast.data import price_bars, raw_files, whale_transfers
 from whalecast.errors import InputError
 
 WHALE_HEADER = "timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_type,id,hash,from_owner,transaction_type\n"
@@ -89,8 +89,8 @@ WHALE_FILES = {
                                                          "1709269900,btc,1,500000,exchange,unknown,,bb,binance ,\n",
 }
 # Whale CSVs are read as read_whales reads them.
-WHALE_TYPES = {"numeric": readers.WHALE_NUMBERS, "categorical": readers.WHALE_CATEGORICAL,
-               "on_demand": readers.WHALE_ON_DEMAND}
+WHALE_TYPES = {"numeric": whale_transfers.WHALE_NUMBERS, "categorical": whale_transfers.WHALE_CATEGORICAL,
+               "on_demand": whale_transfers.WHALE_ON_DEMAND}
 PRICE_HEADER = "timestamp,open,high,low,close,volume\n"
 PRICE_FILES = {
     "epoch": PRICE_HEADER + "".join(f"{1709251200 + 3600 * hour},1,2,1,1.5,{hour}\n" for hour in range(30)),
@@ -104,15 +104,15 @@ PRICE_FILES = {
 }
 
 
-def cleaned(table: readers.RawTable, kind: str, skip: bool, caplog):
+def cleaned(table: raw_files.RawTable, kind: str, skip: bool, caplog):
     """The clean table, or the error message, and the log lines cleaning wrote."""
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="whalecast.ingest"):
+    with caplog.at_level(logging.INFO, logger="whalecast.data"):
         try:
             if kind == "whales":
-                result = ingest.clean_whales(table, "BTC", skip_bad_rows=skip)
+                result = whale_transfers.clean_whales(table, "BTC", skip_bad_rows=skip)
             else:
-                result = ingest.clean_prices(table, max_gap_hours=72, skip_bad_rows=skip)
+                result = price_bars.clean_prices(table, max_gap_hours=72, skip_bad_rows=skip)
         except InputError as error:
             result = str(error)
     return result, [record.getMessage() for record in caplog.records]
@@ -120,13 +120,13 @@ def cleaned(table: readers.RawTable, kind: str, skip: bool, caplog):
 
 def both_ways(path, types, kind, skip, caplog):
     try:
-        typed = readers.read_csv(path, **types)
+        typed = raw_files.read_csv(path, **types)
     except InputError as error:
         typed = str(error)
     with pytest.MonkeyPatch.context() as patch:  # the text reader, with the number columns it keeps words in
-        patch.setattr(readers, "_typed_csv", lambda *arguments: None)
+        patch.setattr(raw_files, "_typed_csv", lambda *arguments: None)
         try:
-            text = readers.read_csv(path, **types)
+            text = raw_files.read_csv(path, **types)
         except InputError as error:
             text = str(error)
     if isinstance(typed, str) or isinstance(text, str):
@@ -157,24 +157,24 @@ def test_a_whale_csv_cleans_the_same_read_typed_or_as_text(tmp_path, name, skip,
 def test_a_price_csv_cleans_the_same_read_typed_or_as_text(tmp_path, name, skip, caplog):
     path = tmp_path / "BTC.csv"
     path.write_text(PRICE_FILES[name])
-    assert_same(*both_ways(path, {"numeric": readers.PRICE_NUMBERS}, "prices", skip, caplog))
+    assert_same(*both_ways(path, {"numeric": price_bars.PRICE_NUMBERS}, "prices", skip, caplog))
 
 
 def test_a_well_formed_file_is_read_typed_and_a_malformed_one_as_text(tmp_path):
     """Else the comparisons above would compare the text reader with itself."""
     path = tmp_path / "BTC.csv"
     path.write_text(WHALE_FILES["good"])
-    table = readers.read_csv(path, **WHALE_TYPES)
+    table = raw_files.read_csv(path, **WHALE_TYPES)
     assert table.frame["amount"].dtype == float and table.frame["timestamp"].dtype == "int64"
-    assert all(table.frame[name].dtype == "category" for name in readers.WHALE_CATEGORICAL if name in table.frame)
+    assert all(table.frame[name].dtype == "category" for name in whale_transfers.WHALE_CATEGORICAL if name in table.frame)
     assert table.frame.index.tolist() == [2, 3, 4, 5, 6]
     path.write_text(WHALE_FILES["amount not a number"])
-    assert readers.read_csv(path, **WHALE_TYPES).frame["amount"].tolist() == ["ten"]
+    assert raw_files.read_csv(path, **WHALE_TYPES).frame["amount"].tolist() == ["ten"]
     # An empty number is missing either way; a word for a missing value is kept as written, for the checks to quote.
     path.write_text(WHALE_FILES["empty amount and null amount_usd"].replace(",null,", ",1,"))
-    assert readers.read_csv(path, **WHALE_TYPES).frame["amount"].dtype == float
+    assert raw_files.read_csv(path, **WHALE_TYPES).frame["amount"].dtype == float
     path.write_text(WHALE_FILES["empty amount and null amount_usd"])
-    assert readers.read_csv(path, **WHALE_TYPES).frame["amount_usd"].tolist() == ["500000", "null", "500000"]
+    assert raw_files.read_csv(path, **WHALE_TYPES).frame["amount_usd"].tolist() == ["500000", "null", "500000"]
 
 
 def test_a_whale_csv_s_hash_is_read_when_asked_for_from_the_file_as_it_was(tmp_path):
@@ -182,20 +182,20 @@ def test_a_whale_csv_s_hash_is_read_when_asked_for_from_the_file_as_it_was(tmp_p
     break in it; a file changed or gone in between is an error, not other rows' hashes."""
     path = tmp_path / "BTC.csv"
     path.write_text(WHALE_FILES["good"])
-    table = readers.read_csv(path, **WHALE_TYPES)
+    table = raw_files.read_csv(path, **WHALE_TYPES)
     assert "hash" not in table.frame and table.column("hash").to_dict() == {2: "aa", 3: "aa", 4: "bb", 5: "cc", 6: "dd"}
     assert table.column("no_such_column") is None
-    table = readers.read_csv(path, **WHALE_TYPES)
+    table = raw_files.read_csv(path, **WHALE_TYPES)
     path.write_text(WHALE_FILES["good"].replace(",aa,", ",aaa,"))
     changed = f"^{re.escape(str(path))}: the file changed while it was being read; run again$"
     with pytest.raises(InputError, match=changed):
         table.column("hash")
-    table = readers.read_csv(path, **WHALE_TYPES)
+    table = raw_files.read_csv(path, **WHALE_TYPES)
     path.unlink()
     with pytest.raises(InputError, match=changed):
         table.column("hash")
     path.write_text(WHALE_FILES["records alike but for the hash, a quote elsewhere"])  # where a line break could hide
-    table = readers.read_csv(path, **WHALE_TYPES)
+    table = raw_files.read_csv(path, **WHALE_TYPES)
     assert table.frame["amount"].dtype == float and table.frame["hash"].tolist() == ["aa", "aa", "bb", "dd"]
 
 
@@ -240,14 +240,14 @@ def test_whale_pages_clean_the_same_read_typed_or_record_by_record(tmp_path, mon
 
     def read():
         try:
-            table = readers.read_whale_pages(tmp_path, skip_bad_pages=skip)
+            table = whale_transfers.read_whale_pages(tmp_path, skip_bad_pages=skip)
         except InputError as error:
             return str(error)
         named = [table.row(label) for label in table.frame.index]
         return cleaned(table, "whales", skip, caplog), named
 
     typed = read()
-    monkeypatch.setattr(readers, "_typed_pages", lambda pages: None)
+    monkeypatch.setattr(whale_transfers, "_typed_pages", lambda pages: None)
     text = read()
     if isinstance(typed, str) or isinstance(text, str):
         assert typed == text
@@ -259,11 +259,11 @@ def test_whale_pages_clean_the_same_read_typed_or_record_by_record(tmp_path, mon
 def test_good_pages_are_read_typed_in_batches(tmp_path, monkeypatch):
     for number in range(5):
         (tmp_path / f"{number:05d}.json").write_text(page([record(2 * number), record(2 * number + 1)]))
-    monkeypatch.setattr(readers, "PAGE_BATCH_BYTES", 1000)  # about two pages per batch
+    monkeypatch.setattr(whale_transfers, "PAGE_BATCH_BYTES", 1000)  # about two pages per batch
     batches = []
-    original = readers._typed_pages
-    monkeypatch.setattr(readers, "_typed_pages", lambda pages: batches.append(len(pages)) or original(pages))
-    table = readers.read_whale_pages(tmp_path)
+    original = whale_transfers._typed_pages
+    monkeypatch.setattr(whale_transfers, "_typed_pages", lambda pages: batches.append(len(pages)) or original(pages))
+    table = whale_transfers.read_whale_pages(tmp_path)
     assert len(batches) > 1 and sum(batches) == 5
     assert table.frame["amount"].dtype == float and table.frame["id"].tolist() == [str(index) for index in range(10)]
     assert table.row(9) == "00004.json: transactions[1]"

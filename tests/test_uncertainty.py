@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from whalecast import uncertainty
+from whalecast.evaluation import uncertainty
+from whalecast.errors import InputError
 
 SETTINGS = uncertainty.BootstrapSettings(seed=3, resamples=1000, block_days=1)
 
@@ -126,9 +127,11 @@ def test_mean_and_std_of_every_resample_are_those_of_the_repeated_values():
 
 
 def test_settings_and_a_too_short_test_part_are_refused():
-    with pytest.raises(ValueError, match="resamples must be at least 1000"):
+    with pytest.raises(ValueError, match="resamples must be at least 1000, got 100"):
         uncertainty.BootstrapSettings(seed=1, resamples=100, block_days=1)
-    with pytest.raises(ValueError, match="block_days must be a whole number of days >= 1"):
+    with pytest.raises(ValueError, match="block_days must be at least 1, got 0"):
         uncertainty.BootstrapSettings(seed=1, resamples=1000, block_days=0)
-    with pytest.raises(ValueError, match="the test part has 40 hours, fewer than two bootstrap blocks of 24 hours"):
+    with pytest.raises(InputError) as raised:
         uncertainty.resample_weights(40, SETTINGS)
+    assert str(raised.value) == ("params.yaml: bootstrap: the test part has 40 hours, fewer than two bootstrap blocks "
+                                 "of 24 hours")

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from whalecast import scaling, sequences, walk_forward
+from whalecast.evaluation import walk_forward
+from whalecast.modeling import scaling, sequences
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
 
@@ -57,13 +58,13 @@ def test_each_fold_fits_its_scaler_on_its_training_windows_only():
     features = pd.DataFrame({"a": np.arange(n, dtype=float), "whale_b": np.linspace(0, 1e6, n)})
     rows = sequences.Samples(features=features.to_numpy(np.float32), labels=np.ones(n, np.float32),
                              last_move_down=np.zeros(n, bool), ends={}, columns=["a", "whale_b"],
-                             groups={"x": np.array([0, 1])}, timestamps=times)
+                             groups={"x": np.array([0, 1])}, timestamps=times, seq_len=seq_len)
     parts = {"train": np.arange(10, 200), "validation": np.arange(210, 250), "test": np.arange(260, 300)}
-    fold = walk_forward.fold_samples(features, rows, parts, seq_len, scaling.ScalingSettings(["*whale*"]))
+    fold = walk_forward.fold_samples(features, rows, parts, scaling.ScalingSettings(["*whale*"]))
     assert fold.features[6:200, 0].mean() == pytest.approx(0, abs=1e-5)  # rows 6..199 are in training windows
     changed = features.copy()
     changed.iloc[200:] = -1e9  # everything after the training windows
-    refit = walk_forward.fold_samples(changed, rows, parts, seq_len, scaling.ScalingSettings(["*whale*"]))
+    refit = walk_forward.fold_samples(changed, rows, parts, scaling.ScalingSettings(["*whale*"]))
     np.testing.assert_array_equal(refit.features[:200], fold.features[:200])
     assert refit.ends is parts and refit.groups is rows.groups
 

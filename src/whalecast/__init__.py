@@ -19,3 +19,9 @@ os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 # NPY_ENABLE_CPU_FEATURES set none is added, as NumPy refuses to import with both.
 if platform.machine() in ("x86_64", "AMD64") and not os.environ.get("NPY_ENABLE_CPU_FEATURES"):
     os.environ.setdefault("NPY_DISABLE_CPU_FEATURES", "X86_V4 AVX512_ICL AVX512_SPR")
+
+# TensorFlow reads these once, when it loads, which any module may cause (keras, dvclive). oneDNN picks kernels by
+# CPU model, so its float rounding changes from one machine type to the next; turned off, a clone on another machine
+# type is more likely to get the same weights. The second keeps TensorFlow's start-up notes out of the stage logs.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
