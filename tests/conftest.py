@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from whalecast import settings
+from whalecast import paths, settings
 from whalecast.data import event_sources, news_items, price_bars, sample_market, whale_transfers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,6 +32,45 @@ UP_TO_DATE = "Data and pipelines are up to date."
 AFTER_SEQUENCE = ["sequence@BTC", "train@BTC", "evaluate@BTC", "walk_forward@BTC", "backtest@BTC", "report"]
 # What a clone needs to run the pipeline (the package itself is installed in the venv).
 PROJECT_FILES = [".dvc/config", ".dvcignore", "dvc.yaml", "params.yaml", "stages", "src", "data/raw"]
+
+
+# Binance's description of BTC/USDT, as ccxt loads it: the fake exchanges of the fetch and predict tests serve it.
+MARKET = {"symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC", "quoteAsset": "USDT", "baseAssetPrecision": 8,
+          "quotePrecision": 8, "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "MARKET"], "filters": [],
+          "isSpotTradingAllowed": True, "isMarginTradingAllowed": False, "permissions": ["SPOT"],
+          "permissionSets": [["SPOT"]]}
+
+# A tiny valid price file and whale response, for tests that break one thing about them.
+GOOD_PRICES = (
+    "timestamp,open,high,low,close,volume\n"
+    + "".join(f"2024-03-01T{hour:02d}:00:00Z,100,101,99,100.5,10\n" for hour in range(5))
+)
+GOOD_WHALES = json.dumps({"result": "success", "count": 1, "transactions": [{
+    "timestamp": 1709254800, "symbol": "btc", "amount": 10, "amount_usd": 600000,
+    "from": {"owner_type": "unknown"}, "to": {"owner": "binance", "owner_type": "exchange"},
+}]})
+
+
+def files_project(project, prices=GOOD_PRICES, whales=GOOD_WHALES, whales_name="BTC.json"):
+    edit_params(project, **{"data.source": "files", "currencies": ["BTC"]})
+    for relative, text in ((paths.raw_prices("BTC"), prices), (paths.RAW / "whales" / whales_name, whales)):
+        if text is not None:
+            (project / relative).parent.mkdir(parents=True, exist_ok=True)
+            (project / relative).write_text(text)
+    return project
+
+
+def assert_clean_failure(result, project, *fragments, outputs=(paths.INTERIM, paths.FEATURES)):
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "error:" in lines[-1] and all(fragment in lines[-1] for fragment in fragments), lines[-1]
+    assert not [line for line in lines if "error" in line.lower()][1:], "more than one error line"
+    for produced in outputs:
+        produced = project / produced
+        # An output may be a single file, under which rglob finds nothing.
+        leftovers = [p for p in [produced, *produced.rglob("*")] if p.is_file()]
+        assert not leftovers, leftovers
 
 
 def small_market(hours=400, seed=11, whale_transfers_per_day=60, whale_effect=0.15, currency="BTC", news_per_day=24,

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import pytest
 
-from conftest import BIN
+from conftest import BIN, MARKET
 from whalecast.acquire import fetch_prices
 from whalecast.data import price_bars
 from whalecast.errors import InputError
@@ -14,12 +14,6 @@ from whalecast.errors import InputError
 START_MS = 1735689600000  # 2025-01-01 00:00 UTC
 HOUR_MS = 3_600_000
 HOURS = 50  # the exchange's whole history of the fake market
-MARKET = {"symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC", "quoteAsset": "USDT", "baseAssetPrecision": 8,
-          "quotePrecision": 8, "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "MARKET"], "filters": [],
-          "isSpotTradingAllowed": True, "isMarginTradingAllowed": False, "permissions": ["SPOT"],
-          "permissionSets": [["SPOT"]]}
-
-
 class FakeBinance:
     """Spot exchangeInfo and /api/v3/klines over HOURS hours; optionally one 429, or a malformed page."""
 

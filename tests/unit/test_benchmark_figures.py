@@ -1,4 +1,4 @@
-"""Benchmark figures are rendered from benchmarks/results files, never typed (tests/test_docs.py checks that the
+"""Benchmark figures are rendered from benchmarks/results files, never typed (tests/unit/test_docs.py checks that the
 committed README and benchmarks/README.md show the rendering of the committed results)."""
 
 import json

@@ -14,8 +14,8 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import REPO, clean_market, edit_params, run, run_stage, small_market
-from test_bad_input import GOOD_PRICES, assert_clean_failure, files_project
+from conftest import (GOOD_PRICES, REPO, assert_clean_failure, clean_market, edit_params, files_project, run, run_stage,
+                      small_market)
 from whalecast import paths, settings
 from whalecast.acquire import sample_files
 from whalecast.data import clean, price_bars, raw_files, whale_transfers

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import edit_params, run
-from test_fetch_prices import MARKET  # Binance's description of BTC/USDT, as ccxt loads it
+from conftest import MARKET, edit_params, run
 from whalecast import paths
 from whalecast.serve import predict
 

@@ -8,41 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY_MODEL, copy_project, edit_params, run, run_stage, run_stage_in_process, small_market
+from conftest import (GOOD_PRICES, GOOD_WHALES, TINY_MODEL, assert_clean_failure, copy_project, edit_params, files_project, run,
+                      run_stage, run_stage_in_process, small_market)
 from whalecast import paths
 from whalecast.acquire import sample_files
-
-GOOD_PRICES = (
-    "timestamp,open,high,low,close,volume\n"
-    + "".join(f"2024-03-01T{hour:02d}:00:00Z,100,101,99,100.5,10\n" for hour in range(5))
-)
-GOOD_WHALES = json.dumps({"result": "success", "count": 1, "transactions": [{
-    "timestamp": 1709254800, "symbol": "btc", "amount": 10, "amount_usd": 600000,
-    "from": {"owner_type": "unknown"}, "to": {"owner": "binance", "owner_type": "exchange"},
-}]})
-
-
-def files_project(project, prices=GOOD_PRICES, whales=GOOD_WHALES, whales_name="BTC.json"):
-    edit_params(project, **{"data.source": "files", "currencies": ["BTC"]})
-    for relative, text in ((paths.raw_prices("BTC"), prices), (paths.RAW / "whales" / whales_name, whales)):
-        if text is not None:
-            (project / relative).parent.mkdir(parents=True, exist_ok=True)
-            (project / relative).write_text(text)
-    return project
-
-
-def assert_clean_failure(result, project, *fragments, outputs=(paths.INTERIM, paths.FEATURES)):
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    assert "error:" in lines[-1] and all(fragment in lines[-1] for fragment in fragments), lines[-1]
-    assert not [line for line in lines if "error" in line.lower()][1:], "more than one error line"
-    for produced in outputs:
-        produced = project / produced
-        # An output may be a single file, under which rglob finds nothing.
-        leftovers = [p for p in [produced, *produced.rglob("*")] if p.is_file()]
-        assert not leftovers, leftovers
-
 
 PRICE_CASES = {
     "missing file": (None, "data/raw/prices/BTC.csv: file not found"),

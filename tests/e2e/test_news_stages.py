@@ -6,8 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import edit_params, run_stage
-from test_bad_input import assert_clean_failure, files_project
+from conftest import assert_clean_failure, edit_params, files_project, run_stage
 from whalecast import paths
 
 PRICES = "timestamp,open,high,low,close,volume\n" + "".join(
