@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -159,19 +160,81 @@ def run_stage_in_process(project: Path, stage: str, currency="BTC", check=True) 
     return subprocess.CompletedProcess([sys.executable, script, currency], code, "", stderr.getvalue())
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Path:
-    """A git repository made from a copy of the project, one per test module, for real `dvc` commands."""
-    project = copy_project(tmp_path_factory.mktemp("clone") / "project")
-    edit_params(project, **{"currencies": ["BTC"], "data.synthetic.hours": HOURS, **TINY_MODEL})
-    run(["git", "init", "-q"], project)
-    commit(project, "clone")
-    return project
+# The shared repositories (tests/shared_repos.py) the end-to-end modules clone, by the fixture that clones each.
+SHARED_REPOSITORIES = {"repo": "pipeline", "glue": "glue"}
+
+
+def shared_root(config: pytest.Config) -> Path:
+    """Where this pytest run makes its shared repositories: one folder for all its xdist workers. pytest names no
+    public handle for its temporary folder outside a fixture; the hook below needs it before any fixture runs."""
+    base = config._tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-repos"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest work first, so that pytest's workers end together: the end-to-end modules that need no shared
+    repository (they start while the shared ones are made), then those that do, then the unit tests."""
+    def order(item: pytest.Item) -> int:
+        if "e2e" not in item.path.parts:
+            return 2
+        return 1 if SHARED_REPOSITORIES.keys() & set(getattr(item, "fixturenames", ())) else 0
+
+    items.sort(key=order)  # stable: each group keeps the order of its files
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The first worker starts making the shared repositories its run's tests need, while the unit tests run."""
+    if os.environ.get("PYTEST_XDIST_WORKER", "gw0") != "gw0" or session.config.option.collectonly:
+        return
+    needed = sorted({SHARED_REPOSITORIES[name] for item in session.items for name in getattr(item, "fixturenames", ())
+                     if name in SHARED_REPOSITORIES})
+    if needed:
+        import shared_repos
+
+        session.config.stash[BACKGROUND] = shared_repos.start_in_background(needed, shared_root(session.config))
+
+
+BACKGROUND = pytest.StashKey[list]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for process in session.config.stash.get(BACKGROUND, []):
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def shared_repository(request) -> Callable[[str], Path]:
+    """The shared repository of a name, made (or waited for) on first use."""
+    import shared_repos
+
+    return lambda name: shared_repos.reproduced(name, shared_root(request.config))
 
 
 @pytest.fixture(scope="module")
-def first_repro(repo) -> subprocess.CompletedProcess:
-    return run(["dvc", "repro"], repo)
+def repo(shared_repository, tmp_path_factory) -> Path:
+    """A git repository of the tiny project after a real `dvc repro` (BTC), one clone per test module, for real
+    `dvc` commands: the shared repository "pipeline", cloned."""
+    import shared_repos
+
+    return shared_repos.clone(shared_repository("pipeline"), tmp_path_factory.mktemp("clone") / "project")
+
+
+@pytest.fixture(scope="module")
+def glue(shared_repository, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The stage glue's repository (ETH and SOL, a horizon of 3 hours; tests/shared_repos.py), cloned, and the output
+    of its `dvc repro`."""
+    import shared_repos
+
+    shared = shared_repository("glue")
+    return shared_repos.clone(shared, tmp_path_factory.mktemp("glue") / "project"), shared_repos.first_repro(shared)
+
+
+@pytest.fixture(scope="module")
+def first_repro(shared_repository) -> subprocess.CompletedProcess:
+    """The output of the `dvc repro` that made the shared repository `repo` clones."""
+    import shared_repos
+
+    return shared_repos.first_repro(shared_repository("pipeline"))
 
 
 def commit(repo: Path, message: str) -> None:

@@ -1,4 +1,5 @@
-"""Bad input, run through the real stage scripts: one line naming file and problem, exit 1, no output."""
+"""Bad input, run through the real stage scripts: one line naming file and problem, exit 1, no output. Each stage
+runs once here as its own process on bad input; the other cases run it in this process (the same script)."""
 
 import json
 import shutil
@@ -53,7 +54,7 @@ PRICE_CASES = {
 def test_bad_price_file(project, case):
     text, *fragments = PRICE_CASES[case]
     files_project(project, prices=text)
-    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC.csv", *fragments)
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project, "data/raw/prices/BTC.csv", *fragments)
 
 
 WHALE_CASES = {
@@ -76,13 +77,13 @@ WHALE_CASES = {
 def test_bad_whale_file(project, case):
     text, *fragments = WHALE_CASES[case]
     files_project(project, whales=text)
-    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/whales/", *fragments)
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project, "data/raw/whales/", *fragments)
 
 
 def test_a_file_that_is_not_text(project):
     files_project(project)
     (project / paths.raw_prices("BTC")).write_bytes(b"\xff\xfe\x00timestamp,\x81\x82")
-    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC.csv: not UTF-8 text")
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project, "data/raw/prices/BTC.csv: not UTF-8 text")
 
 
 def test_bad_whale_csv_row_is_named_by_line(project):
@@ -98,13 +99,13 @@ def test_bad_whale_csv_row_is_named_by_line(project):
 def test_bad_whale_csv_names_the_line(project):
     files_project(project, whales_name="BTC.csv", whales=(
         "timestamp,symbol,amount,amount_usd,from_owner_type\n2024-03-01T01:00:00Z,btc,1,600000,unknown\n"))
-    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/whales/BTC.csv",
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project, "data/raw/whales/BTC.csv",
                          "missing required column 'to_owner_type'")
 
 
 def test_too_few_hours_for_the_longest_window_fails_featurize(project):
     files_project(project)  # 5 hourly bars, the newest dropped as possibly partial; the default features need 25
-    run_stage(project, "ingest")
+    run_stage_in_process(project, "ingest")
     result = run_stage(project, "featurize", check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "data/interim/prices/BTC.parquet: 4 hourly bars, but the longest feature lookback needs 25" in result.stderr
@@ -125,7 +126,7 @@ PARAM_CASES = {
 def test_bad_params_are_named(project, case):
     changes, message = PARAM_CASES[case]
     edit_params(project, **changes)
-    result = run_stage(project, "ingest", check=False)
+    result = run_stage_in_process(project, "ingest", check=False)
     assert_clean_failure(result, project, f"params.yaml: {message}")
 
 
@@ -133,15 +134,15 @@ def test_a_feature_named_timestamp_is_refused(project):
     params = edit_params(project)
     edit_params(project, features=[*params["features"], {"source": "prices", "agg": "sum", "column": "log_return",
                                                           "window": 2, "name": "timestamp"}])
-    run_stage(project, "ingest")
-    result = run_stage(project, "featurize", check=False)
+    run_stage_in_process(project, "ingest")
+    result = run_stage_in_process(project, "featurize", check=False)
     assert result.returncode == 1 and "the name 'timestamp' is the row key" in result.stderr
 
 
 def test_a_corrupt_interim_file_is_named(project):
-    run_stage(project, "ingest")
+    run_stage_in_process(project, "ingest")
     (project / paths.whales("BTC")).write_bytes(b"PAR1 not really parquet")
-    result = run_stage(project, "featurize", check=False)
+    result = run_stage_in_process(project, "featurize", check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "data/interim/whales/BTC.parquet: not a readable parquet file" in result.stderr
 
@@ -153,9 +154,9 @@ def test_exact_duplicates_and_an_empty_whale_history_are_valid(project):
     lines = (prices_csv.parent / "generated.csv").read_text().splitlines(keepends=True)
     files_project(project, prices="".join(lines + lines[10:13]),
                   whales=json.dumps({"result": "success", "cursor": "0-0-0", "count": 0}))
-    ingest_log = run_stage(project, "ingest").stderr
+    ingest_log = run_stage_in_process(project, "ingest").stderr
     assert "3 exact duplicates dropped" in ingest_log and "0 BTC records kept" in ingest_log
-    run_stage(project, "featurize")
+    run_stage_in_process(project, "featurize")
     table = pd.read_parquet(project / paths.features("BTC"))
     assert len(table) == 60 - 1 - 24  # the newest bar of a downloaded file may be partial: dropped
     assert (table["sum_of_whale_inflows_last_6_hours"] == 0).all()
@@ -174,7 +175,7 @@ def test_with_bad_rows_skip_malformed_rows_are_dropped_and_counted(project):
     files_project(project, prices=prices, whales=json.dumps(whales))
     # the skipped rows leave 4 of 10 hours to fill: allowed here, to see them counted
     edit_params(project, **{"data.bad_rows": "skip", "data.partial_candle": "keep", "data.max_filled_share": 0.5})
-    log = run_stage(project, "ingest").stderr
+    log = run_stage_in_process(project, "ingest").stderr
     assert ("prices: 5 malformed rows of data/raw/prices/BTC.csv skipped (data.bad_rows: skip): 1 non-numeric open "
             "(first: line 4: open 'abc' is not a number); 1 rows with high below low (first: line 5: high 98 is below "
             "low 99); 1 timestamps not on the hour (first: line 7:") in log
@@ -189,7 +190,7 @@ def test_with_bad_rows_skip_malformed_rows_are_dropped_and_counted(project):
 def test_with_bad_rows_skip_a_file_of_only_bad_rows_is_still_an_error(project):
     files_project(project, prices=GOOD_PRICES.replace(",100,101,99,", ",100,98,99,"))
     edit_params(project, **{"data.bad_rows": "skip"})
-    assert_clean_failure(run_stage(project, "ingest", check=False), project,
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project,
                          "data/raw/prices/BTC.csv: no valid data rows")
 
 
@@ -202,8 +203,8 @@ MODEL_OUTPUTS = (paths.SEQUENCES, paths.MODELS, paths.METRICS)
 def featurized(tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("featurized") / "project")
     edit_params(project, **{"currencies": ["BTC"], "data.synthetic.hours": 1000, **TINY_MODEL})
-    run_stage(project, "ingest")
-    run_stage(project, "featurize")
+    run_stage_in_process(project, "ingest")
+    run_stage_in_process(project, "featurize")
     return project
 
 
@@ -216,7 +217,7 @@ def model_project(featurized, tmp_path):
 @pytest.fixture(scope="module")
 def sequenced(featurized, tmp_path_factory):
     project = shutil.copytree(featurized, tmp_path_factory.mktemp("sequenced") / "project")
-    run_stage(project, "sequence")
+    run_stage_in_process(project, "sequence")
     return project
 
 
@@ -251,7 +252,7 @@ SEQUENCE_PARAM_CASES = {
 def test_bad_sequence_params_are_named(model_project, case):
     changes, message = SEQUENCE_PARAM_CASES[case]
     edit_params(model_project, **changes)
-    result = run_stage(model_project, "sequence", check=False)
+    result = run_stage_in_process(model_project, "sequence", check=False)
     assert_clean_failure(result, model_project, f"params.yaml: {message}", outputs=MODEL_OUTPUTS)
 
 
@@ -267,7 +268,7 @@ def test_nans_in_the_feature_table_are_named(model_project):
 def test_a_feature_that_takes_a_sequence_table_name_is_refused(model_project):
     table = pd.read_parquet(model_project / paths.features("BTC"))
     table.rename(columns={"log_return_sum_6h": "label"}).to_parquet(model_project / paths.features("BTC"), index=False)
-    assert_clean_failure(run_stage(model_project, "sequence", check=False), model_project,
+    assert_clean_failure(run_stage_in_process(model_project, "sequence", check=False), model_project,
                          "data/features/BTC.parquet: a feature is named 'label'", outputs=MODEL_OUTPUTS)
 
 
@@ -285,7 +286,7 @@ def test_evaluate_refuses_a_model_made_for_another_seq_len_than_the_sequence_tab
     run_stage_in_process(sequenced_project, "train")
     trained = training_outputs(sequenced_project)
     edit_params(sequenced_project, seq_len=TINY_MODEL["seq_len"] + 6)
-    run_stage(sequenced_project, "sequence")
+    run_stage_in_process(sequenced_project, "sequence")
     assert_clean_failure(run_stage_in_process(sequenced_project, "evaluate", check=False), sequenced_project,
                          "models/BTC/lstm_model_BTC.keras: the model reads windows of 12 hours x 38 features, "
                          "not seq_len=18 x 38", outputs=[paths.metrics("BTC"), paths.PREDICTIONS])
@@ -296,7 +297,7 @@ def test_a_part_with_one_class_is_named(model_project):
     prices = pd.read_parquet(model_project / paths.prices("BTC"))
     prices["close"] = np.linspace(100, 200, len(prices))  # the price only rises: every label is 0
     prices.to_parquet(model_project / paths.prices("BTC"), index=False)
-    assert_clean_failure(run_stage(model_project, "sequence", check=False), model_project,
+    assert_clean_failure(run_stage_in_process(model_project, "sequence", check=False), model_project,
                          "data/interim/prices/BTC.parquet: the train part has only one class (",
                          outputs=MODEL_OUTPUTS)
 
@@ -340,7 +341,7 @@ def test_a_feature_table_without_its_groups_is_named(model_project):
     table = pd.read_parquet(model_project / paths.features("BTC"))
     table.attrs = {}
     table.to_parquet(model_project / paths.features("BTC"), index=False)
-    assert_clean_failure(run_stage(model_project, "sequence", check=False), model_project,
+    assert_clean_failure(run_stage_in_process(model_project, "sequence", check=False), model_project,
                          "data/features/BTC.parquet: no feature groups recorded in the file: run featurize again",
                          outputs=MODEL_OUTPUTS)
 
@@ -357,16 +358,16 @@ def test_missing_and_corrupt_inputs_of_the_model_stages_are_named(model_project)
     assert_clean_failure(run_stage(model_project, "train", check=False), model_project,
                          "data/sequences/BTC.parquet: file not found (run the stage that makes it: dvc repro)",
                          outputs=MODEL_OUTPUTS)
-    run_stage(model_project, "sequence")
+    run_stage_in_process(model_project, "sequence")
     assert_clean_failure(run_stage(model_project, "evaluate", check=False), model_project,
                          "models/BTC/lstm_model_BTC.keras: file not found", outputs=[paths.METRICS])
     (model_project / paths.model("BTC")).write_bytes(b"not a zip archive")
-    assert_clean_failure(run_stage(model_project, "evaluate", check=False), model_project,
+    assert_clean_failure(run_stage_in_process(model_project, "evaluate", check=False), model_project,
                          "models/BTC/lstm_model_BTC.keras: not a readable Keras model", outputs=[paths.METRICS])
 
 
 def test_training_in_a_git_repository_without_commits_is_a_one_line_error(sequenced_project):
     # dvclive asks git for HEAD when it starts the training log; a fresh `git init` has none.
     run(["git", "init", "-q"], sequenced_project)
-    assert_clean_failure(run_stage(sequenced_project, "train", check=False), sequenced_project,
+    assert_clean_failure(run_stage_in_process(sequenced_project, "train", check=False), sequenced_project,
                          "the git repository has no commit yet", "git commit", outputs=(paths.MODELS / "BTC" / "seeds",))

@@ -1,12 +1,13 @@
 """News files and cross-asset specs through the real stage scripts: files in data/raw/events/<source>/ ->
-ingest -> featurize, the one-line error on a bad file, counted skips."""
+ingest -> featurize, the one-line error on a bad file, counted skips. The first test runs the stages as processes,
+the others in this process (the same scripts)."""
 
 import json
 
 import pandas as pd
 import pytest
 
-from conftest import assert_clean_failure, edit_params, files_project, run_stage
+from conftest import assert_clean_failure, edit_params, files_project, run_stage, run_stage_in_process
 from whalecast import paths
 
 PRICES = "timestamp,open,high,low,close,volume\n" + "".join(
@@ -56,8 +57,8 @@ def test_headlines_and_cryptopanic_pages_become_the_currencys_news_features(proj
 def test_a_news_delay_moves_every_item_later(project):
     news_project(project, headlines_csv=HEADLINES)
     edit_params(project, **{"sources.news.delay_seconds": 3600})
-    run_stage(project, "ingest")
-    run_stage(project, "featurize")
+    run_stage_in_process(project, "ingest")
+    run_stage_in_process(project, "featurize")
     count = pd.read_parquet(project / paths.features("BTC")).set_index("timestamp")["news_all_count_6h"]
     assert count[pd.Timestamp("2024-03-02 06:00", tz="UTC")] == 0 and count[pd.Timestamp("2024-03-02 07:00",
                                                                                       tz="UTC")] == 1
@@ -67,14 +68,14 @@ def test_date_only_news_needs_a_source_delay_of_a_day_and_is_then_warned_about(p
     # Stamped at midnight, a headline of 15:00 would feed the features of 01:00 to 14:00: look-ahead.
     news_project(project, headlines_csv="published_at,title,currencies,positive,negative,id\n" + "".join(
         f"2024-03-0{day},Bitcoin headline {day},BTC,1,0,d{day}\n" for day in (1, 2, 3)))
-    assert_clean_failure(run_stage(project, "ingest", check=False), project,
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project,
                          "data/raw/events/news: every timestamp is midnight (3 records), likely a date-only export: "
                          "rounded times can put an item in the hour before it happened; if the source is that "
                          "coarse, set sources.news.delay_seconds to at least 86400")
     edit_params(project, **{"sources.news.delay_seconds": 86400})
     assert ("ingest BTC: warning: news: every timestamp is midnight, likely a date-only export; each counts from its "
             "stamp + sources.news.delay_seconds (86400 s), so a day's items count from the next midnight on"
-            ) in run_stage(project, "ingest").stderr
+            ) in run_stage_in_process(project, "ingest").stderr
 
 
 def test_a_whale_alert_source_stamped_to_the_minute_needs_a_delay_of_a_minute(project):
@@ -87,7 +88,7 @@ def test_a_whale_alert_source_stamped_to_the_minute_needs_a_delay_of_a_minute(pr
     folder.mkdir(parents=True)
     (folder / "00001.json").write_text(page)
     edit_params(project, **{"sources.onchain": {"format": "whale_alert", "delay_seconds": 59}})
-    assert_clean_failure(run_stage(project, "ingest", check=False), project,
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project,
                          "data/raw/events/onchain: every timestamp is a whole minute (3 records): rounded times can "
                          "put an item in the hour before it happened; if the source is that coarse, set "
                          "sources.onchain.delay_seconds to at least 60")
@@ -103,14 +104,14 @@ def test_a_whale_alert_source_stamped_to_the_minute_needs_a_delay_of_a_minute(pr
 ])
 def test_a_bad_news_file_stops_ingest_with_one_line_and_writes_nothing(project, name, text, fragments):
     news_project(project, **{name: text})
-    assert_clean_failure(run_stage(project, "ingest", check=False), project, *fragments)
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project, *fragments)
 
 
 def test_with_skip_bad_items_and_unreadable_pages_are_dropped_and_counted(project):
     news_project(project, headlines_csv=HEADLINES.replace("2024-03-02T06:20:00Z", "soon"), page_json="{",
                  more_json=json.dumps(PAGE))
     edit_params(project, **{"data.bad_rows": "skip"})
-    result = run_stage(project, "ingest")
+    result = run_stage_in_process(project, "ingest")
     assert "warning: news: 1 of 3 files in data/raw/events/news skipped (data.bad_rows: skip)" in result.stderr
     assert "warning: news: 1 malformed rows of data/raw/events/news skipped (data.bad_rows: skip): 1 unreadable" \
            in result.stderr
@@ -125,9 +126,9 @@ def test_a_cross_asset_spec_reads_the_other_currencys_ingested_events(project):
     features = edit_params(project)["features"]
     edit_params(project, features=features + extra)
     for currency in ("BTC", "ETH"):
-        run_stage(project, "ingest", currency)
+        run_stage_in_process(project, "ingest", currency)
     for currency in ("BTC", "ETH"):
-        run_stage(project, "featurize", currency)
+        run_stage_in_process(project, "featurize", currency)
     btc, eth = (pd.read_parquet(project / paths.features(currency)) for currency in ("BTC", "ETH"))
     pd.testing.assert_series_equal(eth["btc_whale_inflow_sum_amount_usd_6h"],
                                    btc["sum_of_whale_inflows_last_6_hours"], check_names=False)
@@ -138,8 +139,8 @@ def test_a_cross_asset_spec_reads_the_other_currencys_ingested_events(project):
 def test_a_cross_asset_spec_of_a_currency_not_ingested_is_named(project):
     features = edit_params(project, **{"data.synthetic.hours": 200})["features"]
     edit_params(project, features=features + [{"source": "whales", "currency": "SOL", "agg": "count", "window": 6}])
-    run_stage(project, "ingest")
-    result = run_stage(project, "featurize", check=False)
+    run_stage_in_process(project, "ingest")
+    result = run_stage_in_process(project, "featurize", check=False)
     assert_clean_failure(result, project, "data/interim/whales/SOL.parquet: not found: feature sol_whale_all_count_6h "
                                           "reads SOL's events, which ingest makes only for the currencies in "
                                           "params.yaml `currencies`", outputs=(paths.FEATURES,))
@@ -161,8 +162,8 @@ def test_a_source_of_another_kind_is_params_only(project):
     edit_params(project, features=current["features"] + [
         {"source": "listings", "agg": "max", "column": "importance", "window": 2, "fill": -1},
         {"source": "listings", "agg": "count", "window": 2}], **{"feature_groups.listings": True})
-    run_stage(project, "ingest")
-    run_stage(project, "featurize")
+    run_stage_in_process(project, "ingest")
+    run_stage_in_process(project, "featurize")
     table = pd.read_parquet(project / paths.features("BTC")).set_index("timestamp")
     hour = pd.Timedelta(hours=1)
     at = pd.Timestamp("2024-03-02 06:00", tz="UTC")  # 05:10 + 10 min is known at 05:20: rows 06:00 and 07:00
@@ -181,7 +182,7 @@ def test_a_source_of_another_kind_is_params_only(project):
 ])
 def test_the_sample_market_refuses_sources_it_cannot_fill(project, extra, problem):
     edit_params(project, **{"data.synthetic.hours": 100, **extra})
-    assert_clean_failure(run_stage(project, "ingest", check=False), project, problem)
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project, problem)
 
 
 def test_a_second_whale_feed_is_a_source_of_format_whale_alert(project):
@@ -202,8 +203,8 @@ def test_a_second_whale_feed_is_a_source_of_format_whale_alert(project):
         {"source": "onchain", "filter": "net_inflow", "agg": "sum", "column": "amount_usd", "window": 6},
         {"source": "onchain", "filter": "inflow", "agg": "count", "window": 12, "transaction_type": "any"}],
         **{"feature_groups.onchain": True})
-    run_stage(project, "ingest")
-    run_stage(project, "featurize")
+    run_stage_in_process(project, "ingest")
+    run_stage_in_process(project, "featurize")
     table = pd.read_parquet(project / paths.features("BTC"))
     assert table["onchain_net_inflow_sum_amount_usd_6h"].abs().sum() > 0
     pd.testing.assert_series_equal(table["onchain_net_inflow_sum_amount_usd_6h"],
@@ -226,8 +227,8 @@ def test_a_stablecoins_flows_are_a_feature_of_every_currency(project):
     edit_params(project, features=current["features"] + [
         {"source": "stablecoins", "filter": "inflow", "agg": "sum", "column": "amount_usd", "window": 3}],
         **{"feature_groups.stablecoins": True})
-    run_stage(project, "ingest")
-    run_stage(project, "featurize")
+    run_stage_in_process(project, "ingest")
+    run_stage_in_process(project, "featurize")
     inflow = pd.read_parquet(project / paths.features("BTC")).set_index("timestamp")["stablecoins_inflow_sum_amount_usd_3h"]
     # 2024-03-02 05:10:07: rows 06:00 .. 08:00 hold the $50M USDT inflow, and not the BTC record of the same page
     assert inflow[inflow > 0].to_dict() == {pd.Timestamp(f"2024-03-02 {hour:02d}:00", tz="UTC"): 5e7
@@ -237,6 +238,6 @@ def test_a_stablecoins_flows_are_a_feature_of_every_currency(project):
 def test_the_sample_market_has_no_second_whale_feed(project):
     edit_params(project, **{"data.synthetic.hours": 100, "sources": {"onchain": {"format": "whale_alert",
                                                                                  "delay_seconds": 0}}})
-    assert_clean_failure(run_stage(project, "ingest", check=False), project,
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project,
                          "params.yaml: sources.onchain: the sample market's whales are the built-in `whales`; a "
                          "whale_alert source needs data.source: files")

@@ -2,6 +2,7 @@
 refusals, on a real tiny model trained by `dvc repro` in a real git repository."""
 
 import json
+import os
 import shutil
 from urllib.parse import parse_qs, urlsplit
 
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import MARKET, edit_params, run
+from conftest import BIN, MARKET, edit_params, run
 from whalecast import paths
 from whalecast.serve import predict
 
@@ -28,6 +29,17 @@ def trained(repo):
 def predict_cli(repo, *arguments, check=True):
     result = run(["whalecast-predict", "--currency", "BTC", *arguments], repo, check=check)
     return [json.loads(line) for line in result.stdout.splitlines()] if check else result
+
+
+def refused(repo, monkeypatch, capsys, *arguments) -> str:
+    """whalecast-predict's main in this process, which must refuse: its one error line. (The answers and their
+    warnings are checked through the command itself above; a refusal needs no process of its own.)"""
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")  # for its `dvc status`
+    with pytest.raises(SystemExit) as exit:
+        predict.main(["--currency", "BTC", *arguments])
+    assert capsys.readouterr().out == ""
+    return str(exit.value)
 
 
 def assert_parity(repo, hours):
@@ -79,37 +91,34 @@ def test_without_at_the_latest_closed_hour_is_predicted_and_old_data_is_said(rep
                          "feature row"),
     ("soon", "--at: 'soon' is not a date and time"),
 ])
-def test_a_decision_time_it_cannot_serve_is_refused_in_one_line(repo, trained, at, problem):
-    result = predict_cli(repo, "--at", at, check=False)
-    assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.strip().splitlines()[-1].startswith(f"predict: error: {problem}"), result.stderr
+def test_a_decision_time_it_cannot_serve_is_refused_in_one_line(repo, trained, monkeypatch, capsys, at, problem):
+    message = refused(repo, monkeypatch, capsys, "--at", at)
+    assert message.startswith(f"predict: error: {problem}") and "\n" not in message, message
 
 
-def test_params_changed_since_training_are_refused_before_predicting(repo, trained):
+def test_params_changed_since_training_are_refused_before_predicting(repo, trained, monkeypatch, capsys):
     edit_params(repo, seq_len=6)
     try:
-        result = predict_cli(repo, check=False)
+        message = refused(repo, monkeypatch, capsys)
     finally:
         edit_params(repo, seq_len=12)
-    assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.strip() == ("predict: error: dvc.lock: the model was trained with other settings or code "
-                                     "than the workspace has (sequence@BTC: params seq_len modified); run "
-                                     "dvc repro first, or check out the commit the model belongs to")
+    assert message == ("predict: error: dvc.lock: the model was trained with other settings or code than the "
+                       "workspace has (sequence@BTC: params seq_len modified); run dvc repro first, or check out the "
+                       "commit the model belongs to")
 
 
-def test_cleaning_code_changed_since_training_is_refused_before_predicting(repo, trained):
+def test_cleaning_code_changed_since_training_is_refused_before_predicting(repo, trained, monkeypatch, capsys):
     # Ingest's code cleans the data as the model saw it; only its data (and the params naming it) may differ.
     cleaning = repo / "src" / "whalecast" / "data" / "clean.py"
     original = cleaning.read_text()
     cleaning.write_text(original + "\n# a change to how raw data is cleaned\n")
     try:
-        result = predict_cli(repo, check=False)
+        message = refused(repo, monkeypatch, capsys)
     finally:
         cleaning.write_text(original)
-    assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.strip() == ("predict: error: dvc.lock: the model was trained with other settings or code "
-                                     "than the workspace has (ingest@BTC: src/whalecast/data/clean.py modified); run "
-                                     "dvc repro first, or check out the commit the model belongs to")
+    assert message == ("predict: error: dvc.lock: the model was trained with other settings or code than the "
+                       "workspace has (ingest@BTC: src/whalecast/data/clean.py modified); run dvc repro first, or "
+                       "check out the commit the model belongs to")
 
 
 def test_a_feature_list_other_than_the_scalers_is_refused(repo, trained, monkeypatch):
@@ -209,8 +218,8 @@ def test_fetch_brings_prices_and_whales_up_to_date_then_predicts_the_newest_hour
                                "writes (the generic layout, ISO-8601 times); this is not one: fetch the history with "
                                "whalecast-fetch-prices first"),
 ])
-def test_fetch_is_refused_in_one_line_before_any_request(repo, trained, monkeypatch, source, key, epoch_prices,
-                                                         problem):
+def test_fetch_is_refused_in_one_line_before_any_request(repo, trained, monkeypatch, capsys, source, key,
+                                                         epoch_prices, problem):
     run(["whalecast-sample-data", "--currencies", "BTC"], repo)
     if epoch_prices:
         prices = pd.read_csv(repo / paths.raw_prices("BTC"))
@@ -222,10 +231,9 @@ def test_fetch_is_refused_in_one_line_before_any_request(repo, trained, monkeypa
     monkeypatch.setenv("WHALE_ALERT_API_KEY", key)
     edit_params(repo, **{"data.source": source})
     try:
-        result = predict_cli(repo, "--fetch", "--exchange-api-url", "http://127.0.0.1:9", "--whale-alert-api-url",
-                             "http://127.0.0.1:9/v1", check=False)
+        message = refused(repo, monkeypatch, capsys, "--fetch", "--exchange-api-url", "http://127.0.0.1:9",
+                          "--whale-alert-api-url", "http://127.0.0.1:9/v1")
     finally:
         edit_params(repo, **{"data.source": "synthetic"})
         shutil.rmtree(pages)
-    assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.strip() == f"predict: error: {problem}"
+    assert message == f"predict: error: {problem}"

@@ -21,20 +21,17 @@ import pytest
 import yaml
 from threadpoolctl import threadpool_limits
 
-from conftest import (REPORTED_MODELS, TINY_MODEL, commit, copy_project, edit_params, run, run_stage_in_process,
-                      stages_run)
+from conftest import REPORTED_MODELS, TINY_MODEL, edit_params, run_stage_in_process, stages_run
+from shared_repos import SHARED
 from whalecast import paths
 from whalecast.data import sample_market
 from whalecast.modeling.baselines import Baselines, BaselineSettings
 from whalecast.modeling.sequences import Samples
 
-CURRENCIES = ["ETH", "SOL"]
-MARKET_HOURS = 800
-SEQ_LEN = TINY_MODEL["seq_len"]
-HORIZON, MIN_MOVE = 3, 0.002  # the repro's target; the scratch copy below uses (1, SHORT_MIN_MOVE)
+GLUE = SHARED["glue"]  # the params of the shared repository these tests read
+CURRENCIES, MARKET_HOURS, SEQ_LEN = GLUE["currencies"], GLUE["data.synthetic.hours"], GLUE["seq_len"]
+HORIZON, MIN_MOVE = GLUE["target.horizon_hours"], GLUE["target.min_move"]  # the scratch copy: (1, SHORT_MIN_MOVE)
 SHORT_MIN_MOVE = 0.003
-GLUE = {"currencies": CURRENCIES, "data.synthetic.hours": MARKET_HOURS, **TINY_MODEL,
-        "target.horizon_hours": HORIZON, "target.min_move": MIN_MOVE}
 FRACTIONS = {"train": 0.7, "validation": 0.15, "test": 0.15}  # params.yaml split (not changed here)
 STAGES = ["ingest", "featurize", "sequence", "train", "evaluate", "walk_forward", "backtest"]
 ONE_HOUR = pd.Timedelta(hours=1)
@@ -66,13 +63,9 @@ def run_stage_here(project: Path, stage: str, currency: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    """A git repository of the project for ETH and SOL, after a real `dvc repro`."""
-    project = copy_project(tmp_path_factory.mktemp("glue") / "project")
-    edit_params(project, **GLUE)
-    run(["git", "init", "-q"], project)
-    commit(project, "glue")
-    return project, run(["dvc", "repro"], project)
+def pipeline(glue):
+    """A git repository of the project for ETH and SOL, after a real `dvc repro`, and that repro's output."""
+    return glue
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import (GOOD_PRICES, REPO, assert_clean_failure, clean_market, edit_params, files_project, run, run_stage,
+from conftest import (GOOD_PRICES, REPO, assert_clean_failure, clean_market, edit_params, files_project, run, run_stage_in_process,
                       small_market)
 from whalecast import paths, settings
 from whalecast.acquire import sample_files
@@ -47,14 +47,14 @@ def test_a_learning_rate_in_exponent_notation_reaches_the_optimizer(project):
 
 def test_a_huge_report_delay_is_named_with_its_range(project):
     edit_params(project, whale_report_delay_seconds=1.0e12)
-    assert_clean_failure(run_stage(project, "ingest", check=False), project,
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project,
                          "params.yaml: whale_report_delay_seconds must be in 0..2592000 (30 days), got 1e+12")
 
 
 def test_a_price_path_that_is_a_directory_is_named(project):
     files_project(project, prices=None)
     (project / paths.raw_prices("BTC")).mkdir(parents=True)
-    assert_clean_failure(run_stage(project, "ingest", check=False), project,
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project,
                          "data/raw/prices/BTC.csv: is a directory, not a file")
 
 
@@ -65,14 +65,14 @@ def test_every_log_line_carries_its_level_and_the_stage_counts_its_warnings(proj
     prices = "timestamp,open,high,low,close,volume\n" + "".join(
         f"2024-03-{1 + hour // 24:02d}T{hour % 24:02d}:00:00Z,100,101,99,100.5,10\n" for hour in range(60))
     files_project(project, prices=prices, whales=json.dumps({"result": "success", "count": 0}))
-    ingest_log = run_stage(project, "ingest").stderr.splitlines()
+    ingest_log = run_stage_in_process(project, "ingest").stderr.splitlines()
     assert all(line.startswith(("ingest BTC: info: ", "ingest BTC: warning: ")) for line in ingest_log), ingest_log
     # No news files beside the prices and whales: the run goes on and says what the news features will read.
     assert [line for line in ingest_log if ": warning: " in line] == [
         "ingest BTC: warning: news: no folder data/raw/events/news, so no items: every news feature has its "
         "empty-window value; put the files there, or switch the group off (feature_groups)"]
     assert re.fullmatch(r"ingest BTC: info: done in \d+\.\d\d s, 1 warning", ingest_log[-1])
-    featurize_log = run_stage(project, "featurize").stderr.splitlines()
+    featurize_log = run_stage_in_process(project, "featurize").stderr.splitlines()
     warnings = [line for line in featurize_log if ": warning: " in line]
     assert warnings == [
         "featurize BTC: warning: features: no whale transfers at all: every whale feature has its empty-window value",
@@ -179,7 +179,7 @@ def interrupted_ingest(project, patched: str, name: str):
     """Ingest run once, then again on changed params with a signal after the first `patched` call: the
     second run's result, the two outputs, and their bytes after the first run."""
     edit_params(project, **{"data.synthetic.hours": 200})
-    run_stage(project, "ingest")
+    run_stage_in_process(project, "ingest")
     outputs = [project / paths.prices("BTC"), project / paths.whales("BTC")]
     before = [path.read_bytes() for path in outputs]
     edit_params(project, **{"data.synthetic.seed": 5})
@@ -277,7 +277,7 @@ WHALE_CSV_HEADER = "timestamp,symbol,amount,amount_usd,from_owner_type,to_owner_
 def test_epochs_in_scientific_notation_are_refused(project):
     files_project(project, whales_name="BTC.csv", whales=WHALE_CSV_HEADER
                   + "1709254855000,btc,1,600000,unknown,exchange\n1.70925E+12,btc,1,600000,unknown,exchange\n")
-    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/whales/BTC.csv",
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project, "data/raw/whales/BTC.csv",
                          "line 3: timestamp '1.70925E+12' is in scientific notation")
 
 
@@ -287,10 +287,10 @@ def test_whale_timestamps_rounded_to_a_minute_or_more_need_a_report_delay(projec
     times = [1709254800 // step * step + step * k for k in (1, 4, 9)]  # multiples of step, and of no more
     files_project(project, whales=json.dumps({"result": "success", "count": 3, "transactions": [
         whale_record(str(k), symbol="btc", timestamp=time) for k, time in enumerate(times)]}))
-    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/whales/BTC.json",
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project, "data/raw/whales/BTC.json",
                          f"every timestamp is {described}", f"whale_report_delay_seconds to at least {delay}")
     edit_params(project, whale_report_delay_seconds=delay)
-    assert "every timestamp is" in run_stage(project, "ingest").stderr  # still said, as info
+    assert "every timestamp is" in run_stage_in_process(project, "ingest").stderr  # still said, as info
 
 
 def test_a_few_whole_minute_timestamps_are_not_taken_for_rounding(tmp_path):
@@ -304,13 +304,13 @@ def test_a_few_whole_minute_timestamps_are_not_taken_for_rounding(tmp_path):
 def test_semicolons_with_comma_decimals_are_named(project):
     text = GOOD_PRICES.replace(",", ";").replace("100.5", "100,5")
     files_project(project, prices=text)
-    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
                          "looks like `;`-separated with `,` decimals")
 
 
 def test_a_tab_separated_file_is_named(project):
     files_project(project, prices=GOOD_PRICES.replace(",", "\t"))
-    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
                          "looks tab-separated")
 
 
@@ -318,7 +318,7 @@ def test_excel_serial_dates_are_named(project):
     text = "timestamp,open,high,low,close,volume\n" + "".join(
         f"{45352 + hour / 24:.6f},100,101,99,100.5,10\n" for hour in range(5))
     files_project(project, prices=text)
-    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
                          "line 2: timestamp '45352.000000' looks like an Excel serial date (2024-03-01 00:00)")
 
 
@@ -383,7 +383,7 @@ def local_clock(zone: str, start: str, hours: int) -> list[str]:
 ])
 def test_an_hourly_file_in_local_time_is_refused(project, zone, start, hours, named):
     files_project(project, prices=price_csv(local_clock(zone, start, hours)))
-    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
                          "looks like local time, not UTC", named, zone)
 
 
@@ -450,7 +450,7 @@ def test_a_whale_file_of_another_currency_is_warned_about(tmp_path, caplog):
                                         ("max_filled_share", 1.01)])
 def test_the_shares_are_checked_params(project, key, value):
     edit_params(project, **{f"data.{key}": value})
-    assert_clean_failure(run_stage(project, "ingest", check=False), project,
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project,
                          f"params.yaml: data.{key} must be a share in 0..1, got {value}")
 
 
@@ -489,7 +489,7 @@ def test_a_linked_folder_inside_the_raw_folders_is_refused(project, tmp_path):
     (tmp_path / "monthly").mkdir()
     (tmp_path / "monthly" / "2024-03.csv").write_text(GOOD_PRICES)
     (project / paths.raw_prices_dir("BTC")).symlink_to(tmp_path / "monthly", target_is_directory=True)
-    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC: a linked folder",
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project, "data/raw/prices/BTC: a linked folder",
                          "DVC does not follow", "link data/raw/prices itself")
 
 
@@ -538,7 +538,7 @@ def test_a_known_type_one_currency_lacks_is_a_warning_not_an_error(caplog):
 
 def test_a_price_file_of_one_bar_is_a_one_line_error(project):
     files_project(project, prices="timestamp,open,high,low,close,volume\n2024-03-01T00:00:00Z,100,101,99,100.5,10\n")
-    assert_clean_failure(run_stage(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
+    assert_clean_failure(run_stage_in_process(project, "ingest", check=False), project, "data/raw/prices/BTC.csv",
                          "no price bars left")
 
 

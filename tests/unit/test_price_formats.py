@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from conftest import REPO, edit_params, run_stage, small_market
+from conftest import REPO, edit_params, run_stage_in_process, small_market
 from whalecast import paths, settings
 from whalecast.data import clean, price_bars
 from whalecast.errors import InputError
@@ -100,7 +100,7 @@ def test_the_newest_bar_of_a_download_is_dropped_unless_known_complete(project, 
     whales_path = project / paths.raw_whales_json("BTC")
     whales_path.parent.mkdir(parents=True, exist_ok=True)
     whales_path.write_text('{"result": "success", "count": 0}')
-    result = run_stage(project, "ingest")
+    result = run_stage_in_process(project, "ingest")
     clean = pd.read_parquet(project / paths.prices("BTC"))
     assert len(clean) == kept
     assert f"read as {layout} (detected)" in result.stderr
@@ -119,14 +119,14 @@ def test_a_directory_of_monthly_dumps_is_one_price_history(project, bars):
     whales_path = project / paths.raw_whales_json("BTC")
     whales_path.parent.mkdir(parents=True, exist_ok=True)
     whales_path.write_text('{"result": "success", "count": 0}')
-    run_stage(project, "ingest")
+    run_stage_in_process(project, "ingest")
     clean = pd.read_parquet(project / paths.prices("BTC"))
     assert clean["timestamp"].tolist() == bars["timestamp"].tolist()  # all kept: dumps hold closed months only
 
     broken = (monthly / "BTCUSDT-1h-2024-01.csv").read_text().splitlines(keepends=True)
     broken[2] = broken[2].replace(",", ",x", 1)
     (monthly / "BTCUSDT-1h-2024-01.csv").write_text("".join(broken))
-    result = run_stage(project, "ingest", check=False)
+    result = run_stage_in_process(project, "ingest", check=False)
     assert result.returncode == 1
     assert "data/raw/prices/BTC: BTCUSDT-1h-2024-01.csv: line 3: open 'x" in result.stderr.splitlines()[-1]
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY_MODEL, edit_params, run_stage
+from conftest import TINY_MODEL, edit_params, run_stage_in_process
 from whalecast import paths, settings, storage
 from whalecast.features import feature_groups
 from whalecast.modeling import scaling, sequences
@@ -117,7 +117,7 @@ def test_the_scaler_signed_logs_whale_columns_and_standardises_with_given_rows(t
 def sequenced(project):
     edit_params(project, **{"currencies": ["BTC"], "data.synthetic.hours": 1000, **TINY_MODEL})
     for stage in ("ingest", "featurize", "sequence"):
-        run_stage(project, stage)
+        run_stage_in_process(project, stage)
     return project
 
 
@@ -136,7 +136,7 @@ def test_the_sequence_stage_fits_its_scaler_on_training_windows_only(sequenced):
     later = np.arange(train_ends[-1] + 1, len(features))
     changed.iloc[later, 1:] = changed.iloc[later, 1:] * 1000 + 5
     changed.to_parquet(sequenced / paths.features("BTC"), index=False)
-    run_stage(sequenced, "sequence")
+    run_stage_in_process(sequenced, "sequence")
     assert json.loads((sequenced / paths.scaler("BTC")).read_text()) == scaler
     rerun = pd.read_parquet(sequenced / paths.sequences("BTC"))
     pd.testing.assert_frame_equal(rerun.iloc[: train_ends[-1] + 1], output.iloc[: train_ends[-1] + 1])
@@ -153,7 +153,7 @@ def test_the_sequence_table_is_row_aligned_and_does_not_grow_with_seq_len(sequen
     expected = int(close_at[output["timestamp"][row] + pd.Timedelta(hours=1)] < close_at[output["timestamp"][row]])
     assert output["label"][row] == expected
     edit_params(sequenced, seq_len=48)
-    run_stage(sequenced, "sequence")
+    run_stage_in_process(sequenced, "sequence")
     longer = pd.read_parquet(sequenced / paths.sequences("BTC"))
     assert longer.shape == output.shape
     assert (longer["part"] == "train").sum() < (output["part"] == "train").sum()
@@ -179,7 +179,7 @@ def test_feature_group_switches_are_checked(switches, message):
 def test_a_group_switched_off_leaves_the_sequence_table_and_nothing_else_changes(sequenced):
     with_whales = pd.read_parquet(sequenced / paths.sequences("BTC"))
     edit_params(sequenced, **{"feature_groups.whales": False})
-    result = run_stage(sequenced, "sequence")
+    result = run_stage_in_process(sequenced, "sequence")
     assert "feature groups: whales (18 columns) OFF, prices (12 columns) on" in result.stderr
     without = pd.read_parquet(sequenced / paths.sequences("BTC"))
     groups = feature_groups.read(without, "sequences")
