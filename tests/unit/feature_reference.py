@@ -1,4 +1,5 @@
-"""Every feature the specs allow, against an independent, deliberately naive reference.
+"""Every feature the specs allow, and an independent, deliberately naive reference to check them against
+(test_whale_feature_reference.py and test_price_and_news_feature_reference.py).
 
 feature_table.build_feature_table puts each whale transfer into an hour bucket once and then runs online
 rolling windows over hourly values (fast, and easy to get subtly wrong at an edge). The reference below
@@ -24,16 +25,14 @@ from itertools import product
 
 import numpy as np
 import pandas as pd
-import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from conftest import REPO, clean_events, clean_market, news_settings, small_market
+from conftest import REPO, news_settings
 from whalecast import settings
 from whalecast.data import event_sources, news_items, price_bars, whale_transfers
 from whalecast.features import feature_specs, feature_table
-from whalecast.errors import InputError
 from whalecast.data.raw_files import RawTable
 
 HOUR = pd.Timedelta(hours=1)
@@ -420,122 +419,7 @@ def edge_news(news_delay_seconds):
     return news_items.clean_news(RawTable(pd.DataFrame(rows), "edge news"), "BTC", "news", news_settings())
 
 
-def test_edge_data_has_every_flow_type_and_owner_pair_on_and_beside_the_hour():
-    # The edge tests below are only as good as this data: each flow of each transaction type, and each owner
-    # pair, sits on a whole hour (an edge) and one second either side of one.
-    whales = edge_whales(0)
-    offset = (whales["timestamp"] - whales["timestamp"].dt.floor("h") + SECOND) % HOUR - SECOND
-    for seconds in (-1, 0, 1):
-        beside = whales[offset == seconds * SECOND]
-        pairs = list(zip(beside["from_owner_type"].astype(str), beside["to_owner_type"].astype(str)))
-        assert set(pairs) == {pair for flow_pairs in FLOWS.values() for pair in flow_pairs}, seconds
-        assert {(flow_of(*pair), kind) for pair, kind in zip(pairs, beside["transaction_type"])} == set(
-            product(FLOWS, TYPES_IN_DATA)), seconds
-
-
-def test_the_reference_agrees_with_values_worked_out_by_hand():
-    # Guards the reference itself: three events and three bars, the answers worked out on paper.
-    prices = pd.DataFrame({
-        "timestamp": pd.to_datetime([START, START + HOUR, START + 2 * HOUR]), "open": [100.0, 100.0, 110.0],
-        "high": [101.0, 112.0, 121.0], "low": [99.0, 100.0, 110.0], "close": [100.0, 110.0, 121.0],
-        "volume": [0.0, 1.0, 3.0], "filled": [False, False, False]})
-    whales = pd.DataFrame({
-        "timestamp": [START + 2 * HOUR, START + 3 * HOUR - SECOND, START + 3 * HOUR],
-        "amount": [1.0, 2.0, 4.0], "amount_usd": [10.0, 20.0, 40.0],
-        "from_owner_type": ["unknown", "exchange", "wallet"], "to_owner_type": ["exchange", "unknown", "exchange"],
-        "transaction_type": ["transfer", "transfer", "mint"]})
-    reference = Reference(prices, whales)
-    at = START + 3 * HOUR  # the close of the third bar
-
-    def value(**raw):
-        return reference.feature(raw, at)[0]
-
-    # window 1 h at T: (T - 1 h, T]: the transfer exactly at T - 1 h is out, the one a second before T is in
-    assert value(source="whales", agg="count", window=1) == 1
-    assert value(source="whales", filter="net_inflow", agg="sum", column="amount_usd", window=2) == 10.0 - 20.0
-    assert value(source="whales", agg="mean", column="amount", window=2) == 1.5
-    assert value(source="whales", agg="max", column="amount_usd", window=1, transaction_type="mint") == 40.0
-    assert value(source="whales", filter="inflow", agg="max", column="amount_usd", window=1) == 0.0
-    assert value(source="whales", filter="inflow", agg="min", column="amount", window=1, fill=-1.0) == -1.0
-    assert value(source="whales", agg="min", column="amount", window=2, fill=-1.0) == 1.0
-    # hours since the newest event known in the window, the window length when there is none
-    assert value(source="whales", agg="hours_since", window=2) == 1 / 3600
-    assert value(source="whales", agg="hours_since", window=2, transaction_type="mint") == 0.0
-    assert value(source="whales", filter="inflow", agg="hours_since", window=1) == 1.0
-    # half-life 1 h: the transfer an hour old counts half, the one a second old nearly fully
-    assert value(source="whales", agg="decayed_sum", column="amount", window=2, half_life=1.0) == pytest.approx(
-        0.5 * 1.0 + 2 ** (-1 / 3600) * 2.0, rel=1e-15)
-    assert value(source="whales", agg="weighted_mean", column="amount", weight="amount_usd", window=2) == (
-        pytest.approx((1.0 * 10.0 + 2.0 * 20.0) / 30.0, rel=1e-15))
-    assert value(source="prices", agg="sum", column="log_return", window=2) == pytest.approx(math.log(1.21))
-    assert value(source="prices", agg="std", column="log_return", window=2) == pytest.approx(0.0, abs=1e-15)
-    assert value(source="prices", agg="sum", column="log_volume_change", window=1) == math.log(4) - math.log(2)
-    assert value(source="prices", agg="max", column="high_low_range", window=3) == math.log(1.12)
-    assert reference.feature({"source": "prices", "agg": "sum", "column": "log_return", "window": 3}, at) is None
-    assert reference.feature({"source": "whales", "agg": "count", "window": 4}, at) is None
-
-
-@pytest.mark.parametrize("spec", REFUSED_WHALE_SPECS + REFUSED_PRICE_SPECS, ids=str)
-def test_the_parser_refuses_what_the_readme_rules_out(spec):
-    problem = "net_inflow.*only supports agg: sum" if spec["source"] == "whales" else "std needs a window of at least 2"
-    with pytest.raises(InputError, match=problem):
-        feature_specs.parse_specs([spec])
-
-
-def test_the_parser_accepts_every_other_combination_with_its_fields():
-    specs = feature_specs.parse_specs(WHALE_SPECS + PRICE_SPECS)
-    assert len({spec.name for spec in specs}) == len(WHALE_SPECS) + len(PRICE_SPECS)
-    for raw, spec in zip(WHALE_SPECS + PRICE_SPECS, specs):
-        assert (spec.source, spec.agg, spec.window, spec.column) == (raw["source"], raw["agg"], raw["window"],
-                                                                      raw.get("column"))
-        if raw["source"] == "whales":
-            assert (spec.filter, spec.transaction_type) == (raw["filter"], raw.get("transaction_type", "transfer"))
-
-
-@pytest.mark.parametrize("report_delay_seconds", [0, 90, 5 * 3600 + 90])
-def test_every_whale_combination_matches_the_reference_on_the_window_edges(report_delay_seconds):
-    # Whale specs alone: the warm-up is then 4 rows, so the first row's 5 h window starts exactly at the first
-    # bar's open, and events just before and at it must stay out.
-    assert_matches_reference(edge_prices(), edge_whales(report_delay_seconds), WHALE_SPECS, report_delay_seconds)
-
-
-@pytest.mark.parametrize("column", feature_specs.PRICE_SERIES_LAG)
-def test_every_price_combination_matches_the_reference_with_filled_bars(column):
-    # One column at a time, so the warm-up is that column's own: its first row is the first whose longest
-    # window has the bars it needs (and, for a change, the bar before them).
-    assert_matches_reference(edge_prices(), edge_whales(0), price_specs_of(column))
-
-
-def test_whale_and_price_combinations_together_match_the_reference():
-    # The price windows set the warm-up here (7 bars + the bar before), and every column must still line up.
-    assert_matches_reference(edge_prices(), edge_whales(90), WHALE_SPECS + PRICE_SPECS, 90)
-
-
-@pytest.mark.parametrize("news_delay_seconds", [0, 90, 5 * 3600 + 90])
-def test_every_news_combination_matches_the_reference_on_the_window_edges(news_delay_seconds):
-    items = edge_news(news_delay_seconds)
-    assert set(items["tagged"]) == {True, False} and (items["votes"] == 0).any() and (items["votes"] > 0).any()
-    assert_matches_reference(edge_prices(), edge_whales(0), NEWS_SPECS, 0, items, news_delay_seconds)
-
-
-@pytest.mark.parametrize("report_delay_seconds, news_delay_seconds", [(0, 0), (90, 5 * 3600 + 90), (5 * 3600 + 90, 90)])
-def test_the_default_specs_match_the_reference_on_the_window_edges(report_delay_seconds, news_delay_seconds):
-    assert_matches_reference(edge_prices(), edge_whales(report_delay_seconds), default_specs(), report_delay_seconds,
-                             edge_news(news_delay_seconds), news_delay_seconds)
-
-
-@pytest.mark.parametrize("report_delay_seconds, news_delay_seconds", [(0, 0), (1_200, 600)])
-def test_the_default_specs_match_the_reference_on_the_sample_market(report_delay_seconds, news_delay_seconds):
-    market = small_market(hours=120, seed=3)
-    prices, whales = clean_market(market)
-    whales = whales[feature_table.WHALE_INPUT_COLUMNS]
-    items = clean_events(market)
-    assert len(whales) > 200 and len(items) > 100
-    assert {raw["source"] for raw in default_specs()} == {"prices", "whales", "news"}
-    assert_matches_reference(prices, whales, default_specs(), report_delay_seconds, items, news_delay_seconds)
-
-
-# --- property-based: random bars, random events --------------------------------------------------------------
+# --- property-based: the settings, and random bars for both test modules -----------------------------------
 
 PROPERTY_SETTINGS = hypothesis_settings(deadline=None, derandomize=True, database=None, max_examples=100,
                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -564,61 +448,3 @@ def hourly_bars(draw, min_hours, max_hours):
     prices = pd.DataFrame(rows, columns=["timestamp", "open", "high", "low", "close", "volume", "filled"])
     prices["timestamp"] = prices["timestamp"].astype("datetime64[ns, UTC]")
     return prices
-
-
-@st.composite
-def whale_events(draw, hours, report_delay_seconds):
-    """Transfers in any order, known within and around the bars; many exactly on or a second off an hour."""
-    first, last = -3 * 3600, (hours + 2) * 3600  # seconds after START at which they become known
-    on_an_edge = st.builds(lambda hour, offset: hour * 3600 + offset, st.integers(first // 3600, last // 3600),
-                           st.sampled_from([-1, 0, 1]))
-    event = st.tuples(
-        st.one_of(st.integers(first, last), on_an_edge), st.sampled_from(OWNER_TYPES), st.sampled_from(OWNER_TYPES),
-        st.sampled_from(TYPES_IN_DATA), st.floats(0, 1e10), st.floats(0, 1e6))
-    rows = draw(st.lists(event, min_size=6, max_size=40))
-    whales = pd.DataFrame(rows, columns=["known", "from_owner_type", "to_owner_type", "transaction_type",
-                                         "amount_usd", "amount"])
-    whales["timestamp"] = (START + pd.to_timedelta(whales["known"] - report_delay_seconds, unit="s")).astype(
-        "datetime64[ns, UTC]")
-    # As ingest writes them: owner types categorical, types as text.
-    for column in ("from_owner_type", "to_owner_type"):
-        whales[column] = whales[column].astype("category")
-    whales["transaction_type"] = whales["transaction_type"].astype("string")
-    return whales[feature_table.WHALE_INPUT_COLUMNS]
-
-
-def no_whales():
-    return pd.DataFrame(columns=feature_table.WHALE_INPUT_COLUMNS).astype(
-        {"timestamp": "datetime64[ns, UTC]", "amount": float, "amount_usd": float})
-
-
-report_delays = st.one_of(st.just(0), st.sampled_from([1, 90, 3600, 5 * 3600 + 90]), st.integers(0, 6 * 3600))
-
-
-@PROPERTY_SETTINGS
-@given(data=st.data(), report_delay_seconds=report_delays)
-def test_random_whale_events_match_the_reference_for_every_whale_combination(data, report_delay_seconds):
-    prices = data.draw(hourly_bars(5, 14), label="prices")
-    whales = data.draw(whale_events(len(prices), report_delay_seconds), label="whales")
-    # A Whale Alert type the drawn set lacks gives a column of zeros (with a warning), as the reference does.
-    assert_matches_reference(prices, whales, WHALE_SPECS, report_delay_seconds)
-
-
-@PROPERTY_SETTINGS
-@given(prices=hourly_bars(8, 30))
-def test_random_bars_match_the_reference_for_every_price_combination(prices):
-    for column in feature_specs.PRICE_SERIES_LAG:  # one table per column: each with its own warm-up
-        assert_matches_reference(prices, no_whales(), price_specs_of(column))
-
-
-def test_std_is_exactly_0_over_flat_filled_bars_after_a_volume_spike():
-    # Hours 1 and 3-7 are missing (filled flat, volume 0), so log_volume_change is 0 from hour 4 on: the 3 h
-    # windows ending at 07:00 and 08:00 hold only zeros, and their standard deviation is 0 by definition.
-    # Found by hypothesis: pandas 3.1.1's rolling std gives 1.05e-7 for both, which production corrects.
-    volume = [2_753_121.0, 0.0, 0.25, 0.0, 0.0, 0.0, 0.0, 0.0]
-    prices = pd.DataFrame({"timestamp": pd.date_range(START, periods=len(volume), freq="h"), "open": 1.0,
-                           "high": 1.0, "low": 1.0, "close": 1.0, "volume": volume,
-                           "filled": [False, True, False, True, True, True, True, True]})
-    specs = feature_specs.parse_specs([{"source": "prices", "agg": "std", "column": "log_volume_change", "window": 3}])
-    table = feature_table.build_feature_table(prices, no_whales(), specs)
-    assert table["log_volume_change_std_3h"].tolist()[-2:] == [0.0, 0.0]
