@@ -171,19 +171,8 @@ def shared_root(config: pytest.Config) -> Path:
     return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-repos"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest work first, so that pytest's workers end together: the end-to-end modules that need no shared
-    repository (they start while the shared ones are made), then those that do, then the unit tests."""
-    def order(item: pytest.Item) -> int:
-        if "e2e" not in item.path.parts:
-            return 2
-        return 1 if SHARED_REPOSITORIES.keys() & set(getattr(item, "fixturenames", ())) else 0
-
-    items.sort(key=order)  # stable: each group keeps the order of its files
-
-
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """The first worker starts making the shared repositories its run's tests need, while the unit tests run."""
+    """The first worker starts making the shared repositories its run's tests need, while the first modules run."""
     if os.environ.get("PYTEST_XDIST_WORKER", "gw0") != "gw0" or session.config.option.collectonly:
         return
     needed = sorted({SHARED_REPOSITORIES[name] for item in session.items for name in getattr(item, "fixturenames", ())

@@ -3,7 +3,7 @@ once per pytest run and cloned by each test module that needs one (the clones sh
 
 A repository is made under a lock, by whichever process asks first: a pytest worker, or the process that the
 first worker starts in the background as soon as the tests are collected (`python tests/shared_repos.py NAME DIR`),
-so that it is made while the unit tests run. A repository made is marked done; one that failed keeps its log.
+so that it is made while the first test modules run. A repository made is marked done; one that failed keeps its log.
 
     python tests/shared_repos.py pipeline /tmp/repos   # the shared BTC repository in /tmp/repos/pipeline
 """

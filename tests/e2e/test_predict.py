@@ -42,10 +42,20 @@ def refused(repo, monkeypatch, capsys, *arguments) -> str:
     return str(exit.value)
 
 
-def assert_parity(repo, hours):
+def predicted_in_process(repo, monkeypatch, capsys, *arguments) -> list[dict]:
+    """whalecast-predict's main in this process: its answers. (The command itself runs in the tests of the sample
+    market's parity and of the newest hour; a second process would only load TensorFlow again.)"""
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")  # for its `dvc status`
+    capsys.readouterr()
+    predict.main(["--currency", "BTC", *arguments])
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def assert_parity(hours, predicted):
+    """predicted(*arguments): whalecast-predict's answers to those arguments."""
     assert len(hours) == PARITY_HOURS
-    lines = predict_cli(repo, *(argument for time in hours["timestamp"]
-                                for argument in ("--at", f"{time:%Y-%m-%dT%H:%M}")))
+    lines = predicted(*(argument for time in hours["timestamp"] for argument in ("--at", f"{time:%Y-%m-%dT%H:%M}")))
     assert [line["decision_time"] for line in lines] == [f"{time:%Y-%m-%dT%H:%M:%SZ}" for time in hours["timestamp"]]
     served = pd.Series([line["p_down"] for line in lines])
     difference = (served - hours["p_down_lstm"]).abs().max()
@@ -54,7 +64,7 @@ def assert_parity(repo, hours):
 
 
 def test_predict_gives_what_evaluate_gave_on_50_test_hours_of_the_sample_market(repo, trained):
-    lines = assert_parity(repo, trained)
+    lines = assert_parity(trained, lambda *arguments: predict_cli(repo, *arguments))
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     model_md5 = next(out["md5"] for out in lock["stages"]["train@BTC"]["outs"] if out["path"] == str(paths.model("BTC")))
     assert {line["model_md5"] for line in lines} == {model_md5}
@@ -65,12 +75,12 @@ def test_predict_gives_what_evaluate_gave_on_50_test_hours_of_the_sample_market(
     assert pd.Timestamp(first["last_whale_record"]["timestamp"]) <= decision
 
 
-def test_predict_on_files_gives_the_same_probabilities(repo, trained):
+def test_predict_on_files_gives_the_same_probabilities(repo, trained, monkeypatch, capsys):
     # The sample market written as raw files: the file readers must give the model the same inputs.
     run(["whalecast-sample-data", "--currencies", "BTC"], repo)
     edit_params(repo, **{"data.source": "files"})
     try:
-        assert_parity(repo, trained)
+        assert_parity(trained, lambda *arguments: predicted_in_process(repo, monkeypatch, capsys, *arguments))
     finally:
         edit_params(repo, **{"data.source": "synthetic"})
 
