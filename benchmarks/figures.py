@@ -160,9 +160,9 @@ def section(name: str, result: dict | None) -> list[str]:
         return [f"{script}: not measured yet (run it, then `make docs`)."]
     changes = " with uncommitted changes" if result["uncommitted_changes"] else ""
     claims = [f"{claim}: {'yes' if held else 'NO'}" for claim, held in {**result["targets"], **result["checks"]}.items()]
-    machine = f"{result['cores']} cores of {result['cpu']}" if "cpu" in result else f"{result['cores']} cores"
     return [
-        f"{script}, measured {result['date']} at commit `{result['commit'][:7]}`{changes} on {machine}: "
+        f"{script}, measured {result['date']} at commit `{result['commit'][:7]}`{changes} on {result['cores']} cores "
+        f"of {result['cpu']}: "
         f"**{verdict(result)}**. Targets and checks: {'; '.join(claims)}.",
         "",
         *RENDER[name](result),
