@@ -119,9 +119,9 @@ def edit_params(project: Path, **changes) -> dict:
     return settings.update_file(project / "params.yaml", changes)
 
 
-def run(args, cwd: Path, check=True) -> subprocess.CompletedProcess:
+def run(args, cwd: Path, check=True, timeout=300) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
-    result = subprocess.run(args, cwd=cwd, env=environment, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(args, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
@@ -187,8 +187,9 @@ BACKGROUND = pytest.StashKey[list]()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    for process in session.config.stash.get(BACKGROUND, []):
-        process.wait()
+    import shared_repos
+
+    shared_repos.stop(session.config.stash.get(BACKGROUND, []))
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,19 @@ once per pytest run and cloned by each test module that needs one (the clones sh
 
 A repository is made under a lock, by whichever process asks first: a pytest worker, or the process that the
 first worker starts in the background as soon as the tests are collected (`python tests/shared_repos.py NAME DIR`),
-so that it is made while the first test modules run. A repository made is marked done; one that failed keeps its log.
+so that it is made while the first test modules run. A repository made is marked done; why one failed is in the
+failing fixture's error, and for the background process in DIR/NAME.background.log.
+
+The clones share the repository's DVC cache, and with it DVC's run-cache: a `dvc repro` or `dvc exp run` in one
+module restores, without running it, a stage another module ran with the same code, params and inputs. Modules
+that assert which stages ran therefore change params no other module sets to the same values.
 
     python tests/shared_repos.py pipeline /tmp/repos   # the shared BTC repository in /tmp/repos/pipeline
 """
 
 import fcntl
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +29,9 @@ SHARED = {
     "glue": {"currencies": ["ETH", "SOL"], "data.synthetic.hours": 800, **TINY_MODEL,
              "target.horizon_hours": 3, "target.min_move": 0.002},
 }
-DONE, LOG = ".reproduced", ".repro.log"
+DONE, LOG, ERRORS = ".reproduced", ".repro.log", ".repro.stderr"
+# Two repositories made side by side while both workers run tests: well above a repro's time on an idle machine.
+REPRO_TIMEOUT_SECONDS = 1200
 
 
 def reproduced(name: str, root: Path) -> Path:
@@ -43,16 +52,18 @@ def make(repository: Path, params: dict) -> None:
     edit_params(repository, **params)
     run(["git", "init", "-q"], repository)
     commit(repository, "the tiny project")
-    repro = run(["dvc", "repro"], repository)
-    (repository / ".git" / "info" / "exclude").write_text(f"{DONE}\n{LOG}\n")
+    repro = run(["dvc", "repro"], repository, timeout=REPRO_TIMEOUT_SECONDS)
+    (repository / ".git" / "info" / "exclude").write_text(f"{DONE}\n{LOG}\n{ERRORS}\n")
     (repository / LOG).write_text(repro.stdout, encoding="utf-8")
+    (repository / ERRORS).write_text(repro.stderr, encoding="utf-8")
     commit(repository, "reproduced")
     (repository / DONE).touch()
 
 
 def first_repro(repository: Path) -> subprocess.CompletedProcess:
     """The output of the `dvc repro` that made the repository."""
-    return subprocess.CompletedProcess(["dvc", "repro"], 0, (repository / LOG).read_text(encoding="utf-8"), "")
+    return subprocess.CompletedProcess(["dvc", "repro"], 0, (repository / LOG).read_text(encoding="utf-8"),
+                                       (repository / ERRORS).read_text(encoding="utf-8"))
 
 
 def clone(repository: Path, destination: Path) -> Path:
@@ -65,10 +76,23 @@ def clone(repository: Path, destination: Path) -> Path:
 
 
 def start_in_background(names: list[str], root: Path) -> list[subprocess.Popen]:
-    """Make the repositories in background processes (each waits for the lock a worker may hold)."""
+    """Make the repositories in background processes (each waits for the lock a worker may hold), each the leader
+    of its own process group, so that `stop` ends its `dvc repro` and stages with it."""
     root.mkdir(parents=True, exist_ok=True)
-    return [subprocess.Popen([sys.executable, __file__, name, str(root)], stdout=subprocess.DEVNULL,
-                             stderr=open(root / f"{name}.background.log", "w")) for name in names]
+    processes = []
+    for name in names:
+        with open(root / f"{name}.background.log", "w") as log:
+            processes.append(subprocess.Popen([sys.executable, __file__, name, str(root)], stdout=subprocess.DEVNULL,
+                                              stderr=log, start_new_session=True))
+    return processes
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    """At the end of the run: one still at work was needed by no test that ran (an interrupted run, or a selection)."""
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait()
 
 
 if __name__ == "__main__":

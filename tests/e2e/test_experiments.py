@@ -1,5 +1,6 @@
 """End to end, the DVC workflow of a researcher: experiments with -S (in the workspace and in a temporary one),
-metrics diff across them, an ablation of a feature group, sharing through a remote, and their own files."""
+metrics diff and exp show across them, and their own files in place of the sample market. (The ablation of a
+feature group: test_experiment_ablation.py; remotes and a queued sweep: test_sharing.py.)"""
 
 import json
 import re

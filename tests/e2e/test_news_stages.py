@@ -3,6 +3,7 @@ ingest -> featurize, the one-line error on a bad file, counted skips. The first 
 the others in this process (the same scripts)."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -52,6 +53,26 @@ def test_headlines_and_cryptopanic_pages_become_the_currencys_news_features(proj
                                                                                       tz="UTC")] == 2
     assert count[pd.Timestamp("2024-03-02 12:00", tz="UTC")] == 1 and count[pd.Timestamp("2024-03-02 13:00",
                                                                                       tz="UTC")] == 0
+
+
+def test_every_log_line_carries_its_level_and_the_stage_counts_its_warnings(project):
+    """Every line the stage processes write, import-time warnings included, as the stage writes it."""
+    prices = "timestamp,open,high,low,close,volume\n" + "".join(
+        f"2024-03-{1 + hour // 24:02d}T{hour % 24:02d}:00:00Z,100,101,99,100.5,10\n" for hour in range(60))
+    files_project(project, prices=prices, whales=json.dumps({"result": "success", "count": 0}))
+    ingest_log = run_stage(project, "ingest").stderr.splitlines()
+    assert all(line.startswith(("ingest BTC: info: ", "ingest BTC: warning: ")) for line in ingest_log), ingest_log
+    # No news files beside the prices and whales: the run goes on and says what the news features will read.
+    assert [line for line in ingest_log if ": warning: " in line] == [
+        "ingest BTC: warning: news: no folder data/raw/events/news, so no items: every news feature has its "
+        "empty-window value; put the files there, or switch the group off (feature_groups)"]
+    assert re.fullmatch(r"ingest BTC: info: done in \d+\.\d\d s, 1 warning", ingest_log[-1])
+    featurize_log = run_stage(project, "featurize").stderr.splitlines()
+    warnings = [line for line in featurize_log if ": warning: " in line]
+    assert warnings == [
+        "featurize BTC: warning: features: no whale transfers at all: every whale feature has its empty-window value",
+        "featurize BTC: warning: features: no news items at all: every news feature has its empty-window value"]
+    assert re.fullmatch(r"featurize BTC: info: done in \d+\.\d\d s, 2 warnings", featurize_log[-1])
 
 
 def test_a_news_delay_moves_every_item_later(project):

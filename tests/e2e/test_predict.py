@@ -1,7 +1,9 @@
 """whalecast-predict against the evaluate stage (train/serve parity), on the sample market and on files, and its
 refusals, on a real tiny model trained by `dvc repro` in a real git repository."""
 
+import contextlib
 import json
+import logging
 import os
 import shutil
 from urllib.parse import parse_qs, urlsplit
@@ -31,24 +33,38 @@ def predict_cli(repo, *arguments, check=True):
     return [json.loads(line) for line in result.stdout.splitlines()] if check else result
 
 
-def refused(repo, monkeypatch, capsys, *arguments) -> str:
-    """whalecast-predict's main in this process, which must refuse: its one error line. (The answers and their
-    warnings are checked through the command itself above; a refusal needs no process of its own.)"""
+@contextlib.contextmanager
+def predict_in_this_process(repo, monkeypatch):
+    """In the repository, with what whalecast-predict's main sets for its process put back afterwards: the levels
+    of the package's loggers (other tests read the package's INFO lines)."""
+    loggers = [logging.getLogger(name) for name in ("whalecast", predict.__name__)]
+    levels = [logger.level for logger in loggers]
     monkeypatch.chdir(repo)
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")  # for its `dvc status`
-    with pytest.raises(SystemExit) as exit:
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def refused(repo, monkeypatch, capsys, caplog, *arguments) -> str:
+    """whalecast-predict's main in this process, which must refuse: its one error line, with nothing said before it
+    (no warning, no fetch progress). The answers and their warnings are checked through the command itself; a
+    refusal needs no process of its own."""
+    with predict_in_this_process(repo, monkeypatch), pytest.raises(SystemExit) as exit:
         predict.main(["--currency", "BTC", *arguments])
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr() == ("", "")
+    assert [record.getMessage() for record in caplog.records if record.name.startswith("whalecast")] == []
     return str(exit.value)
 
 
 def predicted_in_process(repo, monkeypatch, capsys, *arguments) -> list[dict]:
     """whalecast-predict's main in this process: its answers. (The command itself runs in the tests of the sample
     market's parity and of the newest hour; a second process would only load TensorFlow again.)"""
-    monkeypatch.chdir(repo)
-    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")  # for its `dvc status`
     capsys.readouterr()
-    predict.main(["--currency", "BTC", *arguments])
+    with predict_in_this_process(repo, monkeypatch):
+        predict.main(["--currency", "BTC", *arguments])
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
@@ -101,15 +117,15 @@ def test_without_at_the_latest_closed_hour_is_predicted_and_old_data_is_said(rep
                          "feature row"),
     ("soon", "--at: 'soon' is not a date and time"),
 ])
-def test_a_decision_time_it_cannot_serve_is_refused_in_one_line(repo, trained, monkeypatch, capsys, at, problem):
-    message = refused(repo, monkeypatch, capsys, "--at", at)
+def test_a_decision_time_it_cannot_serve_is_refused_in_one_line(repo, trained, monkeypatch, capsys, caplog, at, problem):
+    message = refused(repo, monkeypatch, capsys, caplog, "--at", at)
     assert message.startswith(f"predict: error: {problem}") and "\n" not in message, message
 
 
-def test_params_changed_since_training_are_refused_before_predicting(repo, trained, monkeypatch, capsys):
+def test_params_changed_since_training_are_refused_before_predicting(repo, trained, monkeypatch, capsys, caplog):
     edit_params(repo, seq_len=6)
     try:
-        message = refused(repo, monkeypatch, capsys)
+        message = refused(repo, monkeypatch, capsys, caplog)
     finally:
         edit_params(repo, seq_len=12)
     assert message == ("predict: error: dvc.lock: the model was trained with other settings or code than the "
@@ -117,13 +133,13 @@ def test_params_changed_since_training_are_refused_before_predicting(repo, train
                        "commit the model belongs to")
 
 
-def test_cleaning_code_changed_since_training_is_refused_before_predicting(repo, trained, monkeypatch, capsys):
+def test_cleaning_code_changed_since_training_is_refused_before_predicting(repo, trained, monkeypatch, capsys, caplog):
     # Ingest's code cleans the data as the model saw it; only its data (and the params naming it) may differ.
     cleaning = repo / "src" / "whalecast" / "data" / "clean.py"
     original = cleaning.read_text()
     cleaning.write_text(original + "\n# a change to how raw data is cleaned\n")
     try:
-        message = refused(repo, monkeypatch, capsys)
+        message = refused(repo, monkeypatch, capsys, caplog)
     finally:
         cleaning.write_text(original)
     assert message == ("predict: error: dvc.lock: the model was trained with other settings or code than the "
@@ -228,7 +244,7 @@ def test_fetch_brings_prices_and_whales_up_to_date_then_predicts_the_newest_hour
                                "writes (the generic layout, ISO-8601 times); this is not one: fetch the history with "
                                "whalecast-fetch-prices first"),
 ])
-def test_fetch_is_refused_in_one_line_before_any_request(repo, trained, monkeypatch, capsys, source, key,
+def test_fetch_is_refused_in_one_line_before_any_request(repo, trained, monkeypatch, capsys, caplog, source, key,
                                                          epoch_prices, problem):
     run(["whalecast-sample-data", "--currencies", "BTC"], repo)
     if epoch_prices:
@@ -241,7 +257,7 @@ def test_fetch_is_refused_in_one_line_before_any_request(repo, trained, monkeypa
     monkeypatch.setenv("WHALE_ALERT_API_KEY", key)
     edit_params(repo, **{"data.source": source})
     try:
-        message = refused(repo, monkeypatch, capsys, "--fetch", "--exchange-api-url", "http://127.0.0.1:9",
+        message = refused(repo, monkeypatch, capsys, caplog, "--fetch", "--exchange-api-url", "http://127.0.0.1:9",
                           "--whale-alert-api-url", "http://127.0.0.1:9/v1")
     finally:
         edit_params(repo, **{"data.source": "synthetic"})

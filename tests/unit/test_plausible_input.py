@@ -5,7 +5,6 @@ around it."""
 import json
 import os
 import platform
-import re
 import shutil
 import signal
 import subprocess
@@ -14,8 +13,8 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import (GOOD_PRICES, REPO, assert_clean_failure, clean_market, edit_params, files_project, run, run_stage_in_process,
-                      small_market)
+from conftest import (GOOD_PRICES, REPO, assert_clean_failure, clean_market, edit_params, files_project, run,
+                      run_stage_in_process, small_market)
 from whalecast import paths, settings
 from whalecast.acquire import sample_files
 from whalecast.data import clean, price_bars, raw_files, whale_transfers
@@ -59,25 +58,6 @@ def test_a_price_path_that_is_a_directory_is_named(project):
 
 
 # --- logs ------------------------------------------------------------------------------------------------
-
-
-def test_every_log_line_carries_its_level_and_the_stage_counts_its_warnings(project):
-    prices = "timestamp,open,high,low,close,volume\n" + "".join(
-        f"2024-03-{1 + hour // 24:02d}T{hour % 24:02d}:00:00Z,100,101,99,100.5,10\n" for hour in range(60))
-    files_project(project, prices=prices, whales=json.dumps({"result": "success", "count": 0}))
-    ingest_log = run_stage_in_process(project, "ingest").stderr.splitlines()
-    assert all(line.startswith(("ingest BTC: info: ", "ingest BTC: warning: ")) for line in ingest_log), ingest_log
-    # No news files beside the prices and whales: the run goes on and says what the news features will read.
-    assert [line for line in ingest_log if ": warning: " in line] == [
-        "ingest BTC: warning: news: no folder data/raw/events/news, so no items: every news feature has its "
-        "empty-window value; put the files there, or switch the group off (feature_groups)"]
-    assert re.fullmatch(r"ingest BTC: info: done in \d+\.\d\d s, 1 warning", ingest_log[-1])
-    featurize_log = run_stage_in_process(project, "featurize").stderr.splitlines()
-    warnings = [line for line in featurize_log if ": warning: " in line]
-    assert warnings == [
-        "featurize BTC: warning: features: no whale transfers at all: every whale feature has its empty-window value",
-        "featurize BTC: warning: features: no news items at all: every news feature has its empty-window value"]
-    assert re.fullmatch(r"featurize BTC: info: done in \d+\.\d\d s, 2 warnings", featurize_log[-1])
 
 
 @pytest.mark.parametrize("user_setting, advised", [(None, False), ("1", True)])
