@@ -599,12 +599,13 @@ print(window_engine.aggregate(selection, "decayed_sum", 24, values, "sentiment",
 
 
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="OpenBLAS's x86-64 kernel names")
-def test_a_decayed_sum_does_not_depend_on_the_blas_kernel(tmp_path, monkeypatch):
+def test_a_decayed_sum_does_not_depend_on_the_blas_kernel(monkeypatch):
     """The BLAS picks its dot-product kernel by the CPU (an AVX-512 one where it can), and kernels add in different
     orders. OPENBLAS_CORETYPE, which whalecast never sets, stands in for another CPU here: Prescott's SSE3 kernel
-    runs on every x86-64 machine."""
+    runs on every x86-64 machine. (Run in the project, where the mutation run's copy of the package finds its
+    configuration.)"""
     sums = {}
     for core in ("", "Prescott"):
         monkeypatch.setenv("OPENBLAS_CORETYPE", core)
-        sums[core] = run([sys.executable, "-c", DECAYED_SUM_BYTES], tmp_path).stdout
+        sums[core] = run([sys.executable, "-c", DECAYED_SUM_BYTES], REPO).stdout
     assert sums[""] == sums["Prescott"]
